@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from podcasts.services import demo_users_ensure
+
+
+class Command(BaseCommand):
+    help = "Load the bundled sample podcast, run the pipeline, create demo users, print how to log in."
+
+    def handle(self, *args, **options):
+        users = demo_users_ensure()
+        self.stdout.write("Demo users (password 'castnotes'): " + ", ".join(users))
+        self.stdout.write("Open http://127.0.0.1:8000/ and log in; the admin is at /admin/.")

@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Podcast(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        DISABLED = "disabled", "Disabled"
+
+    feed_url = models.URLField(max_length=2000, unique=True)
+    # Publisher-owned fields: refreshed by every ingest.
+    title = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True, help_text="Sanitized HTML from the feed.")
+    link = models.URLField(max_length=2000, blank=True)
+    image_url = models.URLField(max_length=2000, blank=True)
+    author = models.CharField(max_length=500, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    explicit = models.BooleanField(null=True)
+    itunes_type = models.CharField(max_length=20, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    # Fetch bookkeeping.
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Curator-owned fields: ingest never writes these.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    curator_notes = models.TextField(blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title or self.feed_url
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("podcasts:podcast_detail", args=[self.pk])
+
+
+class PipelineStatus(models.TextChoices):
+    NEW = "new", "New"
+    DOWNLOADING = "downloading", "Downloading"
+    DOWNLOADED = "downloaded", "Downloaded"
+    TRANSCRIBING = "transcribing", "Transcribing"
+    TRANSCRIBED = "transcribed", "Transcribed"
+    SUMMARIZING = "summarizing", "Summarizing"
+    SUMMARIZED = "summarized", "Summarized"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Episode(models.Model):
+    PipelineStatus = PipelineStatus
+
+    class EpisodeType(models.TextChoices):
+        FULL = "full", "Full"
+        TRAILER = "trailer", "Trailer"
+        BONUS = "bonus", "Bonus"
+
+    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="episodes")
+    guid = models.CharField(max_length=1000, help_text="Natural key: feed guid, else enclosure URL, else a hash.")
+    # Publisher-owned fields: refreshed by every ingest.
+    title = models.CharField(max_length=1000, blank=True)
+    description = models.TextField(blank=True, help_text="Sanitized HTML from the feed.")
+    link = models.URLField(max_length=2000, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    enclosure_url = models.URLField(max_length=2000, blank=True)
+    enclosure_type = models.CharField(max_length=100, blank=True)
+    enclosure_length = models.BigIntegerField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    image_url = models.URLField(max_length=2000, blank=True)
+    explicit = models.BooleanField(null=True)
+    episode_number = models.PositiveIntegerField(null=True, blank=True)
+    season_number = models.PositiveIntegerField(null=True, blank=True)
+    episode_type = models.CharField(max_length=10, choices=EpisodeType.choices, default=EpisodeType.FULL)
+    transcript_url = models.URLField(max_length=2000, blank=True)
+    transcript_type = models.CharField(max_length=100, blank=True)
+    transcript_links = models.JSONField(default=list, blank=True, help_text="Every podcast:transcript {url, type, language, rel}.")
+    chapters = models.JSONField(default=list, blank=True, help_text="Inline chapters [{start, title}].")
+    chapters_url = models.URLField(max_length=2000, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the publisher fields, to skip unchanged items.")
+    # Pipeline state (see DESIGN.md "The pipeline").
+    pipeline_status = models.CharField(max_length=20, choices=PipelineStatus.choices, default=PipelineStatus.NEW)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When the current stage's job was handed to the queue.")
+    audio_path = models.CharField(max_length=1000, blank=True, help_text="Relative to MEDIA_ROOT.")
+    audio_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    audio_bytes = models.BigIntegerField(null=True, blank=True)
+    audio_duration = models.FloatField(null=True, blank=True)
+    # Curator-owned fields: ingest never writes these.
+    hidden = models.BooleanField(default=False)
+    curator_notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["podcast", "guid"], name="episode_unique_podcast_guid"),
+            models.CheckConstraint(
+                condition=Q(pipeline_status__in=PipelineStatus.values),
+                name="episode_pipeline_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pipeline_status", "status_changed_at"], name="episode_status_changed"),
+            models.Index(fields=["podcast", "-published_at"], name="episode_podcast_published"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.guid
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("podcasts:episode_detail", args=[self.pk])
+
+
+class Transcript(models.Model):
+    class Source(models.TextChoices):
+        WHISPER = "whisper", "Whisper"
+        PUBLISHER = "publisher", "Publisher"
+        REUSED = "reused", "Reused (same audio)"
+
+    episode = models.OneToOneField(Episode, on_delete=models.CASCADE, related_name="transcript")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    language = models.CharField(max_length=35, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    segments = models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob}]")
+    text = models.TextField(blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+    avg_logprob = models.FloatField(null=True, blank=True)
+    no_speech_ratio = models.FloatField(null=True, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Transcript of {self.episode_id} ({self.source})"
+
+
+class Subscription(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
+    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="subscriptions")
+    notify_new_episodes = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "podcast"], name="subscription_unique_user_podcast")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.podcast_id}"
+
+
+class Profile(models.Model):
+    class Plan(models.TextChoices):
+        FREE = "free", "Free"
+        PREMIUM = "premium", "Premium"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.FREE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(plan__in=["free", "premium"]), name="profile_plan_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile {self.user_id} ({self.plan})"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from podcasts import views
+
+app_name = "podcasts"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("podcasts/<int:pk>/", views.podcast_detail, name="podcast_detail"),
+    path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
+]

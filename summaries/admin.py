@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from summaries.models import Delivery, Summary
+
+
+@admin.register(Summary)
+class SummaryAdmin(admin.ModelAdmin):
+    list_display = ["id", "episode", "prompt_version", "provider", "editorial_status", "created_at"]
+    list_filter = ["editorial_status", "provider", "prompt_version"]
+    raw_id_fields = ["episode", "superseded_by"]
+    # Editorial status changes go through curation.services.editorial_transition.
+    readonly_fields = ["editorial_status", "editorial_changed_at"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "episode", "user", "status", "target_prompt_version", "created_at"]
+    list_filter = ["kind", "status"]
+    raw_id_fields = ["episode", "user", "summary"]

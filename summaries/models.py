@@ -1,0 +1,109 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class EditorialStatus(models.TextChoices):
+    CANDIDATE = "candidate", "Candidate"
+    PUBLISHED = "published", "Published"
+    FEATURED = "featured", "Featured"
+    HIDDEN = "hidden", "Hidden"
+    RETIRED = "retired", "Retired"
+
+
+class Summary(models.Model):
+    """An immutable, schema-validated summary of one episode's transcript.
+
+    Summaries are never hard-deleted by automation: a superseded one is retired.
+    """
+
+    EditorialStatus = EditorialStatus
+
+    episode = models.ForeignKey("podcasts.Episode", on_delete=models.CASCADE, related_name="summaries")
+    content = models.JSONField(help_text="Validated against summaries.schema: tldr, key_points, quotes, chapters, topics.")
+    prompt_version = models.CharField(max_length=20)
+    provider = models.CharField(max_length=20)
+    model = models.CharField(max_length=100)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    source_hash = models.CharField(max_length=64, db_index=True, help_text="sha256(transcript text, prompt version, model).")
+    warnings = models.JSONField(default=list, blank=True)
+    requests = models.PositiveIntegerField(default=0, help_text="LLM requests made to produce it.")
+    editorial_status = models.CharField(
+        max_length=20, choices=EditorialStatus.choices, default=EditorialStatus.CANDIDATE
+    )
+    editorial_changed_at = models.DateTimeField(auto_now_add=True)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "summaries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(editorial_status__in=EditorialStatus.values),
+                name="summary_editorial_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["episode", "editorial_status"], name="summary_episode_status"),
+            models.Index(fields=["prompt_version", "editorial_status"], name="summary_version_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Summary {self.pk} of episode {self.episode_id} ({self.prompt_version}, {self.editorial_status})"
+
+
+class Delivery(models.Model):
+    """One piece of work for one user: a regeneration or a new-episode email."""
+
+    class Kind(models.TextChoices):
+        REGENERATION = "regeneration", "Regeneration"
+        NEW_EPISODE = "new_episode", "New episode email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    episode = models.ForeignKey("podcasts.Episode", on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    target_prompt_version = models.CharField(max_length=20, blank=True)
+    summary = models.ForeignKey(Summary, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    batch_id = models.CharField(max_length=200, blank=True, db_index=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # A double-click or a burst of POSTs makes one pending regeneration.
+            models.UniqueConstraint(
+                fields=["episode", "user"],
+                condition=Q(kind="regeneration", status__in=["pending", "processing"]),
+                name="delivery_one_open_regeneration",
+            ),
+            models.UniqueConstraint(
+                fields=["episode", "user"],
+                condition=Q(kind="new_episode"),
+                name="delivery_one_new_episode_email",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["regeneration", "new_episode"]), name="delivery_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "processing", "sent", "failed", "cancelled"]),
+                name="delivery_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="delivery_status_changed")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} ({self.status})"
