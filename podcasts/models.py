@@ -96,6 +96,7 @@ class Episode(models.Model):
     last_error = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When the current stage's job was handed to the queue.")
+    retry_after = models.DateTimeField(null=True, blank=True, help_text="A failed attempt waits until then (backoff).")
     audio_path = models.CharField(max_length=1000, blank=True, help_text="Relative to MEDIA_ROOT.")
     audio_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     audio_bytes = models.BigIntegerField(null=True, blank=True)
