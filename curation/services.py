@@ -69,3 +69,77 @@ def enqueue_for_review(
         )
         return item
     raise RuntimeError("could not enqueue curation item after repeated conflicts")
+
+
+class IllegalTransition(Exception):
+    """An editorial move the state machine does not allow."""
+
+
+# The one map of allowed editorial moves (DESIGN.md "Curation"); any state may be retired.
+EDITORIAL_MOVES: dict[str, frozenset[str]] = {
+    "candidate": frozenset({"published", "retired"}),
+    "published": frozenset({"featured", "hidden", "retired"}),
+    "featured": frozenset({"hidden", "retired"}),
+    "hidden": frozenset({"published", "retired"}),
+    "retired": frozenset(),
+}
+# Automation may only publish a candidate and retire a superseded summary.
+AUTOMATION_MOVES: frozenset[tuple[str, str]] = frozenset(
+    {("candidate", "published"), ("candidate", "retired"), ("published", "retired")}
+)
+
+
+def _actor_label(actor) -> str:
+    return actor.get_username() if actor is not None else "system"
+
+
+def curator_action_record(
+    *, actor, target: models.Model, action: str, from_state: str = "", to_state: str = "", reason: str = "", actor_label: str = ""
+):
+    """Append one row to the editorial log."""
+    from curation.models import CuratorAction
+
+    return CuratorAction.objects.create(
+        actor=actor,
+        actor_label=actor_label or _actor_label(actor),
+        content_type=ContentType.objects.get_for_model(target),
+        object_id=str(target.pk),
+        target_repr=str(target)[:500],
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
+
+
+def editorial_transition(obj, to: str, *, actor, reason: str, automated: bool = False, actor_label: str = "") -> bool:
+    """Move a summary's editorial status to `to`; return False when it already is there.
+
+    `actor=None` with `automated=True` is the pipeline: it may only publish a
+    candidate and retire a superseded summary, so a curator's featured or hidden
+    is never undone. Every real move writes one CuratorAction in the same transaction.
+    """
+    model = type(obj)
+    with transaction.atomic():
+        current = model.objects.select_for_update().values_list("editorial_status", flat=True).get(pk=obj.pk)
+        if current == to:
+            obj.editorial_status = current
+            return False
+        if to not in EDITORIAL_MOVES.get(current, frozenset()):
+            raise IllegalTransition(f"A summary cannot move from {current} to {to}.")
+        if automated and (current, to) not in AUTOMATION_MOVES:
+            raise IllegalTransition(f"Automation cannot move a summary from {current} to {to}; a curator set it.")
+        now = timezone.now()
+        model.objects.filter(pk=obj.pk).update(editorial_status=to, editorial_changed_at=now)
+        obj.editorial_status = to
+        obj.editorial_changed_at = now
+        curator_action_record(
+            actor=actor,
+            target=obj,
+            action="editorial_transition",
+            from_state=current,
+            to_state=to,
+            reason=reason,
+            actor_label=actor_label or ("system:automation" if actor is None else ""),
+        )
+    return True
