@@ -414,7 +414,9 @@ def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int
     from summaries.selectors import summary_visible_for_episode
 
     current = settings.SUMMARY_PROMPT_VERSION
-    episodes = list(Episode.objects.filter(transcript__isnull=False).order_by("published_at", "id"))
+    episodes = list(
+        Episode.objects.filter(transcript__isnull=False).order_by(F("published_at").asc(nulls_last=True), "id")
+    )
     shown: dict[str, list[int]] = {}
     for position, episode in enumerate(episodes):
         version = outdated_version if position == 0 and outdated_version != current else current
