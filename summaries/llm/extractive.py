@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, Usage
 from summaries.prompts import PromptTemplate
-from summaries.schema import _SENTENCE_BREAK, summary_validate
+from summaries.schema import _SENTENCE_BREAK, SummaryInvalid, summary_validate
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'\-]{2,}\b"
@@ -217,13 +217,16 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> P
     if not topics:
         topics = _top_terms(np.asarray(matrix.sum(axis=0)).ravel(), vectorizer.get_feature_names_out(), 8)
 
-    content = summary_validate(
-        {
-            "tldr": tldr,
-            "key_points": [units[i].text for i in point_ids],
-            "quotes": [{"text": units[i].text, "start": units[i].start} for i in quote_ids],
-            "chapters": chapters,
-            "topics": topics,
-        }
-    )
+    try:
+        content = summary_validate(
+            {
+                "tldr": tldr,
+                "key_points": [units[i].text for i in point_ids],
+                "quotes": [{"text": units[i].text, "start": units[i].start} for i in quote_ids],
+                "chapters": chapters,
+                "topics": topics,
+            }
+        )
+    except SummaryInvalid as exc:  # e.g. fewer than three distinct sentences to choose from
+        raise ProviderRejected(f"no valid extractive summary: {exc}") from None
     return ProviderOutput(content=content, provider="extractive", model=EXTRACTIVE_MODEL, usage=Usage())
