@@ -181,6 +181,7 @@ LLM_PRICES_USD_PER_MTOK = env.json(
 )
 # One summary's LLM work must end before RQ kills the summaries job (docs/summaries.md "Time limits").
 SUMMARIES_JOB_TIMEOUT = env.int("SUMMARIES_JOB_TIMEOUT", default=600)
+RQ_QUEUES["summaries"]["DEFAULT_TIMEOUT"] = SUMMARIES_JOB_TIMEOUT
 ANTHROPIC_TIMEOUT = env.float("ANTHROPIC_TIMEOUT", default=120.0)
 ANTHROPIC_MAX_RETRIES = env.int("ANTHROPIC_MAX_RETRIES", default=2)
 ANTHROPIC_RETRY_AFTER_MAX = env.float("ANTHROPIC_RETRY_AFTER_MAX", default=30.0)
