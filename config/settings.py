@@ -149,6 +149,8 @@ FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=20 * 1024 * 1024)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=500 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=4 * 60 * 60)
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
+# Specific non-public networks an operator trusts (e.g. an internal feed host), as CIDRs.
+FETCH_ALLOWED_NETWORKS = env.list("FETCH_ALLOWED_NETWORKS", default=[])
 FETCH_CONNECT_TIMEOUT = env.float("FETCH_CONNECT_TIMEOUT", default=10.0)
 FETCH_READ_TIMEOUT = env.float("FETCH_READ_TIMEOUT", default=30.0)
 FETCH_FEED_DEADLINE = env.float("FETCH_FEED_DEADLINE", default=60.0)
