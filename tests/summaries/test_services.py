@@ -309,3 +309,16 @@ def test_demo_summaries_show_one_outdated_episode_and_the_rest_current(extractiv
     assert sorted(versions.values()) == ["v1", "v2", "v2"]
     assert Summary.objects.filter(editorial_status__in=["published", "featured"]).count() == 3
     assert all(refreshed(ep).pipeline_status == Status.SUMMARIZED for ep in episodes)
+
+
+def test_summary_generate_over_budget_raises_with_the_next_midnight(fake_anthropic, settings, episode):
+    from summaries.services import SummaryBudgetExhausted
+
+    settings.LLM_DAILY_TOKEN_BUDGET = 0
+
+    with pytest.raises(SummaryBudgetExhausted) as caught:
+        summary_generate(episode=episode, prompt_version="v2", force=True)
+
+    assert caught.value.transient and caught.value.retry_at == next_utc_midnight()
+    assert fake_anthropic.requests == []
+    assert items("llm_budget_exhausted").count() == 1

@@ -37,3 +37,14 @@ def test_unsafe_settings_fail_at_start_naming_the_variable(env, message):
 
     assert completed.returncode != 0
     assert message in completed.stderr
+
+
+def test_extractive_is_the_default_without_an_api_key_and_anthropic_with_one():
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SUMMARY_PROVIDER)"
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    outputs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **extra}, cwd=settings.BASE_DIR).stdout.strip()
+        for extra in ({}, {"ANTHROPIC_API_KEY": "sk-x"})
+    ]
+
+    assert outputs == ["extractive", "anthropic"]
