@@ -20,7 +20,7 @@ TOPICS_MIN, TOPICS_MAX = 1, 10
 
 # A sentence ends at . ! or ? followed by whitespace and a capital letter or digit
 # (so "e.g. this" and "3.5 hours" do not count as two sentences).
-_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
+SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
 
 
 class SummaryInvalid(ValueError):
@@ -70,7 +70,7 @@ class SummaryContent(_Base):
     @classmethod
     def _tldr_sentences(cls, value: str) -> str:
         value = _clean(value)
-        if len(_SENTENCE_BREAK.findall(value)) + 1 > TLDR_MAX_SENTENCES:
+        if len(SENTENCE_BREAK.findall(value)) + 1 > TLDR_MAX_SENTENCES:
             raise ValueError(f"tldr must be 1-{TLDR_MAX_SENTENCES} sentences")
         return value
 

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, Usage
 from summaries.prompts import PromptTemplate
-from summaries.schema import _SENTENCE_BREAK, SummaryInvalid, summary_validate
+from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'\-]{2,}\b"
@@ -192,7 +192,7 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> P
     if units[ranked[0]].words < 15 and len(ranked) > 1:
         tldr_ids = sorted(_select(ranked, scores, matrix, 2, set()))
     tldr = " ".join(units[i].text for i in sorted(tldr_ids))
-    if len(_SENTENCE_BREAK.findall(tldr)) >= 3 or len(tldr) > 800:
+    if len(SENTENCE_BREAK.findall(tldr)) >= 3 or len(tldr) > 800:
         tldr_ids, tldr = [ranked[0]], units[ranked[0]].text
 
     hours = duration / 3600

@@ -322,3 +322,15 @@ def test_summary_generate_over_budget_raises_with_the_next_midnight(fake_anthrop
     assert caught.value.transient and caught.value.retry_at == next_utc_midnight()
     assert fake_anthropic.requests == []
     assert items("llm_budget_exhausted").count() == 1
+
+
+def test_budget_item_links_to_a_read_only_usage_page(fake_anthropic, settings, admin_client, episode):
+    settings.LLM_DAILY_TOKEN_BUDGET = 10
+    episode_summarize(episode_id=episode.pk)
+    usage = LLMUsage.objects.get()
+
+    page = admin_client.get(f"/admin/summaries/llmusage/{usage.pk}/change/")
+
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert items("llm_budget_exhausted").get().object_id == str(usage.pk)
