@@ -193,7 +193,8 @@ def _transcript(episode: Episode) -> Transcript:
 
 
 def _hash(*, transcript: Transcript, prompt_version: str, provider: str) -> str:
-    return source_hash(text=transcript.text or "", prompt_version=prompt_version, model=provider_model(provider))
+    text = transcript.text or " ".join(str(s.get("text", "")) for s in transcript.segments or [])
+    return source_hash(text=text, prompt_version=prompt_version, model=provider_model(provider))
 
 
 def _reusable(*, episode: Episode, hash_: str) -> Summary | None:
