@@ -218,3 +218,12 @@ def test_retry_after_ms_and_x_should_retry_false_are_obeyed(fake_anthropic):
     with pytest.raises(ProviderRejected):
         summarize()
     assert len(fake_anthropic.requests) == 3
+
+
+def test_model_without_a_price_sends_nothing(fake_anthropic, settings):
+    settings.ANTHROPIC_MODEL = "claude-unpriced-9"
+
+    with pytest.raises(ProviderRejected, match="no price"):
+        summarize()
+
+    assert fake_anthropic.requests == []
