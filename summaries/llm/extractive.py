@@ -134,12 +134,13 @@ def _chapters(units: list[_Unit], duration: float) -> tuple[list[dict], list[lis
     wanted = int(min(max(round(duration / 600), 1), 12, len(blocks)))
     boundaries: list[int] = []
     if wanted > 1:
-        matrix = _vectorizer().fit_transform(texts)
+        dense = _vectorizer().fit_transform(texts).toarray()
+        running = np.vstack([np.zeros((1, dense.shape[1])), np.cumsum(dense, axis=0)])
         gaps = []
         for i in range(1, len(blocks)):
             # Compare ~3 minutes either side of the gap: a dip marks a change of subject.
-            left = np.asarray(matrix[max(0, i - 3) : i].sum(axis=0)).ravel()
-            right = np.asarray(matrix[i : i + 3].sum(axis=0)).ravel()
+            left = running[i] - running[max(0, i - 3)]
+            right = running[min(i + 3, len(blocks))] - running[i]
             norm = np.linalg.norm(left) * np.linalg.norm(right)
             gaps.append((float(left @ right / norm) if norm else 0.0, i))
         min_gap = duration / (wanted * 2)
