@@ -35,6 +35,19 @@ def _clean(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
+_CLOCK = re.compile(r"^\[?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\]?$")
+
+
+def _seconds(value: Any) -> Any:
+    """Accept "m:ss" / "h:mm:ss" (as the transcript shows times) besides plain seconds."""
+    if isinstance(value, str):
+        match = _CLOCK.match(value.strip())
+        if match:
+            hours, minutes, seconds = match.groups()
+            return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    return value
+
+
 class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -42,6 +55,8 @@ class _Base(BaseModel):
 class Quote(_Base):
     text: str = Field(min_length=1, max_length=600)
     start: float = Field(ge=0)
+
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
 
     @field_validator("text")
     @classmethod
@@ -52,6 +67,8 @@ class Quote(_Base):
 class Chapter(_Base):
     title: str = Field(min_length=1, max_length=150)
     start: float = Field(ge=0)
+
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
 
     @field_validator("title")
     @classmethod

@@ -62,3 +62,9 @@ def test_layered_parser_finds_the_object(text):
 def test_layered_parser_refuses_text_without_json(text):
     with pytest.raises(ValueError):
         json_parse_layered(text)
+
+
+def test_clock_times_are_read_as_seconds():
+    content = summary_validate({**VALID, "chapters": [{"title": "Intro", "start": "0:00"}, {"title": "Later", "start": "1:02:03"}]})
+
+    assert [c["start"] for c in content["chapters"]] == [0.0, 3723.0]
