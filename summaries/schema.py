@@ -54,7 +54,7 @@ class _Base(BaseModel):
 
 class Quote(_Base):
     text: str = Field(min_length=1, max_length=600)
-    start: float = Field(ge=0)
+    start: float = Field(ge=0, allow_inf_nan=False)
 
     _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
 
@@ -66,7 +66,7 @@ class Quote(_Base):
 
 class Chapter(_Base):
     title: str = Field(min_length=1, max_length=150)
-    start: float = Field(ge=0)
+    start: float = Field(ge=0, allow_inf_nan=False)
 
     _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
 

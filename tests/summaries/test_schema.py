@@ -68,3 +68,8 @@ def test_clock_times_are_read_as_seconds():
     content = summary_validate({**VALID, "chapters": [{"title": "Intro", "start": "0:00"}, {"title": "Later", "start": "1:02:03"}]})
 
     assert [c["start"] for c in content["chapters"]] == [0.0, 3723.0]
+
+
+def test_non_finite_times_are_refused():
+    with pytest.raises(SummaryInvalid, match="chapters"):
+        summary_validate({**VALID, "chapters": [{"title": "Intro", "start": float("nan")}]})
