@@ -123,7 +123,8 @@ def _flag_malformed(*, episode: Episode, exc: MalformedReply, prompt_version: st
         target=episode,
         flag_class=CurationItem.FlagClass.MALFORMED_LLM_OUTPUT,
         severity=CurationItem.Severity.P1,
-        proposed_action=CurationItem.ProposedAction.RESUMMARIZE,
+        # The episode is failed with its transcript kept: a curator's "retry the job" summarizes again.
+        proposed_action=CurationItem.ProposedAction.RETRY_JOB,
         proposed_by=f"summaries:{provider}",
         evidence={
             "episode_id": episode.pk,

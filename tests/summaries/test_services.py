@@ -116,7 +116,7 @@ def test_malformed_reply_fails_the_episode_with_one_p1_item_holding_the_raw_repl
     assert Summary.objects.count() == 0
     assert len(fake_anthropic.requests) == 1
     item = items("malformed_llm_output").get()
-    assert (item.severity, item.proposed_action, item.object_id) == ("P1", "resummarize", str(episode.pk))
+    assert (item.severity, item.proposed_action, item.object_id) == ("P1", "retry_job", str(episode.pk))
     raw = json.loads(item.evidence["raw_reply"])
     assert (raw["stop_reason"], raw["content"]) == (reply.body["stop_reason"], reply.body["content"])
     assert not items("job_failed").exists()  # the P1 item is the one place a curator looks
