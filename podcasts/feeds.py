@@ -140,7 +140,7 @@ def check_xml(body: bytes) -> bytes:
         reader.parse(io.BytesIO(body))
     except DefusedXmlException as exc:
         raise FeedRefused(f"Refused: the feed declares a DOCTYPE or entities ({type(exc).__name__}).") from None
-    except xml.sax.SAXException:
+    except (xml.sax.SAXException, LookupError, ValueError):  # LookupError: an encoding expat does not know
         well_formed = False
     first_element = re.search(rb"<[A-Za-z_]", body)
     prolog = body[: first_element.start()] if first_element else body
@@ -397,7 +397,7 @@ def map_entry(entry: dict, base: str) -> dict | None:
         "title": title,
         "description": sanitize_html(_description(entry)),
         "link": link,
-        "published_at": _datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
+        "published_at": _datetime(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         "enclosure_url": enclosure["enclosure_url"] if enclosure else "",
         "enclosure_type": enclosure["enclosure_type"] if enclosure else "",
         "enclosure_length": enclosure["enclosure_length"] if enclosure else None,

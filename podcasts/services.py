@@ -104,6 +104,10 @@ def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
     feed_url = (feed_url or "").strip()
     if not feed_url:
         raise FeedIngestError("No feed URL given.")
+    try:
+        fetch.check_url(feed_url)  # before any query: a bare path or file:// never reaches the database
+    except fetch.UnsafeURL as exc:
+        raise FeedIngestError(str(exc)) from None
     existing = Podcast.objects.filter(feed_url=feed_url).first()
     if existing is not None:
         return podcast_refresh(podcast=existing)
