@@ -437,12 +437,13 @@ def opml_export() -> str:
 # --- The bundled demo feed -------------------------------------------------------------------
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
-DEMO_FEED_PORT = 8765  # fixed when free, so a second `demo` run finds the same podcast
+DEMO_TITLE = "Castnotes Sample Podcast"
+DEMO_FEED_URL_PATTERN = r"^http://127\.0\.0\.1:[0-9]+/feed\.xml$"
 
 
 @contextmanager
 def demo_feed_serve() -> Iterator[str]:
-    """Serve podcasts/demo/ on a loopback thread; yield the feed URL; stop the server after."""
+    """Serve podcasts/demo/ on a loopback thread (a free port); yield the feed URL; stop the server after."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -451,13 +452,9 @@ def demo_feed_serve() -> Iterator[str]:
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(QuietHandler, directory=str(DEMO_DIR))
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", DEMO_FEED_PORT), handler)
-    except OSError:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(DEMO_DIR)))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
@@ -471,10 +468,15 @@ def demo_feed_ingest(*, then: Callable[[IngestReport], None] | None = None) -> I
 
     Private-network fetching is allowed only for this call. `then` runs while
     the server is still up (e.g. to run the pipeline, which downloads the audio).
+    A second run moves the existing sample podcast to this run's port, so it is
+    refreshed rather than added twice.
     """
     from django.test.utils import override_settings
 
     with demo_feed_serve() as url, override_settings(FETCH_ALLOW_PRIVATE_NETWORKS=True):
+        previous = Podcast.objects.filter(feed_url__regex=DEMO_FEED_URL_PATTERN, title=DEMO_TITLE).exclude(feed_url=url)
+        # Enclosures are relative to the feed URL: forget the validators so the feed is parsed again.
+        previous.update(feed_url=url, etag="", last_modified="", feed_sha256="", updated_at=timezone.now())
         report = podcast_add(feed_url=url)
         if then is not None:
             then(report)
