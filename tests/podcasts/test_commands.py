@@ -218,6 +218,7 @@ def test_refresh_podcast_job_is_thin_and_idempotent(http_server):
 @pytest.mark.django_db
 def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings):
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # demo users, fast
 
     first = run("demo")
     second = run("demo")

@@ -257,3 +257,11 @@ def test_plain_text_never_contains_markup(payload):
 
     assert "<script" not in text and "<svg" not in text and "<iframe" not in text and "<img" not in text
     assert text.startswith("Title")
+
+
+def test_relative_links_in_descriptions_are_resolved_against_the_feed():
+    body = rss(item(extra="<description><![CDATA[<a href='notes/1.html'>notes</a>]]></description>"))
+
+    [episode] = parse_feed(body, base_url=BASE)["episodes"]
+
+    assert episode["description"] == '<a href="https://feeds.example.com/show/notes/1.html" rel="noopener noreferrer">notes</a>'
