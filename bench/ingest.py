@@ -88,7 +88,7 @@ def main() -> None:
         sys.exit("bench/ingest.py measures PostgreSQL: set DATABASE_URL=postgres://...")
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = True
     # A scratch database of its own, never a test database another run may be using.
-    connection.settings_dict["TEST"] = {"NAME": f"{connection.settings_dict['NAME']}_bench_ingest"}
+    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_bench_ingest"
     bench_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     server = LoopbackServer().start()
     body = make_feed(ITEMS)

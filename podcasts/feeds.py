@@ -69,7 +69,7 @@ def sanitize_html(value: str, *, base_url: str = "") -> str:
     if not value:
         return ""
     return nh3.clean(
-        value,
+        value.replace("\x00", ""),
         tags=ALLOWED_TAGS,
         clean_content_tags=CLEAN_CONTENT_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -84,7 +84,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 def plain_text(value: str, *, max_length: int | None = None) -> str:
     """Any feed text (maybe HTML, maybe entity-escaped) → one line of plain text with no markup."""
-    text = value or ""
+    text = (value or "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
     for _ in range(3):  # escaped markup ("&lt;b&gt;") unescapes into markup: strip until stable
         stripped = html.unescape(nh3.clean(text, tags=set(), clean_content_tags=CLEAN_CONTENT_TAGS))
         if stripped == text:
@@ -359,7 +359,7 @@ def _description(entry: dict) -> str:
 
 
 def _guid(entry: dict, enclosure: dict | None, link: str, title: str) -> str:
-    guid = (entry.get("id") or "").strip()
+    guid = (entry.get("id") or "").replace("\x00", "").strip()
     if guid:
         return guid[:1000]
     if enclosure:

@@ -295,7 +295,11 @@ def podcasts_refresh_active() -> list[IngestReport]:
     """Refresh every active feed, one after another (pollfeeds)."""
     reports = []
     for podcast in Podcast.objects.filter(status=Podcast.Status.ACTIVE).order_by("pk").iterator():
-        reports.append(podcast_refresh(podcast=podcast))
+        try:
+            reports.append(podcast_refresh(podcast=podcast))
+        except Exception as exc:  # one broken feed must not stop the others; it is recorded on its podcast
+            logger.exception("feed_refresh_crashed", extra={"event": "feed_refresh_crashed", "podcast_id": podcast.pk})
+            reports.append(_podcast_record_failure(podcast=podcast, error=f"Internal error while ingesting: {type(exc).__name__}"))
     return reports
 
 

@@ -265,3 +265,12 @@ def test_relative_links_in_descriptions_are_resolved_against_the_feed():
     [episode] = parse_feed(body, base_url=BASE)["episodes"]
 
     assert episode["description"] == '<a href="https://feeds.example.com/show/notes/1.html" rel="noopener noreferrer">notes</a>'
+
+
+def test_nul_characters_never_reach_the_database():
+    body = b'<rss><channel><title>A\x00B</title><item><title>T\x00itle</title><guid isPermaLink="false">g\x00</guid><description>d\x00</description></item></channel></rss>'
+
+    parsed = parse_feed(body, base_url=BASE)
+
+    for value in [parsed["podcast"]["title"], *(v for e in parsed["episodes"] for v in (e["title"], e["guid"], e["description"]))]:
+        assert "\x00" not in value
