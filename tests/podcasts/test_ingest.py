@@ -391,3 +391,36 @@ def test_new_episodes_stay_new_and_are_handed_to_the_pipeline_after_commit(http_
     assert sorted(report.new_episode_ids) == sorted(Episode.objects.values_list("pk", flat=True))
     assert len(callbacks) == 1  # one hand-off for the batch, run only once the ingest commits
     assert episodes_enqueue_new(episode_ids=[]) == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_of_one_feed_make_one_podcast_and_no_duplicate_episodes(http_server):
+    """Eight processes' worth of addfeed at once: one podcast, each episode once, no error."""
+    import threading
+
+    from django.db import connections
+
+    http_server.routes["/feed"] = Route(feed([item(n) for n in range(40)]))
+    barrier = threading.Barrier(8)
+    reports, errors = [], []
+
+    def add():
+        try:
+            barrier.wait()
+            reports.append(podcast_add(feed_url=http_server.url("/feed")))
+        except Exception as exc:  # collected and asserted on below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert Podcast.objects.count() == 1 and Episode.objects.count() == 40
+    assert sum(report.created for report in reports) == 40
+    assert all(report.total == 40 for report in reports)
