@@ -101,7 +101,19 @@ def plain_text(value: str, *, max_length: int | None = None) -> str:
 _UTF8_BOM = b"\xef\xbb\xbf"
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _HTML_START = re.compile(rb"(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
+_ROOT_START = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _ROOT_END = re.compile(rb"</\s*([A-Za-z_][\w.:-]*)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.DOTALL)
+
+
+def _root_is_closed(body: bytes, root_at: int) -> bool:
+    """True when the body ends with the root element's end tag (or the root is an empty element)."""
+    start = _ROOT_START.match(body, root_at)
+    end = _ROOT_END.search(body[-4096:])
+    if start is None:
+        return False
+    if end is None:
+        return body.rstrip().endswith(b"/>") and body.count(b"<", root_at) == 1
+    return end.group(1) == start.group(1)
 
 
 def normalize_body(body: bytes) -> bytes:
@@ -147,7 +159,7 @@ def check_xml(body: bytes) -> bytes:
     prolog = body[: first_element.start()] if first_element else body
     if _DECLARATION.search(prolog):
         raise FeedRefused("Refused: the feed declares a DOCTYPE or entities.")
-    if not well_formed and not _ROOT_END.search(body[-4096:]):
+    if not well_formed and not _root_is_closed(body, first_element.start() if first_element else 0):
         raise FeedRefused("Refused: the XML is truncated (the root element is never closed).")
     return body
 

@@ -51,9 +51,14 @@ def test_stray_newline_and_bom_before_the_declaration_still_parse():
     assert [e["guid"] for e in parsed["episodes"]] == ["g1"]
 
 
-def test_truncated_xml_is_refused():
+@pytest.mark.parametrize("cut", ["mid-tag", "after-an-item", "mid-text"])
+def test_truncated_xml_is_refused(cut):
+    """A body cut short (a partial download) is refused, even when it happens to end on a closing tag."""
+    body = rss(item("a") + item("b"))
+    ends = {"mid-tag": body[:-40], "after-an-item": body[: body.rindex(b"</item>") + len(b"</item>")], "mid-text": body[: body.rindex(b"Episode") + 3]}
+
     with pytest.raises(FeedRefused, match="truncated"):
-        parse_feed(rss(item())[:-40], base_url=BASE)
+        parse_feed(ends[cut], base_url=BASE)
 
 
 @pytest.mark.parametrize(

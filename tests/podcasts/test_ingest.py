@@ -214,7 +214,7 @@ def test_xss_in_titles_and_descriptions_is_gone_after_ingest_and_inert_in_pages(
         assert needle not in stored
     assert '<a href="https://example.com/" rel="noopener noreferrer">safe link</a>' in episode.description
     client = Client()
-    for url in (podcast.get_absolute_url(), episode.get_absolute_url()):
+    for url in ("/", podcast.get_absolute_url(), episode.get_absolute_url()):
         page = client.get(url).content.decode().lower()
         for needle in ("<script", "onerror=", "javascript:", "<svg", "onload=", "<iframe"):
             assert needle not in page, (url, needle)
