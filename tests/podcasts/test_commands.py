@@ -232,3 +232,25 @@ def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings)
     ]
     assert "3 new" in first and "0 new" in second
     assert django_settings.FETCH_ALLOW_PRIVATE_NETWORKS is False  # forced on only during the ingest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_importopml_with_redis_enqueues_refresh_jobs_that_a_real_worker_runs(http_server, tmp_path, settings, redis_url):
+    """With REDIS_URL the import only enqueues (ids, JSON); an RQ worker on `feeds` then ingests each feed."""
+    import django_rq
+    from rq import SimpleWorker
+
+    settings.REDIS_URL = redis_url
+    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
+    http_server.routes["/one"] = Route(feed("One", 2, slug="one"))
+    path = tmp_path / "feeds.opml"
+    path.write_text(f'<opml version="2.0"><body><outline type="rss" text="One" xmlUrl="{http_server.url("/one")}"/></body></opml>')
+
+    assert json.loads(run("importopml", str(path), "--json"))["added"] == 1
+    queue = django_rq.get_queue("feeds")
+    assert queue.count == 1 and Episode.objects.count() == 0
+    assert list(queue.jobs[0].args) == [Podcast.objects.get().pk]  # an id, never an object
+    SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
+
+    podcast = Podcast.objects.get()
+    assert podcast.title == "One" and podcast.episodes.count() == 2
