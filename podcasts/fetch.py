@@ -113,6 +113,11 @@ def _check_url(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port or (443 if scheme == "https" else 80), path
 
 
+def check_url(url: str) -> None:
+    """Raise UnsafeURL unless `url` is an http(s) URL this fetcher would try (no network access)."""
+    _check_url(url)
+
+
 def _is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
