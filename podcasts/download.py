@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from podcasts.fetch import FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream
+from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import (
     Status,
@@ -115,6 +115,16 @@ class DownloadedAudio:
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
+def _expected_length(headers: dict[str, str]) -> int | None:
+    """The declared body length, used only to notice a cut transfer (never to allow more bytes)."""
+    if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        return None
+    try:
+        return int(headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
 def audio_download(episode: Episode) -> DownloadedAudio:
     """Stream the enclosure into MEDIA_ROOT, hashing as it goes; resume a partial file with Range.
 
@@ -150,6 +160,12 @@ def audio_download(episode: Episode) -> DownloadedAudio:
                     out.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)
+            expected = _expected_length(response.headers)
+            if expected is not None and received - offset < expected:
+                # http.client ends a short body quietly; a cut transfer is a transient fault.
+                raise FetchConnectionError(
+                    f"Connection closed after {received - offset} of {expected} bytes from {episode.enclosure_url[:200]}."
+                )
         partial.replace(Path(settings.MEDIA_ROOT) / relative)
     except FetchError as exc:
         if not exc.transient:

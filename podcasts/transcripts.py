@@ -134,7 +134,7 @@ def parse_json(text: str) -> list[dict[str, Any]]:
 
 def _merge_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Word-level JSON (one word per segment) becomes sentence-sized segments."""
-    if len(segments) < 20 or sum(len(s["text"].split()) for s in segments) > 2 * len(segments):
+    if len(segments) < 10 or sum(len(s["text"].split()) for s in segments) > 2 * len(segments):
         return segments
     merged: list[dict[str, Any]] = []
     for seg in segments:
