@@ -194,12 +194,13 @@ def stage_job(status: str) -> tuple[str, Callable[..., Any], int | None] | None:
     return None
 
 
-def episode_enqueue(*, episode_id: int) -> bool:
+def episode_enqueue(*, episode_id: int, on_commit: bool = True) -> bool:
     """Hand the job for the episode's current ready state to its queue once the transaction commits.
 
     The public entry point for ingestion (new episodes) and for retries. Sets
     `enqueued_at`; a failed hand-over (Redis down) clears it again, so the
     sweeper enqueues the episode later. Returns False when there is no stage to run.
+    `on_commit=False` (the sweeper, which holds no transaction) hands over at once.
     """
     episode = Episode.objects.filter(pk=episode_id).values("pipeline_status", "audio_duration").first()
     if episode is None:
@@ -222,7 +223,10 @@ def episode_enqueue(*, episode_id: int) -> bool:
             # Nothing is lost: the row keeps its state and the sweeper enqueues it again.
             Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=now).update(enqueued_at=None)
 
-    transaction.on_commit(hand_over)
+    if on_commit:
+        transaction.on_commit(hand_over)
+    else:
+        hand_over()
     return True
 
 
@@ -433,7 +437,7 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
         # Only the sweeper that still sees the row unenqueued hands it over.
         if not Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=enqueued_at).exists():
             continue
-        episode_enqueue(episode_id=episode_id)
+        episode_enqueue(episode_id=episode_id, on_commit=False)
         still = Episode.objects.filter(pk=episode_id).values_list("pipeline_status", "enqueued_at").first()
         if still is not None and still[0] == status and still[1] is None:
             report["enqueue_failed"].append(episode_id)
