@@ -248,6 +248,49 @@ def _download_stage(episode: Episode) -> str | None:
             permanent=True,
             give_up_status=exc.give_up_status,
         )
+    return _finish_download(episode=episode, audio=audio)
+
+
+def episode_audio_import(*, episode_id: int, source: Path) -> str | None:
+    """Take a local audio file as the episode's download (the bundled demo episodes: no network).
+
+    Same checks and transitions as a download: probe, duplicate audio, then downloaded.
+    """
+    episode = episode_claim(episode_id=episode_id, from_status=Status.NEW, to_status=Status.DOWNLOADING)
+    if episode is None:
+        return None
+    _partial, relative = audio_paths(episode)
+    relative = str(Path(relative).with_suffix(source.suffix.lower() or ".audio"))
+    target = Path(settings.MEDIA_ROOT) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(source, "rb") as src, open(target, "wb") as out:
+            for block in iter(lambda: src.read(1024 * 1024), b""):
+                size += len(block)
+                if size > settings.AUDIO_MAX_BYTES:
+                    raise AudioRefused(
+                        f"Audio is larger than the AUDIO_MAX_BYTES cap of {settings.AUDIO_MAX_BYTES} bytes.",
+                        give_up_status=Status.SKIPPED,
+                    )
+                digest.update(block)
+                out.write(block)
+    except (AudioRefused, OSError) as exc:
+        target.unlink(missing_ok=True)
+        return episode_record_failure(
+            episode_id=episode_id,
+            working_status=Status.DOWNLOADING,
+            error=str(exc),
+            permanent=True,
+            give_up_status=getattr(exc, "give_up_status", Status.FAILED),
+        )
+    audio = DownloadedAudio(relative_path=relative, sha256=digest.hexdigest(), size=size, resumed_from=0)
+    return _finish_download(episode=episode, audio=audio)
+
+
+def _finish_download(*, episode: Episode, audio: DownloadedAudio) -> str | None:
+    """Probe the stored file, reuse a transcript of the same bytes, else move to downloaded."""
     path = Path(settings.MEDIA_ROOT) / audio.relative_path
     try:
         info = audio_probe(path)

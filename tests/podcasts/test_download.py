@@ -287,3 +287,32 @@ def test_an_unusable_publisher_transcript_falls_back_to_the_audio(http_server, m
     assert status == Status.DOWNLOADED
     assert not Transcript.objects.exists()
     assert [r.path for r in http_server.requests] == ["/t", "/ep1.mp3"]
+
+
+def test_a_local_file_is_imported_like_a_download(media_root, make_episode, demo_mp3, tmp_path, django_capture_on_commit_callbacks):
+    from podcasts.download import episode_audio_import
+
+    source = tmp_path / "episode-1.mp3"
+    source.write_bytes(demo_mp3)
+    episode = make_episode()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        status = episode_audio_import(episode_id=episode.pk, source=source)
+        again = episode_audio_import(episode_id=episode.pk, source=source)
+
+    episode.refresh_from_db()
+    assert (status, again) == (Status.DOWNLOADED, None)
+    assert episode.audio_sha256 == hashlib.sha256(demo_mp3).hexdigest()
+    assert (media_root / episode.audio_path).read_bytes() == demo_mp3
+    assert episode.audio_path.endswith(".mp3")
+
+
+def test_a_local_file_that_is_not_audio_fails(media_root, make_episode, tmp_path):
+    from podcasts.download import episode_audio_import
+
+    source = tmp_path / "notes.mp3"
+    source.write_text("just some text, not audio at all")
+    episode = make_episode()
+
+    assert episode_audio_import(episode_id=episode.pk, source=source) == Status.FAILED
+    assert Episode.objects.get(pk=episode.pk).last_error.startswith("Not audio")

@@ -175,3 +175,14 @@ def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode
     assert json.loads(capsys.readouterr().out) == {"stuck": [], "failed": [], "enqueued": [episode.pk], "enqueue_failed": []}
     with pytest.raises(CommandError, match="--stuck-after"):
         call_command("sweep", "--stuck-after", "-1")
+
+
+def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails(make_episode, rq_redis, capsys):
+    episode = make_episode()
+
+    call_command("scheduler", "--once")
+
+    assert "enqueued: 1" in capsys.readouterr().out
+    assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [episode.pk])]
+    with pytest.raises(CommandError, match="--interval"):
+        call_command("scheduler", "--interval", "-5", "--once")

@@ -29,9 +29,15 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while not stopping:
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._loop(interval=interval, once=options["once"], stopping=lambda: stopping)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _loop(self, *, interval: int, once: bool, stopping) -> None:
+        while not stopping():
             started = time.monotonic()
             for name, kwargs in PERIODIC:
                 try:
@@ -41,7 +47,7 @@ class Command(BaseCommand):
                         "scheduled_command_failed",
                         extra={"event": "scheduled_command_failed", "command": name, "error": f"{type(exc).__name__}: {exc}"[:300]},
                     )
-            if options["once"]:
+            if once:
                 return
-            while not stopping and time.monotonic() - started < interval:
+            while not stopping() and time.monotonic() - started < interval:
                 time.sleep(0.5)
