@@ -13,7 +13,7 @@ Both use the same model, compute type, threads, beam size and VAD. The clock of
 Prints the per-round numbers and one line:
 RESULT transcribe ratio=<(b) throughput / (a) throughput> rtf=<audio s per wall s, (b)> overhead_s=<per episode> worker_rss_mb=<peak>
 
-    python bench/transcribe.py [--clips 3] [--rounds 1] [--database-url ...] [--redis-url ...]
+    python bench/transcribe.py [--clips 3] [--rounds 2] [--database-url ...] [--redis-url ...]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ TEXTS = [
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=3, help="number of ~60 s clips (>= 3)")
-    parser.add_argument("--rounds", type=int, default=1, help="alternate (a) and (b) this many times; best of each")
+    parser.add_argument("--rounds", type=int, default=2, help="run (a) and (b) this many times, alternating which goes first; best of each")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/castnotes_bench")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WHISPER_THREADS", "0")))
@@ -219,9 +219,17 @@ def main() -> int:
               f"model {model_source()}, {settings.WHISPER_COMPUTE_TYPE}, threads={args.threads or 'auto'}, beam={settings.WHISPER_BEAM_SIZE}")
         bare, real, rss = [], [], []
         for round_no in range(1, args.rounds + 1):
-            a = bare_loop(clips, threads=args.threads, beam_size=settings.WHISPER_BEAM_SIZE,
-                          compute_type=settings.WHISPER_COMPUTE_TYPE, model_path=model_source())
-            b, worker_rss = real_path(clips, media_root, dict(os.environ), round_no)
+            # Alternate which side goes first (a b, b a, …) so drift in machine load cancels out.
+            def run_a():
+                return bare_loop(clips, threads=args.threads, beam_size=settings.WHISPER_BEAM_SIZE,
+                                 compute_type=settings.WHISPER_COMPUTE_TYPE, model_path=model_source())
+
+            if round_no % 2:
+                a = run_a()
+                b, worker_rss = real_path(clips, media_root, dict(os.environ), round_no)
+            else:
+                b, worker_rss = real_path(clips, media_root, dict(os.environ), round_no)
+                a = run_a()
             bare.append(a)
             real.append(b)
             rss.append(worker_rss)

@@ -508,6 +508,7 @@ def pipeline_process(
     ids = list(candidates.values_list("pk", flat=True))
     if limit is not None:
         ids = ids[:limit]
+    errors: list[int] = []
     token = _drive_inline.set(True)
     try:
         for episode_id in ids:
@@ -516,7 +517,14 @@ def pipeline_process(
                 stage = stages.get(status)
                 if stage is None:
                     break
-                stage(episode_id=episode_id)
+                try:
+                    stage(episode_id=episode_id)
+                except Exception:  # a stage's own bug must not stop the other episodes
+                    logger.exception(
+                        "process_stage_error", extra={"event": "process_stage_error", "episode_id": episode_id, "stage": status}
+                    )
+                    errors.append(episode_id)
+                    break
                 if Episode.objects.values_list("pipeline_status", flat=True).get(pk=episode_id) == status:
                     break  # failed back to the same ready state: wait for the backoff
     finally:
@@ -530,4 +538,4 @@ def pipeline_process(
     counts: dict[str, int] = {}
     for row in episodes:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
-    return {"processed": len(ids), "waiting": waiting, "counts": counts, "episodes": episodes}
+    return {"processed": len(ids), "waiting": waiting, "errors": errors, "counts": counts, "episodes": episodes}

@@ -38,4 +38,5 @@ class Command(BaseCommand):
             self.stdout.write(line)
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report["counts"].items())) or "nothing pending"
         waiting = f"; {len(report['waiting'])} waiting for their retry time" if report["waiting"] else ""
-        self.stdout.write(f"Processed {report['processed']} episode(s): {counts}{waiting}.")
+        errors = f"; stage errors (see the log) for episode(s) {', '.join(map(str, report['errors']))}" if report["errors"] else ""
+        self.stdout.write(f"Processed {report['processed']} episode(s): {counts}{waiting}{errors}.")
