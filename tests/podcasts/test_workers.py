@@ -115,3 +115,16 @@ def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(medi
     assert len(FinishedJobRegistry(queue=queue).get_job_ids()) == 2
     results = sorted(json.dumps(job.return_value()) for job in queue.job_class.fetch_many(FinishedJobRegistry(queue=queue).get_job_ids(), connection=queue.connection, serializer=queue.serializer))
     assert results == ['"transcribed"', "null"]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_procfile_runs_web_light_workers_whisper_and_scheduler():
+    from tests.support.workers import procfile_command
+
+    assert procfile_command("worker")[2:] == [
+        "rqworker", "feeds", "downloads", "summaries", "deliveries", "default", "--serializer", "rq.serializers.JSONSerializer"
+    ]
+    whisper = procfile_command("whisper")
+    assert whisper[2:4] == ["rqworker", "transcription"]
+    assert whisper[whisper.index("--worker-class") + 1] == "podcasts.worker.WhisperWorker"
+    assert procfile_command("scheduler")[2:] == ["scheduler"]

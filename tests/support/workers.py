@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -12,7 +13,6 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-JSON_SERIALIZER = "rq.serializers.JSONSerializer"
 
 
 def test_database_url() -> str:
@@ -41,10 +41,26 @@ def worker_env(redis_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def procfile_command(process: str) -> list[str]:
+    """The Procfile's command line for `process`, run with this interpreter."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            words = shlex.split(command)
+            assert words[:2] == ["python", "manage.py"], words
+            return [sys.executable, str(ROOT / "manage.py"), *words[2:]]
+    raise AssertionError(f"no {process!r} process in the Procfile")
+
+
 def worker_command(*queues: str, whisper: bool = False, burst: bool = True) -> list[str]:
-    cmd = [sys.executable, str(ROOT / "manage.py"), "rqworker", *queues, "--serializer", JSON_SERIALIZER]
-    if whisper:
-        cmd += ["--worker-class", "podcasts.worker.WhisperWorker"]
+    """The Procfile's `whisper` or `worker` line, restricted to `queues` when given."""
+    cmd = procfile_command("whisper" if whisper else "worker")
+    if queues:
+        words, options = cmd[3:], []
+        for i, word in enumerate(words):
+            if word.startswith("--"):
+                options += [word, words[i + 1]]  # every option in the Procfile takes a value
+        cmd = [*cmd[:3], *queues, *options]
     if burst:
         cmd.append("--burst")
     return cmd
