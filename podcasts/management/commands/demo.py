@@ -8,5 +8,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         users = demo_users_ensure()
+        # After the pipeline has run: one episode at an older prompt version, the rest current.
+        from summaries.services import demo_summaries_ensure
+
+        for version, episode_ids in sorted(demo_summaries_ensure().items()):
+            self.stdout.write(f"Summaries at prompt {version}: {len(episode_ids)} episode(s)")
         self.stdout.write("Demo users (password 'castnotes'): " + ", ".join(users))
         self.stdout.write("Open http://127.0.0.1:8000/ and log in; the admin is at /admin/.")
