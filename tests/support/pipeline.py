@@ -70,3 +70,15 @@ def copy_audio(source: Path, media_root: Path, relative: str) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return relative
+
+
+def demo_vtt(number: int = 1) -> bytes:
+    """A publisher WebVTT transcript of demo episode `number`: one 4-second cue per sentence."""
+    import re
+
+    text = (DEMO_AUDIO / f"episode-{number}.txt").read_text().strip()
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+    cues = ["WEBVTT", ""]
+    for i, sentence in enumerate(sentences):
+        cues += [f"00:00:{i * 4:02d}.000 --> 00:00:{i * 4 + 4:02d}.000", sentence, ""]
+    return "\n".join(cues).encode()
