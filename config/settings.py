@@ -160,6 +160,13 @@ FETCH_USER_AGENT = "Castnotes/0.1 (+https://github.com/castnotes/castnotes)"
 WHISPER_MODEL = env.str("WHISPER_MODEL", default="")  # empty: the bundled tiny.en
 WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
 WHISPER_THREADS = env.int("WHISPER_THREADS", default=0)  # 0: CTranslate2 picks
+WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)  # 1: ~40% faster than 5 on CPU
+# Transcription pipeline (docs/pipeline.md): download deadline, sweeper timeouts.
+FETCH_AUDIO_DEADLINE = env.float("FETCH_AUDIO_DEADLINE", default=1800.0)
+TRANSCRIPT_MAX_BYTES = env.int("TRANSCRIPT_MAX_BYTES", default=5 * 1024 * 1024)
+PIPELINE_STUCK_SECONDS = env.int("PIPELINE_STUCK_SECONDS", default=900)
+PIPELINE_LOST_JOB_SECONDS = env.int("PIPELINE_LOST_JOB_SECONDS", default=6 * 60 * 60)
+SCHEDULER_INTERVAL = env.int("SCHEDULER_INTERVAL", default=300)
 
 # --- Summaries --------------------------------------------------------------------
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")

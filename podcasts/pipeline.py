@@ -7,12 +7,18 @@ atomic block and enqueues the next job on commit.
 """
 
 import logging
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from config.queues import enqueue
 from podcasts.models import Episode
 
 logger = logging.getLogger("castnotes.pipeline")
@@ -99,6 +105,7 @@ def episode_record_failure(
     error: str,
     permanent: bool,
     give_up_status: str = Status.FAILED,
+    backoff: bool = True,
     flag_job_failed: bool = True,
 ) -> str | None:
     """Record a failed attempt of the stage in `working_status`; return the episode's new status.
@@ -107,6 +114,7 @@ def episode_record_failure(
     MAX_ATTEMPTS; a permanent one (or the last attempt) moves to `give_up_status`
     and, for `failed`, opens a P0 job_failed curation item holding the error
     (unless `flag_job_failed=False`: the caller already flagged the cause itself).
+    `backoff=False` (the sweeper's stuck rows, which already waited) retries at once.
     """
     from curation.services import enqueue_for_review
 
@@ -126,7 +134,7 @@ def episode_record_failure(
             status_changed_at=now,
             updated_at=now,
             enqueued_at=None,
-            retry_after=None if exhausted else now + retry_backoff(attempts),
+            retry_after=None if exhausted or not backoff else now + retry_backoff(attempts),
         )
         if new_status == Status.FAILED and flag_job_failed:
             enqueue_for_review(
@@ -157,3 +165,402 @@ def episode_record_failure(
         },
     )
     return new_status
+
+
+# --- Enqueueing the next stage ---------------------------------------------------------
+
+# While set, stage services leave the next stage unenqueued (enqueued_at stays
+# empty): `process` drives every stage itself in this process.
+_drive_inline: ContextVar[bool] = ContextVar("castnotes_drive_inline", default=False)
+
+
+def summarize_function() -> Callable[..., Any] | None:
+    """summaries.services.episode_summarize, when the summaries app provides it."""
+    try:
+        from summaries import services
+    except ImportError:
+        return None
+    return getattr(services, "episode_summarize", None)
+
+
+def summarize_job() -> Callable[..., Any] | None:
+    """summaries.tasks.summarize_episode (the summaries queue's job), when it exists."""
+    try:
+        from summaries import tasks
+    except ImportError:
+        return None
+    return getattr(tasks, "summarize_episode", None)
+
+
+def transcription_job_timeout(duration: float | None) -> int:
+    """RQ timeout of a transcription job: 15 min plus the audio's own length.
+
+    tiny.en runs ~10x real time on 2 cores, so a 3-hour episode (~20 min of work)
+    fits with room for a larger WHISPER_MODEL running near real time.
+    """
+    return int(900 + max(duration or 0.0, 0.0))
+
+
+def download_job_timeout() -> int:
+    return int(settings.FETCH_AUDIO_DEADLINE + 300)
+
+
+def stage_job(status: str) -> tuple[str, Callable[..., Any], int | None] | None:
+    """(queue, job function, timeout) for the stage that starts from ready `status`."""
+    from podcasts import tasks
+
+    if status == Status.NEW:
+        return "downloads", tasks.download_episode, download_job_timeout()
+    if status == Status.DOWNLOADED:
+        return "transcription", tasks.transcribe_episode, None
+    if status == Status.TRANSCRIBED:
+        job = summarize_job()
+        return ("summaries", job, None) if job is not None else None
+    return None
+
+
+def episode_enqueue(*, episode_id: int, on_commit: bool = True) -> bool:
+    """Hand the job for the episode's current ready state to its queue once the transaction commits.
+
+    The public entry point for ingestion (new episodes) and for retries. Sets
+    `enqueued_at`; a failed hand-over (Redis down) clears it again, so the
+    sweeper enqueues the episode later. Returns False when there is no stage to run.
+    `on_commit=False` (the sweeper, which holds no transaction) hands over at once.
+    """
+    episode = Episode.objects.filter(pk=episode_id).values("pipeline_status", "audio_duration").first()
+    if episode is None:
+        return False
+    status = episode["pipeline_status"]
+    job = stage_job(status)
+    if job is None or _drive_inline.get():
+        # Not in any queue: `process` runs the stage itself, or the stage does not
+        # exist yet (no summarizer) and a later sweep picks the row up.
+        Episode.objects.filter(pk=episode_id, pipeline_status=status).update(enqueued_at=None)
+        return job is not None
+    queue_name, func, timeout = job
+    if status == Status.DOWNLOADED:
+        timeout = transcription_job_timeout(episode["audio_duration"])
+    now = timezone.now()
+    Episode.objects.filter(pk=episode_id, pipeline_status=status).update(enqueued_at=now)
+
+    def hand_over() -> None:
+        if not enqueue(queue_name, func, episode_id, job_timeout=timeout):
+            # Nothing is lost: the row keeps its state and the sweeper enqueues it again.
+            Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=now).update(enqueued_at=None)
+
+    if on_commit:
+        transaction.on_commit(hand_over)
+    else:
+        hand_over()
+    return True
+
+
+# --- Storing a transcript ----------------------------------------------------------------
+
+
+def transcript_store(
+    *,
+    episode_id: int,
+    from_status: str,
+    source: str,
+    segments: list[dict[str, Any]],
+    language: str = "",
+    duration: float | None = None,
+    model: str = "",
+    wall_seconds: float | None = None,
+    avg_logprob: float | None = None,
+    no_speech_ratio: float | None = None,
+    source_url: str = "",
+    low_confidence: bool = False,
+    episode_fields: dict[str, Any] | None = None,
+) -> bool:
+    """Store the episode's transcript and move it from `from_status` to `transcribed`, in one transaction.
+
+    Returns False (and stores nothing) when the episode left `from_status`
+    meanwhile, so a late or duplicate job is a no-op; the OneToOne on
+    Transcript.episode is the last guard against a second transcript.
+    """
+    from curation.services import enqueue_for_review
+    from podcasts.models import Transcript
+
+    text = " ".join(s["text"] for s in segments)
+    with transaction.atomic():
+        if not episode_advance(
+            episode_id=episode_id, from_status=from_status, to_status=Status.TRANSCRIBED, **(episode_fields or {})
+        ):
+            logger.info("transcript_discarded", extra={"event": "transcript_discarded", "episode_id": episode_id})
+            return False
+        try:
+            with transaction.atomic():
+                Transcript.objects.create(
+                    episode_id=episode_id,
+                    source=source,
+                    language=language,
+                    duration=duration,
+                    segments=segments,
+                    text=text,
+                    model=model,
+                    wall_seconds=wall_seconds,
+                    avg_logprob=avg_logprob,
+                    no_speech_ratio=no_speech_ratio,
+                    source_url=source_url,
+                )
+        except IntegrityError:
+            logger.info("transcript_exists", extra={"event": "transcript_exists", "episode_id": episode_id})
+        episode = Episode.objects.get(pk=episode_id)
+        if low_confidence:
+            enqueue_for_review(
+                target=episode,
+                flag_class="low_confidence_transcript",
+                severity="P2",
+                proposed_action="retranscribe",
+                proposed_by=f"pipeline:{source}",
+                evidence={
+                    "episode_id": episode_id,
+                    "podcast_id": episode.podcast_id,
+                    "title": episode.title,
+                    "model": model,
+                    "avg_logprob": avg_logprob,
+                    "no_speech_ratio": no_speech_ratio,
+                    "segments": len(segments),
+                    "duration": duration,
+                    "text_start": text[:500],
+                },
+            )
+        episode_enqueue(episode_id=episode_id)
+    logger.info(
+        "transcript_stored",
+        extra={"event": "transcript_stored", "episode_id": episode_id, "source": source, "segments": len(segments)},
+    )
+    return True
+
+
+# --- The transcription stage -------------------------------------------------------------
+
+
+def episode_transcribe(*, episode_id: int) -> str | None:
+    """downloaded → transcribing → transcribed; whisper runs outside any transaction."""
+    from podcasts.transcription import transcribe_file
+
+    episode = episode_claim(episode_id=episode_id, from_status=Status.DOWNLOADED, to_status=Status.TRANSCRIBING)
+    if episode is None:
+        return None
+    path = Path(settings.MEDIA_ROOT) / episode.audio_path if episode.audio_path else None
+    if path is None or not path.is_file():
+        return _episode_redownload(episode=episode)
+    try:
+        result = transcribe_file(path)
+    except Exception as exc:  # whisper failing on probed audio is unexpected: retry, then fail with a P0
+        logger.exception("transcribe_error", extra={"event": "transcribe_error", "episode_id": episode_id})
+        return episode_record_failure(
+            episode_id=episode_id,
+            working_status=Status.TRANSCRIBING,
+            error=f"Transcription failed: {type(exc).__name__}: {exc}",
+            permanent=False,
+        )
+    stored = transcript_store(
+        episode_id=episode_id,
+        from_status=Status.TRANSCRIBING,
+        source="whisper",
+        segments=result.segments,
+        language=result.language,
+        duration=result.duration,
+        model=result.model,
+        wall_seconds=result.wall_seconds,
+        avg_logprob=result.avg_logprob,
+        no_speech_ratio=result.no_speech_ratio,
+        low_confidence=result.low_confidence,
+    )
+    return Status.TRANSCRIBED if stored else None
+
+
+def _episode_redownload(*, episode: Episode) -> str | None:
+    """The audio file is gone (media wiped, another host): count an attempt and download again."""
+    error = f"Audio file {episode.audio_path or '(none)'} is missing; downloading it again."
+    if episode.attempts + 1 >= settings.MAX_ATTEMPTS:
+        return episode_record_failure(
+            episode_id=episode.pk, working_status=Status.TRANSCRIBING, error=error, permanent=True
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        moved = Episode.objects.filter(pk=episode.pk, pipeline_status=Status.TRANSCRIBING).update(
+            pipeline_status=Status.NEW,
+            attempts=F("attempts") + 1,
+            last_error=error,
+            audio_path="",
+            status_changed_at=now,
+            updated_at=now,
+        )
+        if moved:
+            episode_enqueue(episode_id=episode.pk)
+    return Status.NEW if moved else None
+
+
+# --- The sweeper ---------------------------------------------------------------------------
+
+
+def stuck_threshold(*, status: str, audio_duration: float | None, stuck_after: int | None) -> int:
+    """Seconds a row may stay in working `status` before the sweeper takes it back.
+
+    A transcription may legitimately run for its whole RQ job timeout, so its
+    threshold is at least that (plus a minute): past it the job is surely dead.
+    An explicit `stuck_after` overrides every rule (tests, impatient operators).
+    """
+    if stuck_after is not None:
+        return stuck_after
+    if status == Status.TRANSCRIBING:
+        return max(settings.PIPELINE_STUCK_SECONDS, transcription_job_timeout(audio_duration) + 60)
+    return settings.PIPELINE_STUCK_SECONDS
+
+
+def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
+    """Recover what a crash, a lost worker or an unreachable Redis left behind. Idempotent.
+
+    1. Rows in a working state past their threshold go back to their ready
+       state (one attempt counted, no backoff), or to `failed` when exhausted.
+    2. Ready rows with MAX_ATTEMPTS used up are failed with a P0 item.
+    3. Ready rows not in any queue (never enqueued, enqueue failed, backoff
+       over, or handed over longer than PIPELINE_LOST_JOB_SECONDS ago) are enqueued.
+    """
+    report: dict[str, list[int]] = {"stuck": [], "failed": [], "enqueued": [], "enqueue_failed": []}
+    now = timezone.now()
+    shortest = stuck_after if stuck_after is not None else settings.PIPELINE_STUCK_SECONDS
+    working = Episode.objects.filter(
+        pipeline_status__in=WORKING_STATES, status_changed_at__lte=now - timedelta(seconds=shortest)
+    ).values_list("pk", "pipeline_status", "status_changed_at", "audio_duration")
+    for episode_id, status, changed_at, duration in working:
+        limit = stuck_threshold(status=status, audio_duration=duration, stuck_after=stuck_after)
+        if changed_at > now - timedelta(seconds=limit):
+            continue
+        new_status = episode_record_failure(
+            episode_id=episode_id,
+            working_status=status,
+            error=f"Stuck in {status} for over {limit} s (worker lost?); retrying.",
+            permanent=False,
+            backoff=False,
+        )
+        if new_status is not None:
+            report["stuck"].append(episode_id)
+            if new_status == Status.FAILED:
+                report["failed"].append(episode_id)
+
+    exhausted = Episode.objects.filter(pipeline_status__in=READY_STATES, attempts__gte=settings.MAX_ATTEMPTS)
+    for episode_id, status in exhausted.values_list("pk", "pipeline_status"):
+        if _episode_give_up(episode_id=episode_id, from_status=status):
+            report["failed"].append(episode_id)
+
+    ready = [status for status in READY_STATES if stage_job(status) is not None]
+    lost_before = now - timedelta(seconds=settings.PIPELINE_LOST_JOB_SECONDS)
+    pending = (
+        Episode.objects.filter(pipeline_status__in=ready)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=lost_before))
+        .filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+        .order_by("pk")
+        .values_list("pk", "pipeline_status", "enqueued_at")
+    )
+    for episode_id, status, enqueued_at in pending:
+        # Only the sweeper that still sees the row unenqueued hands it over.
+        if not Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=enqueued_at).exists():
+            continue
+        episode_enqueue(episode_id=episode_id, on_commit=False)
+        still = Episode.objects.filter(pk=episode_id).values_list("pipeline_status", "enqueued_at").first()
+        if still is not None and still[0] == status and still[1] is None:
+            report["enqueue_failed"].append(episode_id)
+        else:
+            report["enqueued"].append(episode_id)
+    logger.info("sweep_done", extra={"event": "sweep_done", **{key: len(ids) for key, ids in report.items()}})
+    return report
+
+
+def _episode_give_up(*, episode_id: int, from_status: str) -> bool:
+    """Fail a ready row whose attempts are used up, with the P0 job_failed item."""
+    from curation.services import enqueue_for_review
+
+    with transaction.atomic():
+        episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=from_status).first()
+        if episode is None or episode.attempts < settings.MAX_ATTEMPTS:
+            return False
+        now = timezone.now()
+        Episode.objects.filter(pk=episode_id).update(
+            pipeline_status=Status.FAILED, status_changed_at=now, updated_at=now, enqueued_at=None, retry_after=None
+        )
+        enqueue_for_review(
+            target=episode,
+            flag_class="job_failed",
+            severity="P0",
+            proposed_action="retry_job",
+            proposed_by="pipeline:sweep",
+            evidence={
+                "episode_id": episode_id,
+                "podcast_id": episode.podcast_id,
+                "title": episode.title,
+                "stage": from_status,
+                "attempts": episode.attempts,
+                "error": episode.last_error,
+            },
+        )
+    return True
+
+
+# --- Driving the pipeline in this process ------------------------------------------------
+
+
+def pipeline_process(
+    *, episode_ids: list[int] | None = None, limit: int | None = None, ignore_backoff: bool = False
+) -> dict[str, Any]:
+    """Run every pending stage of pending episodes here, in order, until each stops moving.
+
+    Pending: new, downloaded, or transcribed when the summaries app provides
+    `episode_summarize`. Backoff is honoured: a row whose `retry_after` is still
+    ahead waits (reported as `waiting`), unless `ignore_backoff` (an operator
+    naming episodes explicitly). A stage that fails transiently is not retried
+    in the same run. Rows in a working state belong to a worker and are left alone.
+    """
+    from podcasts.download import episode_download
+
+    summarize = summarize_function()
+    stages: dict[str, Callable[..., Any]] = {Status.NEW: episode_download, Status.DOWNLOADED: episode_transcribe}
+    if summarize is not None:
+        stages[Status.TRANSCRIBED] = summarize
+    now = timezone.now()
+    candidates = Episode.objects.filter(pipeline_status__in=list(stages)).order_by("published_at", "pk")
+    if episode_ids:
+        candidates = candidates.filter(pk__in=episode_ids)
+    waiting = []
+    if not ignore_backoff:
+        waiting = list(candidates.filter(retry_after__gt=now).values_list("pk", flat=True))
+        candidates = candidates.filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+    ids = list(candidates.values_list("pk", flat=True))
+    if limit is not None:
+        ids = ids[:limit]
+    errors: list[int] = []
+    token = _drive_inline.set(True)
+    try:
+        for episode_id in ids:
+            for _ in range(len(stages) + 1):
+                status = Episode.objects.values_list("pipeline_status", flat=True).get(pk=episode_id)
+                stage = stages.get(status)
+                if stage is None:
+                    break
+                try:
+                    stage(episode_id=episode_id)
+                except Exception:  # a stage's own bug must not stop the other episodes
+                    logger.exception(
+                        "process_stage_error", extra={"event": "process_stage_error", "episode_id": episode_id, "stage": status}
+                    )
+                    errors.append(episode_id)
+                    break
+                if Episode.objects.values_list("pipeline_status", flat=True).get(pk=episode_id) == status:
+                    break  # failed back to the same ready state: wait for the backoff
+    finally:
+        _drive_inline.reset(token)
+    episodes = [
+        {"id": pk, "status": status, "attempts": attempts, "last_error": last_error}
+        for pk, status, attempts, last_error in Episode.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "pipeline_status", "attempts", "last_error")
+    ]
+    counts: dict[str, int] = {}
+    for row in episodes:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return {"processed": len(ids), "waiting": waiting, "errors": errors, "counts": counts, "episodes": episodes}

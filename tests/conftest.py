@@ -44,3 +44,15 @@ def http_server(settings):
     server = LoopbackServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A SQLite test database lives in a file (not memory), so RQ worker subprocesses can open it."""
+    import tempfile
+
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    if settings_dict["ENGINE"].endswith("sqlite3") and not (settings_dict.get("TEST") or {}).get("NAME"):
+        settings_dict.setdefault("TEST", {})["NAME"] = os.path.join(tempfile.mkdtemp(prefix="castnotes-db-"), "test.sqlite3")

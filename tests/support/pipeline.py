@@ -1,0 +1,84 @@
+"""Fixtures and helpers shared by the pipeline tests (imported by each test module, to keep
+tests/podcasts/conftest.py free for the other podcasts tests)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from podcasts.models import Episode, Podcast
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DEMO_AUDIO = Path(__file__).resolve().parents[2] / "podcasts" / "demo" / "audio"
+JFK_REFERENCE = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
+@pytest.fixture(scope="session")
+def whisper_model():
+    """The real bundled model, loaded once for the whole test session."""
+    from podcasts.transcription import get_model
+
+    return get_model()
+
+
+@pytest.fixture
+def jfk_bytes() -> bytes:
+    return (FIXTURES / "jfk.flac").read_bytes()
+
+
+@pytest.fixture
+def demo_mp3() -> bytes:
+    return (DEMO_AUDIO / "episode-1.mp3").read_bytes()
+
+
+@pytest.fixture
+def podcast(db) -> Podcast:
+    return Podcast.objects.create(feed_url="https://example.com/feed.xml", title="Field Notes", language="en")
+
+
+@pytest.fixture
+def make_episode(podcast):
+    counter = iter(range(1, 10_000))
+
+    def make(**fields) -> Episode:
+        n = next(counter)
+        fields.setdefault("guid", f"episode-{n}")
+        fields.setdefault("title", f"Episode {n}")
+        return Episode.objects.create(podcast=podcast, **fields)
+
+    return make
+
+
+@pytest.fixture
+def rq_redis(settings, redis_url):
+    """Queues on the test Redis: jobs are enqueued for real (REDIS_URL set)."""
+    settings.REDIS_URL = redis_url
+    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
+    return redis_url
+
+
+def queue_jobs(name: str) -> list[tuple[str, list]]:
+    """(function name, args) of every job waiting on queue `name`."""
+    import django_rq
+
+    queue = django_rq.get_queue(name)
+    return [(job.func_name, list(job.args)) for job in queue.get_jobs()]
+
+
+def copy_audio(source: Path, media_root: Path, relative: str) -> str:
+    target = media_root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return relative
+
+
+def demo_vtt(number: int = 1) -> bytes:
+    """A publisher WebVTT transcript of demo episode `number`: one 4-second cue per sentence."""
+    import re
+
+    text = (DEMO_AUDIO / f"episode-{number}.txt").read_text().strip()
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+    cues = ["WEBVTT", ""]
+    for i, sentence in enumerate(sentences):
+        cues += [f"00:00:{i * 4:02d}.000 --> 00:00:{i * 4 + 4:02d}.000", sentence, ""]
+    return "\n".join(cues).encode()
