@@ -127,3 +127,34 @@ def episode_record_failure(
         },
     )
     return new_status
+
+
+def episode_retry(*, episode_id: int, actor) -> str | None:
+    """Send a failed episode back to the ready state of the stage it failed in (a curator's retry).
+
+    The stage is read from what the episode already has (a transcript → summarize
+    again, audio → transcribe again, else download again). Attempts and backoff
+    start over; `enqueued_at` stays empty so `sweep` (or `process`) hands it to
+    its queue. Returns the new status, or None when the episode is not failed.
+    """
+    from podcasts.models import Transcript
+
+    with transaction.atomic():
+        episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=Status.FAILED).first()
+        if episode is None:
+            return None
+        if Transcript.objects.filter(episode_id=episode_id).exists():
+            ready = Status.TRANSCRIBED
+        elif episode.audio_path:
+            ready = Status.DOWNLOADED
+        else:
+            ready = Status.NEW
+        now = timezone.now()
+        Episode.objects.filter(pk=episode_id).update(
+            pipeline_status=ready, attempts=0, retry_after=None, enqueued_at=None, status_changed_at=now, updated_at=now
+        )
+    logger.info(
+        "episode_retry",
+        extra={"event": "episode_retry", "episode_id": episode_id, "status": ready, "actor_id": getattr(actor, "pk", None)},
+    )
+    return ready

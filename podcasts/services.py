@@ -1,6 +1,7 @@
 """Every write to podcasts, episodes, transcripts, subscriptions and profiles."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from podcasts.models import Profile
@@ -25,4 +26,7 @@ def demo_users_ensure() -> list[str]:
         user.set_password(DEMO_PASSWORD)
         user.save()
         Profile.objects.update_or_create(user=user, defaults={"plan": plan})
+        if username == "curator":
+            # The group and its permissions come from curation's data migration.
+            user.groups.add(Group.objects.get_or_create(name="Curators")[0])
     return [spec[0] for spec in specs]
