@@ -82,7 +82,7 @@ class CurationItem(models.Model):
             models.Index(fields=["status", "severity", "created_at"], name="curationitem_inbox"),
             # The inbox's default view (open items by severity then age) and its kind facet.
             models.Index(
-                fields=["severity", "created_at"], condition=Q(status__in=OPEN_STATUSES), name="curationitem_open_inbox"
+                fields=["severity", "created_at", "id"], condition=Q(status__in=OPEN_STATUSES), name="curationitem_open_inbox"
             ),
             models.Index(
                 fields=["content_type", "flag_class"], condition=Q(status__in=OPEN_STATUSES), name="curationitem_open_kind"

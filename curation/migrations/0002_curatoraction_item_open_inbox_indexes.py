@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='curationitem',
-            index=models.Index(condition=models.Q(('status__in', ('pending', 'in_review', 'escalated'))), fields=['severity', 'created_at'], name='curationitem_open_inbox'),
+            index=models.Index(condition=models.Q(('status__in', ('pending', 'in_review', 'escalated'))), fields=['severity', 'created_at', 'id'], name='curationitem_open_inbox'),
         ),
         migrations.AddIndex(
             model_name='curationitem',

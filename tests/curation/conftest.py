@@ -1,0 +1,57 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from podcasts.models import Episode, Podcast
+from summaries.models import Summary
+
+PASSWORD = "castnotes-test-pw"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's full work factor costs ~1 s per user on this machine; tests need no strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def curator(db) -> User:
+    user = User.objects.create_user("curator", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="Curators"))
+    return user
+
+
+@pytest.fixture
+def plain_staff(db) -> User:
+    return User.objects.create_user("staff", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser("root", password=PASSWORD)
+
+
+@pytest.fixture
+def podcast(db) -> Podcast:
+    return Podcast.objects.create(feed_url="https://example.com/feed.xml", title="Example Show")
+
+
+@pytest.fixture
+def episode(podcast) -> Episode:
+    return Episode.objects.create(podcast=podcast, guid="ep-1", title="Episode One")
+
+
+def make_summary(episode: Episode, status: str = "candidate") -> Summary:
+    return Summary.objects.create(
+        episode=episode,
+        content={"tldr": "A short summary.", "key_points": ["a", "b", "c"], "quotes": [], "chapters": [], "topics": []},
+        prompt_version="v2",
+        provider="extractive",
+        model="extractive",
+        source_hash="0" * 64,
+        editorial_status=status,
+    )
+
+
+@pytest.fixture
+def summary(episode) -> Summary:
+    return make_summary(episode)
