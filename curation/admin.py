@@ -236,9 +236,10 @@ class CurationItemAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
+        queryset = self.model._default_manager.get_queryset().annotate(
             open_rank=Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField())
         )
+        return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         # The default (open) view is ordered by the partial index; "all" puts open items first.

@@ -1,5 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
+from django.middleware.csrf import _get_new_csrf_string
+from django.test import Client
 
 from podcasts.models import Episode, Podcast
 from summaries.models import Summary
@@ -55,3 +57,27 @@ def make_summary(episode: Episode, status: str = "candidate") -> Summary:
 @pytest.fixture
 def summary(episode) -> Summary:
     return make_summary(episode)
+
+
+class CsrfClient(Client):
+    """A client that enforces CSRF and sends a valid token with every POST, like a browser form."""
+
+    def __init__(self, **kwargs):
+        super().__init__(enforce_csrf_checks=True, **kwargs)
+        self.csrf_token = _get_new_csrf_string()
+        self.cookies["csrftoken"] = self.csrf_token
+
+    def post(self, path, data=None, **kwargs):
+        data = {**(data or {}), "csrfmiddlewaretoken": self.csrf_token}
+        return super().post(path, data, **kwargs)
+
+
+@pytest.fixture
+def client_for():
+    def make(user: User | None) -> CsrfClient:
+        client = CsrfClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
