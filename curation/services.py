@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from curation.models import OPEN_STATUSES, CurationItem, CuratorAction
@@ -409,3 +409,34 @@ def _ingest_feed(item: CurationItem, actor) -> str:
     podcast = _target(item, "podcasts.podcast")
     approve(podcast=podcast, actor=actor)
     return "feed approved and queued for ingest"
+
+
+# --- The Curators group ----------------------------------------------------------------
+
+CURATORS_GROUP = "Curators"
+# Kept equal to the frozen list in migration 0004_curators_group (a test checks both).
+CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("curation", "view_curationitem"),
+    ("curation", "change_curationitem"),
+    ("curation", "view_curatoraction"),
+    ("summaries", "view_summary"),
+    ("summaries", "change_summary"),
+    ("podcasts", "view_podcast"),
+    ("podcasts", "view_episode"),
+    ("podcasts", "view_transcript"),
+)
+
+
+def curators_group_ensure():
+    """Create the Curators group, or reset it to exactly the curator permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
+    wanted = Q()
+    for app_label, codename in CURATOR_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    permissions = list(Permission.objects.filter(wanted))
+    if len(permissions) != len(CURATOR_PERMISSIONS):
+        raise RuntimeError("curator permissions are missing: run `manage.py migrate` first")
+    group.permissions.set(permissions)
+    return group

@@ -1,9 +1,9 @@
 """Every write to podcasts, episodes, transcripts, subscriptions and profiles."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
+from curation.services import curators_group_ensure
 from podcasts.models import Profile
 
 DEMO_PASSWORD = "castnotes"
@@ -27,6 +27,5 @@ def demo_users_ensure() -> list[str]:
         user.save()
         Profile.objects.update_or_create(user=user, defaults={"plan": plan})
         if username == "curator":
-            # The group and its permissions come from curation's data migration.
-            user.groups.add(Group.objects.get_or_create(name="Curators")[0])
+            user.groups.add(curators_group_ensure())
     return [spec[0] for spec in specs]

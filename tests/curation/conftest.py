@@ -1,8 +1,9 @@
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
+from curation.services import curators_group_ensure
 from podcasts.models import Episode, Podcast
 from summaries.models import Summary
 
@@ -18,7 +19,8 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def curator(db) -> User:
     user = User.objects.create_user("curator", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Curators"))
+    # Ensured, not just fetched: a transactional test's flush drops the migration's group.
+    user.groups.add(curators_group_ensure())
     return user
 
 

@@ -1,11 +1,12 @@
 from http import HTTPStatus
+from importlib import import_module
 
 import django_rq.urls
 import pytest
 from django.contrib.auth.models import Group
 
 from curation.models import CurationItem, CuratorAction
-from curation.services import editorial_transition, enqueue_for_review
+from curation.services import CURATOR_PERMISSIONS, curators_group_ensure, editorial_transition, enqueue_for_review
 from podcasts.services import demo_users_ensure
 from summaries.models import Summary
 
@@ -40,6 +41,18 @@ def test_curators_group_has_exactly_the_permissions_curators_need(db):
         "podcasts.view_episode",
         "podcasts.view_transcript",
     }
+
+
+def test_curators_group_ensure_matches_the_migration(db):
+    migration = import_module("curation.migrations.0004_curators_group")
+    group = Group.objects.get(name="Curators")
+    group.permissions.clear()
+
+    again = curators_group_ensure()
+
+    assert again.pk == group.pk
+    assert list(CURATOR_PERMISSIONS) == migration.CURATOR_PERMISSIONS
+    assert again.permissions.count() == len(CURATOR_PERMISSIONS)
 
 
 def test_demo_curator_is_in_the_curators_group(db):
