@@ -11,7 +11,6 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 
 from curation import services
 from curation.models import OPEN_STATUSES, CurationItem, CuratorAction
@@ -56,6 +55,15 @@ def pretty_json(value) -> str:
     return format_html(
         '<pre class="curation-evidence">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     )
+
+
+def short_age(delta) -> str:
+    """'45 s', '12 min', '5 h', '3 d': compact, and cheaper than timesince per row."""
+    seconds = max(int(delta.total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -113,7 +121,10 @@ class KindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
-        return [(str(ct_id), name) for ct_id, name in open_item_kinds()]
+        # The changelist builds its filters once per facet; look the kinds up once per request.
+        if not hasattr(request, "_curation_open_kinds"):
+            request._curation_open_kinds = [(str(ct_id), name) for ct_id, name in open_item_kinds()]
+        return request._curation_open_kinds
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
@@ -211,7 +222,7 @@ class CurationItemAdmin(admin.ModelAdmin):
     list_select_related = ["content_type", "assigned_to"]
     search_fields = ["object_repr", "=object_id", "proposed_by", "resolution"]
     ordering = ["severity", "created_at", "pk"]
-    show_facets = admin.ShowFacets.ALWAYS
+    show_facets = admin.ShowFacets.ALLOW
     show_full_result_count = False
     list_per_page = 50
     action_form = ReasonActionForm
@@ -253,6 +264,16 @@ class CurationItemAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # items are part of the history
 
+    def action_checkbox(self, obj):
+        # Django's markup, without a form-widget template render per row (the inbox's hot path).
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            obj,
+        )
+
     @admin.display(description="item", ordering="object_repr")
     def summary_line(self, item: CurationItem) -> str:
         return item.object_repr or f"{item.content_type.model} {item.object_id}"
@@ -271,7 +292,7 @@ class CurationItemAdmin(admin.ModelAdmin):
 
     @admin.display(description="age", ordering="created_at")
     def age(self, item: CurationItem) -> str:
-        return timesince(item.created_at, timezone.now())
+        return short_age(timezone.now() - item.created_at)
 
     @admin.display(description="evidence")
     def evidence_pretty(self, item: CurationItem) -> str:

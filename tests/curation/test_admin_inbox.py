@@ -77,16 +77,19 @@ def test_kind_filter_offers_only_kinds_with_open_items(curator_client, podcast, 
     assert [name for _, name in kind_filter.lookup_choices] == ["Podcast"]
 
 
-def test_facet_counts_are_shown(curator_client, podcast, episode):
+def test_facet_counts_are_shown_on_request(curator_client, podcast, episode, curator):
     flag(podcast, "feed_broken", "P1")
     flag(episode, "job_failed", "P0")
     flag(episode, "low_confidence_transcript", "P0")
+    curation_item_dismiss(flag(episode, "duplicate_audio", "P0"), actor=curator, reason="")
 
-    content = curator_client.get(INBOX).content.decode()
+    content = curator_client.get(INBOX, {"_facets": "True"}).content.decode()
 
     assert "Open (3)" in content
     assert "P0 — broken (2)" in content
     assert "Job failed (1)" in content
+    assert "Dismissed (1)" in content and "All (4)" in content
+    assert "Podcast (1)" in content and "Episode (2)" in content
 
 
 def test_search_finds_items_by_object_name(curator_client, podcast, episode):
@@ -97,12 +100,26 @@ def test_search_finds_items_by_object_name(curator_client, podcast, episode):
     assert listed(curator_client.get(INBOX, {"q": "other radio"})) == [wanted.pk]
 
 
-def test_rows_link_to_the_flagged_objects_admin_page(curator_client, episode):
+def test_rows_link_to_the_flagged_objects_admin_page(curator_client, episode, podcast):
     flag(episode, "job_failed", "P0")
+    flag(podcast, "feed_broken", "P1")
 
     content = curator_client.get(INBOX).content.decode()
 
     assert f'href="/admin/podcasts/episode/{episode.pk}/change/"' in content
+    assert f'href="/admin/podcasts/podcast/{podcast.pk}/change/"' in content
+
+
+def test_object_without_an_admin_page_is_named_without_a_link(curator_client):
+    from django.contrib.sessions.models import Session
+
+    session = Session.objects.get()  # the curator's login; sessions have no admin page
+    flag(session, "feed_broken", "P2")
+
+    content = curator_client.get(INBOX).content.decode()
+
+    assert f"session {session.pk}" in content
+    assert "/admin/sessions/" not in content
 
 
 def test_evidence_is_pretty_printed_and_escaped(curator_client, summary):
@@ -190,10 +207,11 @@ def test_history_page_of_any_object_lists_its_curator_actions(curator_client, ep
     assert "curation_item_resolve" in page and "looked into it" in page
 
 
-def test_inbox_query_count_does_not_grow_with_items(curator_client, podcast):
+@pytest.mark.parametrize("query", [{}, {"_facets": "True"}, {"status": "all"}, {"severity__exact": "P0"}])
+def test_inbox_query_count_does_not_grow_with_items(curator_client, podcast, query):
     def queries_for_inbox() -> int:
         with CaptureQueriesContext(connection) as ctx:
-            assert curator_client.get(INBOX).status_code == HTTPStatus.OK
+            assert curator_client.get(INBOX, query).status_code == HTTPStatus.OK
         return len(ctx.captured_queries)
 
     episodes = [Episode.objects.create(podcast=podcast, guid=f"g{i}", title=f"E{i}") for i in range(30)]
