@@ -55,6 +55,4 @@ def admin_change_url(*, content_type_id: int, object_id: str) -> str | None:
 
 def curator_actions_for(obj: models.Model) -> models.QuerySet[CuratorAction]:
     """The editorial log of one object, newest first."""
-    return CuratorAction.objects.filter(
-        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
-    ).select_related("curation_item")
+    return CuratorAction.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))

@@ -225,3 +225,14 @@ def test_inbox_query_count_does_not_grow_with_items(curator_client, podcast, que
 
     assert many == few
     assert many <= 20
+
+
+def test_history_page_of_an_item_lists_the_decisions_on_it(curator_client, podcast, curator):
+    from curation.services import curation_item_escalate
+
+    item = flag(podcast, "feed_broken", "P1")
+    curation_item_escalate(item, actor=curator, reason="ask the operator")
+
+    page = curator_client.get(f"{INBOX}{item.pk}/history/").content.decode()
+
+    assert "curation_item_escalate" in page and "ask the operator" in page
