@@ -236,3 +236,17 @@ def test_history_page_of_an_item_lists_the_decisions_on_it(curator_client, podca
     page = curator_client.get(f"{INBOX}{item.pk}/history/").content.decode()
 
     assert "curation_item_escalate" in page and "ask the operator" in page
+
+
+def test_facet_counts_follow_the_other_active_filters(curator_client, podcast, episode):
+    flag(podcast, "feed_broken", "P1")
+    flag(episode, "job_failed", "P0")
+    flag(episode, "low_confidence_transcript", "P0")
+
+    content = curator_client.get(INBOX, {"_facets": "True", "severity__exact": "P0"}).content.decode()
+
+    # Flag classes and kinds are counted within P0; severity itself still counts every severity.
+    assert "Broken feed (0)" in content and "Job failed (1)" in content
+    assert "Podcast (0)" in content and "Episode (2)" in content
+    assert "P1 — wrong (1)" in content and "P0 — broken (2)" in content
+    assert "Open (2)" in content
