@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 
 from curation.models import CurationItem, CuratorAction
 from curation.services import CURATOR_PERMISSIONS, curators_group_ensure, editorial_transition, enqueue_for_review
+from podcasts.models import Transcript
 from podcasts.services import demo_users_ensure
 from summaries.models import Summary
 
@@ -23,7 +24,16 @@ def objects(summary, curator):
     Summary.objects.filter(pk=summary.pk).update(editorial_status="published")
     item = enqueue_for_review(target=summary, flag_class="unverified_quote", severity="P1", proposed_action="hide_summary")
     editorial_transition(summary, "featured", actor=curator, reason="setup")
-    return {"item": item, "summary": summary, "action": CuratorAction.objects.get()}
+    transcript = Transcript.objects.create(episode=summary.episode, source="whisper", text="hello", segments=[])
+    return {
+        "item": item,
+        "summary": summary,
+        "action": CuratorAction.objects.get(),
+        "episode": summary.episode,
+        "podcast": summary.episode.podcast,
+        "transcript": transcript,
+        "user": curator,
+    }
 
 
 def test_curators_group_has_exactly_the_permissions_curators_need(db):
@@ -85,12 +95,25 @@ PAGES = [
     ("/admin/summaries/summary/{summary}/history/", OK, FORBIDDEN, OK),
     ("/admin/summaries/summary/add/", FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("/admin/summaries/summary/{summary}/delete/", FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    # Followed from inbox links: view only for curators.
+    ("/admin/podcasts/podcast/", OK, FORBIDDEN, OK),
+    ("/admin/podcasts/podcast/{podcast}/change/", OK, FORBIDDEN, OK),
+    ("/admin/podcasts/podcast/{podcast}/delete/", FORBIDDEN, FORBIDDEN, OK),
+    ("/admin/podcasts/episode/{episode}/change/", OK, FORBIDDEN, OK),
+    ("/admin/podcasts/episode/{episode}/history/", OK, FORBIDDEN, OK),
+    ("/admin/podcasts/episode/{episode}/delete/", FORBIDDEN, FORBIDDEN, OK),
+    ("/admin/podcasts/transcript/{transcript}/change/", OK, FORBIDDEN, OK),
+    # Outside curation altogether.
+    ("/admin/summaries/delivery/", FORBIDDEN, FORBIDDEN, OK),
+    ("/admin/auth/user/", FORBIDDEN, FORBIDDEN, OK),
+    ("/admin/auth/user/{user}/change/", FORBIDDEN, FORBIDDEN, OK),
+    ("/admin/auth/group/", FORBIDDEN, FORBIDDEN, OK),
 ]
 
 
 @pytest.mark.parametrize(("url", "as_curator", "as_staff", "as_superuser"), PAGES)
 def test_admin_pages_by_role(client_for, users, objects, url, as_curator, as_staff, as_superuser):
-    url = url.format(item=objects["item"].pk, summary=objects["summary"].pk, action=objects["action"].pk)
+    url = url.format(**{name: obj.pk for name, obj in objects.items()})
 
     statuses = {role: client_for(user).get(url).status_code for role, user in users.items()}
 
