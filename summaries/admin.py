@@ -33,7 +33,7 @@ class SummaryAdmin(admin.ModelAdmin):
     search_fields = ["=id", "episode__title"]
     action_form = ReasonActionForm
     actions = [
-        _move_action(EditorialStatus.PUBLISHED, "Publish"),
+        _move_action(EditorialStatus.PUBLISHED, "Publish (or unhide)"),
         _move_action(EditorialStatus.FEATURED, "Feature"),
         _move_action(EditorialStatus.HIDDEN, "Hide"),
         _move_action(EditorialStatus.RETIRED, "Retire"),
