@@ -1,12 +1,33 @@
+import functools
+
+import django_rq.urls
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.core.exceptions import PermissionDenied
+from django.urls import URLPattern, include, path
 
 from config.views import healthz
 
+
+def _superusers_only(view):
+    """django-rq only checks is_staff; its dashboard is for superusers (403 for curators and staff)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return admin.site.admin_view(wrapped)
+
+
+_rq_urlpatterns = [
+    URLPattern(p.pattern, _superusers_only(p.callback), p.default_args, p.name) for p in django_rq.urls.urlpatterns
+]
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include((_rq_urlpatterns, "django_rq"))),
     path("admin/", admin.site.urls),
     path("", include("podcasts.urls")),
     path("", include("summaries.urls")),

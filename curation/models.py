@@ -80,6 +80,13 @@ class CurationItem(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "severity", "created_at"], name="curationitem_inbox"),
+            # The inbox's default view (open items by severity then age) and its kind facet.
+            models.Index(
+                fields=["severity", "created_at", "id"], condition=Q(status__in=OPEN_STATUSES), name="curationitem_open_inbox"
+            ),
+            models.Index(
+                fields=["content_type", "flag_class"], condition=Q(status__in=OPEN_STATUSES), name="curationitem_open_kind"
+            ),
             models.Index(fields=["content_type", "object_id"], name="curationitem_object"),
         ]
 
@@ -89,6 +96,23 @@ class CurationItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class AppendOnlyError(ValueError):
+    """A write that would change or remove a CuratorAction row."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk update and delete, so the log cannot be rewritten through the ORM either."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("CuratorAction is append-only: rows cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("CuratorAction is append-only: rows cannot be deleted.")
+
+    # Django's own deletion collector (deleting a user sets actor to NULL) uses the
+    # base manager, a plain Manager; the database trigger allows exactly that update.
 
 
 class CuratorAction(models.Model):
@@ -104,7 +128,14 @@ class CuratorAction(models.Model):
     from_state = models.CharField(max_length=40, blank=True)
     to_state = models.CharField(max_length=40, blank=True)
     reason = models.TextField(blank=True)
+    # PROTECT: an item that has been acted on is part of the history and stays.
+    curation_item = models.ForeignKey(
+        CurationItem, null=True, blank=True, on_delete=models.PROTECT, related_name="actions",
+        help_text="The inbox item this decision was about, for queue actions.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -115,8 +146,8 @@ class CuratorAction(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValueError("CuratorAction is append-only: rows cannot be updated.")
+            raise AppendOnlyError("CuratorAction is append-only: rows cannot be updated.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError("CuratorAction is append-only: rows cannot be deleted.")
+        raise AppendOnlyError("CuratorAction is append-only: rows cannot be deleted.")

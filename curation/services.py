@@ -1,14 +1,15 @@
 """Every write to the curation queue and the editorial log goes through here."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from curation.models import OPEN_STATUSES, CurationItem
+from curation.models import OPEN_STATUSES, CurationItem, CuratorAction
 
 logger = logging.getLogger("castnotes.curation")
 
@@ -71,8 +72,24 @@ def enqueue_for_review(
     raise RuntimeError("could not enqueue curation item after repeated conflicts")
 
 
-class IllegalTransition(Exception):
+class CurationError(Exception):
+    """A curation request the domain refuses; the message is shown to the curator as is."""
+
+
+class IllegalTransition(CurationError):
     """An editorial move the state machine does not allow."""
+
+
+class StickyState(IllegalTransition):
+    """Automation tried to undo a curator's decision (featured, hidden)."""
+
+
+class IllegalQueueMove(CurationError):
+    """A curation item move the queue does not allow (e.g. resolving a dismissed item)."""
+
+
+class ProposedActionFailed(CurationError):
+    """The item's proposed action could not be carried out; the item stays open."""
 
 
 # The one map of allowed editorial moves (DESIGN.md "Curation"); any state may be retired.
@@ -87,6 +104,8 @@ EDITORIAL_MOVES: dict[str, frozenset[str]] = {
 AUTOMATION_MOVES: frozenset[tuple[str, str]] = frozenset(
     {("candidate", "published"), ("candidate", "retired"), ("published", "retired")}
 )
+# States only a curator sets; automation never moves a summary out of them.
+CURATOR_STATES: frozenset[str] = frozenset({"featured", "hidden"})
 
 
 def _actor_label(actor) -> str:
@@ -94,41 +113,72 @@ def _actor_label(actor) -> str:
 
 
 def curator_action_record(
-    *, actor, target: models.Model, action: str, from_state: str = "", to_state: str = "", reason: str = "", actor_label: str = ""
-):
-    """Append one row to the editorial log."""
-    from curation.models import CuratorAction
+    *,
+    actor,
+    target: models.Model | None = None,
+    action: str,
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    actor_label: str = "",
+    curation_item: CurationItem | None = None,
+) -> CuratorAction:
+    """Append one row to the editorial log.
 
+    The target is `target`, or else the object `curation_item` points at (which
+    may be gone: the item's content type, id and snapshot still name it).
+    """
+    if target is not None:
+        content_type = ContentType.objects.get_for_model(target)
+        object_id, target_repr = str(target.pk), str(target)[:500]
+    elif curation_item is not None:
+        content_type = ContentType.objects.get_for_id(curation_item.content_type_id)
+        object_id, target_repr = curation_item.object_id, curation_item.object_repr
+    else:
+        raise ValueError("curator_action_record needs a target or a curation_item")
     return CuratorAction.objects.create(
         actor=actor,
         actor_label=actor_label or _actor_label(actor),
-        content_type=ContentType.objects.get_for_model(target),
-        object_id=str(target.pk),
-        target_repr=str(target)[:500],
+        content_type=content_type,
+        object_id=object_id,
+        target_repr=target_repr,
         action=action,
         from_state=from_state,
         to_state=to_state,
         reason=reason,
+        curation_item=curation_item,
     )
 
 
 def editorial_transition(obj, to: str, *, actor, reason: str, automated: bool = False, actor_label: str = "") -> bool:
     """Move a summary's editorial status to `to`; return False when it already is there.
 
-    `actor=None` with `automated=True` is the pipeline: it may only publish a
-    candidate and retire a superseded summary, so a curator's featured or hidden
-    is never undone. Every real move writes one CuratorAction in the same transaction.
+    `automated=True` is the pipeline (re-ingest, re-summarize, regeneration): it
+    may only publish a candidate and retire a superseded summary, so a curator's
+    featured or hidden is never undone (StickyState). Every real move writes one
+    CuratorAction in the same transaction; a repeat of the current state writes
+    nothing and leaves `editorial_changed_at` alone.
     """
+    if to not in EDITORIAL_MOVES:
+        raise IllegalTransition(f"{to!r} is not an editorial state (one of: {', '.join(EDITORIAL_MOVES)}).")
     model = type(obj)
     with transaction.atomic():
+        # The row lock serialises a curator and the pipeline deciding at once.
         current = model.objects.select_for_update().values_list("editorial_status", flat=True).get(pk=obj.pk)
         if current == to:
             obj.editorial_status = current
             return False
-        if to not in EDITORIAL_MOVES.get(current, frozenset()):
-            raise IllegalTransition(f"A summary cannot move from {current} to {to}.")
         if automated and (current, to) not in AUTOMATION_MOVES:
-            raise IllegalTransition(f"Automation cannot move a summary from {current} to {to}; a curator set it.")
+            if current in CURATOR_STATES:
+                raise StickyState(
+                    f"Automation cannot move summary {obj.pk} from {current} to {to}: a curator set it {current}."
+                )
+            raise IllegalTransition(f"Automation cannot move summary {obj.pk} from {current} to {to}.")
+        if to not in EDITORIAL_MOVES[current]:
+            allowed = ", ".join(sorted(EDITORIAL_MOVES[current])) or "nothing"
+            raise IllegalTransition(
+                f"Summary {obj.pk} cannot move from {current} to {to} (from {current} it can move to: {allowed})."
+            )
         now = timezone.now()
         model.objects.filter(pk=obj.pk).update(editorial_status=to, editorial_changed_at=now)
         obj.editorial_status = to
@@ -142,4 +192,250 @@ def editorial_transition(obj, to: str, *, actor, reason: str, automated: bool = 
             reason=reason,
             actor_label=actor_label or ("system:automation" if actor is None else ""),
         )
+    logger.info(
+        "editorial_transition",
+        extra={"event": "editorial_transition", "object_id": obj.pk, "from": current, "to": to, "automated": automated},
+    )
     return True
+
+
+# --- The queue --------------------------------------------------------------------
+
+Status = CurationItem.Status
+# The one map of allowed queue moves; resolved and dismissed are final.
+QUEUE_MOVES: dict[str, frozenset[str]] = {
+    Status.PENDING: frozenset({Status.IN_REVIEW, Status.RESOLVED, Status.DISMISSED, Status.ESCALATED}),
+    Status.IN_REVIEW: frozenset({Status.PENDING, Status.RESOLVED, Status.DISMISSED, Status.ESCALATED}),
+    Status.ESCALATED: frozenset({Status.IN_REVIEW, Status.RESOLVED, Status.DISMISSED}),
+    Status.RESOLVED: frozenset(),
+    Status.DISMISSED: frozenset(),
+}
+
+
+def _locked_item(item: CurationItem) -> CurationItem:
+    """Re-read the item under a row lock; the caller's copy may be stale."""
+    return CurationItem.objects.select_for_update().get(pk=item.pk)
+
+
+def _refresh(item: CurationItem, fresh: CurationItem) -> None:
+    for field in ("status", "assigned_to_id", "resolved_by_id", "resolved_at", "resolution", "updated_at"):
+        setattr(item, field, getattr(fresh, field))
+
+
+def _queue_move(item: CurationItem, *, to: str, actor, reason: str, action: str, apply=None) -> bool:
+    """Move `item` to `to` with one CuratorAction; False when it already is there."""
+    with transaction.atomic():
+        fresh = _locked_item(item)
+        current = fresh.status
+        if current == to:
+            _refresh(item, fresh)
+            return False
+        if to not in QUEUE_MOVES[current]:
+            raise IllegalQueueMove(
+                f"Item {item.pk} is {fresh.get_status_display().lower()}: "
+                f"it cannot move to {Status(to).label.lower()} from there."
+            )
+        fresh.status = to
+        if apply is not None:
+            apply(fresh)
+        fresh.save(update_fields=["status", "assigned_to", "resolved_by", "resolved_at", "resolution", "updated_at"])
+        curator_action_record(
+            actor=actor, curation_item=fresh, action=action, from_state=current, to_state=to, reason=reason
+        )
+        _refresh(item, fresh)
+    logger.info(
+        action,
+        extra={"event": action, "item_id": item.pk, "from": current, "to": to, "actor_id": getattr(actor, "pk", None)},
+    )
+    return True
+
+
+def curation_item_assign(item: CurationItem, *, actor, assignee=None, reason: str = "") -> bool:
+    """Assign an open item to `assignee` (default: the actor); False when already theirs."""
+    assignee = assignee if assignee is not None else actor
+    with transaction.atomic():
+        fresh = _locked_item(item)
+        if not fresh.is_open:
+            raise IllegalQueueMove(f"Item {item.pk} is {fresh.get_status_display().lower()}: only open items can be assigned.")
+        if fresh.assigned_to_id == assignee.pk:
+            _refresh(item, fresh)
+            return False
+        fresh.assigned_to = assignee
+        fresh.save(update_fields=["assigned_to", "updated_at"])
+        curator_action_record(
+            actor=actor,
+            curation_item=fresh,
+            action="curation_item_assign",
+            from_state=fresh.status,
+            to_state=fresh.status,
+            reason=reason or f"assigned to {assignee.get_username()}",
+        )
+        _refresh(item, fresh)
+    return True
+
+
+def curation_item_start_review(item: CurationItem, *, actor, reason: str = "") -> bool:
+    """pending/escalated → in_review; an unassigned item becomes the actor's."""
+
+    def claim(fresh: CurationItem) -> None:
+        if fresh.assigned_to_id is None:
+            fresh.assigned_to = actor
+
+    return _queue_move(item, to=Status.IN_REVIEW, actor=actor, reason=reason, action="curation_item_start_review", apply=claim)
+
+
+def _closer(actor, text: str):
+    def close(fresh: CurationItem) -> None:
+        fresh.resolved_by = actor
+        fresh.resolved_at = timezone.now()
+        fresh.resolution = text
+
+    return close
+
+
+def curation_item_resolve(item: CurationItem, *, actor, resolution: str, carry_out: bool = True) -> bool:
+    """Resolve an open item, first carrying out its proposed action when `carry_out`.
+
+    The action and the resolution share one transaction: if the action fails
+    (ProposedActionFailed, IllegalTransition) nothing is written and the item stays open.
+    """
+    with transaction.atomic():
+        fresh = _locked_item(item)
+        if fresh.status == Status.RESOLVED:
+            _refresh(item, fresh)
+            return False
+        if Status.RESOLVED not in QUEUE_MOVES[fresh.status]:
+            raise IllegalQueueMove(
+                f"Item {item.pk} is {fresh.get_status_display().lower()}: it cannot be resolved from there."
+            )
+        done = ""
+        if carry_out and fresh.proposed_action:
+            done = proposed_action_carry_out(item=fresh, actor=actor)
+        text = resolution.strip() or "Resolved."
+        if done:
+            text = f"{text} [{done}]"
+        return _queue_move(
+            item, to=Status.RESOLVED, actor=actor, reason=text, action="curation_item_resolve", apply=_closer(actor, text)
+        )
+
+
+def curation_item_dismiss(item: CurationItem, *, actor, reason: str = "") -> bool:
+    """Close an open item without acting on it (a false alarm)."""
+    text = reason.strip() or "Dismissed."
+    return _queue_move(item, to=Status.DISMISSED, actor=actor, reason=text, action="curation_item_dismiss", apply=_closer(actor, text))
+
+
+def curation_item_escalate(item: CurationItem, *, actor, reason: str = "") -> bool:
+    """Hand an open item up (an operator or a superuser has to look)."""
+    return _queue_move(item, to=Status.ESCALATED, actor=actor, reason=reason, action="curation_item_escalate")
+
+
+def curation_item_reopen(item: CurationItem, *, actor, reason: str = "") -> bool:
+    """in_review → pending: give an item back to the queue."""
+    def release(fresh: CurationItem) -> None:
+        fresh.assigned_to = None
+
+    return _queue_move(item, to=Status.PENDING, actor=actor, reason=reason, action="curation_item_reopen", apply=release)
+
+
+# --- Proposed actions ---------------------------------------------------------------
+
+ProposedActionHandler = Callable[[CurationItem, Any], str]
+_PROPOSED_ACTIONS: dict[str, ProposedActionHandler] = {}
+
+
+def proposed_action_register(name: str) -> Callable[[ProposedActionHandler], ProposedActionHandler]:
+    """Register the handler that carries out `proposed_action == name` on resolve."""
+
+    def decorator(handler: ProposedActionHandler) -> ProposedActionHandler:
+        _PROPOSED_ACTIONS[name] = handler
+        return handler
+
+    return decorator
+
+
+def proposed_action_carry_out(*, item: CurationItem, actor) -> str:
+    """Run the item's proposed action; return a short note of what was done."""
+    handler = _PROPOSED_ACTIONS.get(item.proposed_action)
+    if handler is None:
+        raise ProposedActionFailed(
+            f"No handler carries out {item.proposed_action!r} yet; dismiss the item or resolve it without the action."
+        )
+    return handler(item, actor)
+
+
+def _target(item: CurationItem, model_label: str):
+    if item.content_type.model_class() is None or item.content_type.model_class()._meta.label_lower != model_label:
+        raise ProposedActionFailed(
+            f"Item {item.pk} proposes {item.proposed_action!r} but points at a "
+            f"{item.content_type.app_label}.{item.content_type.model}, not a {model_label}."
+        )
+    target = item.content_object
+    if target is None:
+        raise ProposedActionFailed(f"{item.object_repr or model_label} (id {item.object_id}) no longer exists.")
+    return target
+
+
+@proposed_action_register(CurationItem.ProposedAction.HIDE_SUMMARY)
+def _hide_summary(item: CurationItem, actor) -> str:
+    summary = _target(item, "summaries.summary")
+    changed = editorial_transition(
+        summary, "hidden", actor=actor, reason=f"curation item {item.pk}: {item.get_flag_class_display()}"
+    )
+    return "summary hidden" if changed else "summary was already hidden"
+
+
+@proposed_action_register(CurationItem.ProposedAction.RETRY_JOB)
+def _retry_job(item: CurationItem, actor) -> str:
+    from podcasts.pipeline import episode_retry
+
+    episode = _target(item, "podcasts.episode")
+    new_status = episode_retry(episode_id=episode.pk, actor=actor)
+    if new_status is None:
+        raise ProposedActionFailed(f"Episode {episode.pk} is no longer failed; nothing to retry.")
+    return f"episode back to {new_status}"
+
+
+@proposed_action_register(CurationItem.ProposedAction.INGEST_FEED)
+def _ingest_feed(item: CurationItem, actor) -> str:
+    from podcasts.services import PodcastNotPending, podcast_approve_submission
+
+    podcast = _target(item, "podcasts.podcast")
+    try:
+        report = podcast_approve_submission(podcast=podcast, actor=actor)
+    except PodcastNotPending as exc:
+        raise ProposedActionFailed(str(exc)) from None
+    if report.error:
+        raise ProposedActionFailed(f"The feed could not be ingested: {report.error}")
+    return f"feed approved and ingested ({report.created} episodes)"
+
+
+# --- The Curators group ----------------------------------------------------------------
+
+CURATORS_GROUP = "Curators"
+# Kept equal to the frozen list in migration 0004_curators_group (a test checks both).
+CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("curation", "view_curationitem"),
+    ("curation", "change_curationitem"),
+    ("curation", "view_curatoraction"),
+    ("summaries", "view_summary"),
+    ("summaries", "change_summary"),
+    ("podcasts", "view_podcast"),
+    ("podcasts", "view_episode"),
+    ("podcasts", "view_transcript"),
+)
+
+
+def curators_group_ensure():
+    """Create the Curators group, or reset it to exactly the curator permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
+    wanted = Q()
+    for app_label, codename in CURATOR_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    permissions = list(Permission.objects.filter(wanted))
+    if len(permissions) != len(CURATOR_PERMISSIONS):
+        raise RuntimeError("curator permissions are missing: run `manage.py migrate` first")
+    group.permissions.set(permissions)
+    return group

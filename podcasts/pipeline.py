@@ -564,3 +564,33 @@ def pipeline_process(
     for row in episodes:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     return {"processed": len(ids), "waiting": waiting, "errors": errors, "counts": counts, "episodes": episodes}
+def episode_retry(*, episode_id: int, actor) -> str | None:
+    """Send a failed episode back to the ready state of the stage it failed in (a curator's retry).
+
+    The stage is read from what the episode already has (a transcript → summarize
+    again, audio → transcribe again, else download again). Attempts and backoff
+    start over and the stage is enqueued on commit (should that hand-over fail,
+    `sweep` does it). Returns the new status, or None when the episode is not failed.
+    """
+    from podcasts.models import Transcript
+
+    with transaction.atomic():
+        episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=Status.FAILED).first()
+        if episode is None:
+            return None
+        if Transcript.objects.filter(episode_id=episode_id).exists():
+            ready = Status.TRANSCRIBED
+        elif episode.audio_path:
+            ready = Status.DOWNLOADED
+        else:
+            ready = Status.NEW
+        now = timezone.now()
+        Episode.objects.filter(pk=episode_id).update(
+            pipeline_status=ready, attempts=0, retry_after=None, enqueued_at=None, status_changed_at=now, updated_at=now
+        )
+        episode_enqueue(episode_id=episode_id)
+    logger.info(
+        "episode_retry",
+        extra={"event": "episode_retry", "episode_id": episode_id, "status": ready, "actor_id": getattr(actor, "pk", None)},
+    )
+    return ready

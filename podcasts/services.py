@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from curation.services import curators_group_ensure
 from podcasts import fetch
 from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, parse_feed, plain_text
 from podcasts.models import Episode, Podcast, Profile
@@ -38,6 +39,8 @@ def demo_users_ensure() -> list[str]:
         user.set_password(DEMO_PASSWORD)
         user.save()
         Profile.objects.update_or_create(user=user, defaults={"plan": plan})
+        if username == "curator":
+            user.groups.add(curators_group_ensure())
     return [spec[0] for spec in specs]
 
 
