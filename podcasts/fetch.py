@@ -241,6 +241,12 @@ class StreamResponse:
                 if out:
                     yield counted(out)
                 data = decoder.unconsumed_tail
+        declared = self.headers.get("content-length", "").strip()
+        if declared.isdigit() and self.bytes_received < int(declared):
+            # http.client ends a body cut short by the peer quietly: a truncated document is a fault, not data.
+            raise FetchConnectionError(
+                f"Connection closed after {self.bytes_received} of {declared} bytes from {self.url}."
+            )
         if decoder is not None:
             tail = decoder.flush()
             if tail:

@@ -7,6 +7,7 @@ import pytest
 
 from podcasts.fetch import (
     BlockedAddress,
+    FetchConnectionError,
     FetchTimeout,
     HTTPStatusError,
     ResponseTooLarge,
@@ -130,6 +131,21 @@ def test_body_over_the_cap_with_a_lying_content_length_is_cut_off(http_server):
         fetch_bytes(http_server.url("/big"), max_bytes=100_000)
     # http.client stops at the declared length, so a lying Content-Length never yields more than it claims.
     assert len(fetch_bytes(http_server.url("/lying"), max_bytes=100_000).body) == 10
+
+
+def test_body_cut_short_of_its_content_length_is_a_transient_fault(http_server):
+    def cut(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "10000")
+        handler.end_headers()
+        handler.wfile.write(b"<rss>" + b"x" * 100)
+        handler.close_connection = True
+
+    http_server.routes["/cut"] = cut
+
+    with pytest.raises(FetchConnectionError) as caught:
+        fetch_bytes(http_server.url("/cut"), max_bytes=100_000)
+    assert caught.value.transient
 
 
 def test_gzip_bomb_is_stopped_at_the_decompressed_cap(http_server):
