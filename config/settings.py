@@ -146,6 +146,8 @@ CACHES = {
 
 # --- Pipeline ---------------------------------------------------------------------
 MAX_ATTEMPTS = env.int("MAX_ATTEMPTS", default=3)
+# A feed's first ingest sends only its newest N episodes down the pipeline.
+BACKFILL_EPISODES = env.int("BACKFILL_EPISODES", default=3)
 FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=20 * 1024 * 1024)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=500 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=4 * 60 * 60)

@@ -192,6 +192,8 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
                 gained_audio.append(row[0])
         else:
             report.unchanged += 1
+    if not known:
+        _backfill_limit(to_create, now=now)
     if to_create:
         Episode.objects.bulk_create(to_create, batch_size=BULK_BATCH)
     if to_update:
@@ -306,24 +308,29 @@ def podcasts_refresh_active() -> list[IngestReport]:
     return reports
 
 
-def episodes_enqueue_new(*, episode_ids: list[int]) -> int:
-    """Hand new episodes to the first pipeline stage; returns how many were enqueued.
+BACK_CATALOGUE_NOTE = "Back catalogue: not processed automatically (BACKFILL_EPISODES); a curator or `process --episode` can run it."
 
-    The download job lives in podcasts/tasks.py (the pipeline's module); until it
-    exists this does nothing, and the episodes wait in `new` for the sweeper.
+
+def _backfill_limit(episodes: list[Episode], *, now) -> None:
+    """On a feed's first ingest only the newest BACKFILL_EPISODES enter the pipeline.
+
+    A new show with years of episodes would otherwise queue hours of whisper and
+    LLM work nobody asked for; the older ones are stored as `skipped` with a note.
     """
-    from config.queues import enqueue_on_commit
+    audio = [e for e in episodes if e.pipeline_status == Episode.PipelineStatus.NEW]
+    if len(audio) <= settings.BACKFILL_EPISODES:
+        return
+    audio.sort(key=lambda e: (e.published_at is not None, e.published_at or now), reverse=True)
+    for episode in audio[settings.BACKFILL_EPISODES :]:
+        episode.pipeline_status = Episode.PipelineStatus.SKIPPED
+        episode.last_error = BACK_CATALOGUE_NOTE
 
-    try:
-        from podcasts import tasks
-    except ImportError:
-        return 0
-    job = getattr(tasks, "download_episode", None)
-    if job is None:
-        return 0
-    for episode_id in episode_ids:
-        enqueue_on_commit("downloads", job, episode_id)
-    return len(episode_ids)
+
+def episodes_enqueue_new(*, episode_ids: list[int]) -> int:
+    """Hand new episodes to the first pipeline stage; returns how many were enqueued."""
+    from podcasts.pipeline import episode_enqueue
+
+    return sum(1 for episode_id in episode_ids if episode_enqueue(episode_id=episode_id))
 
 
 def podcast_submit(*, feed_url: str, user) -> Podcast:

@@ -424,3 +424,41 @@ def test_concurrent_adds_of_one_feed_make_one_podcast_and_no_duplicate_episodes(
     assert Podcast.objects.count() == 1 and Episode.objects.count() == 40
     assert sum(report.created for report in reports) == 40
     assert all(report.total == 40 for report in reports)
+
+
+def dated_item(n: int, day: int) -> str:
+    return (
+        f'<item><title>Episode {n}</title><guid isPermaLink="false">ep-{n}</guid>'
+        f"<pubDate>{day:02d} Jan 2025 10:00:00 GMT</pubDate>"
+        f'<enclosure url="https://cdn.example.com/{n}.mp3" type="audio/mpeg" length="1000"/></item>'
+    )
+
+
+@pytest.mark.django_db
+def test_first_ingest_sends_only_the_newest_episodes_down_the_pipeline(
+    http_server, settings, redis_url, django_capture_on_commit_callbacks
+):
+    """A long back catalogue is stored, but only BACKFILL_EPISODES of it is queued for whisper and the LLM."""
+    import django_rq
+
+    settings.REDIS_URL = redis_url
+    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
+    settings.BACKFILL_EPISODES = 2
+    http_server.routes["/feed"] = Route(feed([dated_item(n, day=n) for n in range(1, 6)]))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        podcast_add(feed_url=http_server.url("/feed"))
+
+    statuses = dict(Episode.objects.values_list("guid", "pipeline_status"))
+    assert statuses == {"ep-5": "new", "ep-4": "new", "ep-3": "skipped", "ep-2": "skipped", "ep-1": "skipped"}
+    assert Episode.objects.get(guid="ep-1").last_error.startswith("Back catalogue")
+    assert django_rq.get_queue("downloads").count == 2
+
+    # Later polls are not back catalogue: every new episode is queued.
+    http_server.routes["/feed"] = Route(feed([dated_item(n, day=n) for n in range(1, 8)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        podcast_refresh(podcast=Podcast.objects.get())
+
+    assert Episode.objects.get(guid="ep-6").pipeline_status == "new"
+    assert Episode.objects.get(guid="ep-7").pipeline_status == "new"
+    assert django_rq.get_queue("downloads").count == 4
