@@ -1,0 +1,251 @@
+"""Reads behind the subscriber pages: one or two queries each, whatever the row count."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from podcasts.models import Episode, Podcast, Subscription, Transcript
+from summaries.models import Delivery, EditorialStatus, Summary
+
+# What subscribers may see: curator-hidden, retired and unreviewed candidates are not shown.
+VISIBLE_SUMMARY_STATES = (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED)
+SEARCH_CONFIG = "english"
+
+
+def episodes_visible() -> QuerySet[Episode]:
+    """Episodes a subscriber may open: not hidden by a curator, of an active podcast."""
+    return Episode.objects.filter(hidden=False, podcast__status=Podcast.Status.ACTIVE)
+
+
+def podcasts_visible() -> QuerySet[Podcast]:
+    return Podcast.objects.filter(status=Podcast.Status.ACTIVE)
+
+
+def summaries_visible() -> QuerySet[Summary]:
+    """Summaries subscribers may read, newest first (the first per episode is the current one)."""
+    return Summary.objects.filter(editorial_status__in=VISIBLE_SUMMARY_STATES).order_by("-created_at", "-id")
+
+
+def summary_current(*, episode_id: int) -> Summary | None:
+    """The summary shown for an episode: the newest published or featured one."""
+    return summaries_visible().filter(episode_id=episode_id).first()
+
+
+def with_current_tldr(queryset: QuerySet[Episode]) -> QuerySet[Episode]:
+    """Annotate `current_tldr` (and its prompt version) with one correlated subquery, no N+1."""
+    current = summaries_visible().filter(episode_id=OuterRef("pk"))
+    return queryset.annotate(
+        current_tldr=Subquery(current.values("content__tldr")[:1]),
+        current_prompt_version=Subquery(current.values("prompt_version")[:1]),
+    )
+
+
+def home_stream(*, user: AbstractBaseUser) -> QuerySet[Episode]:
+    """The newest episodes of the podcasts `user` subscribes to."""
+    subscribed = Subscription.objects.filter(user=user).values("podcast_id")
+    return with_current_tldr(
+        episodes_visible().filter(podcast_id__in=subscribed).select_related("podcast")
+    ).order_by(F("published_at").desc(nulls_last=True), "-id")
+
+
+def latest_episodes() -> QuerySet[Episode]:
+    """The public landing's sample: recent summarized episodes across the directory."""
+    return with_current_tldr(episodes_visible().select_related("podcast")).filter(
+        current_tldr__isnull=False
+    ).order_by(F("published_at").desc(nulls_last=True), "-id")
+
+
+def podcast_directory(*, user: AbstractBaseUser) -> QuerySet[Podcast]:
+    podcasts = podcasts_visible().annotate(
+        episode_count=Count("episodes", filter=Q(episodes__hidden=False))
+    ).order_by("title", "id")
+    if user.is_authenticated:
+        podcasts = podcasts.annotate(
+            subscribed=Exists(Subscription.objects.filter(user=user, podcast_id=OuterRef("pk")))
+        )
+    return podcasts
+
+
+def podcast_episodes(*, podcast: Podcast) -> QuerySet[Episode]:
+    return with_current_tldr(episodes_visible().filter(podcast=podcast)).order_by(
+        F("published_at").desc(nulls_last=True), "-id"
+    )
+
+
+def subscription_for(*, user: AbstractBaseUser, podcast: Podcast) -> Subscription | None:
+    if not user.is_authenticated:
+        return None
+    return Subscription.objects.filter(user=user, podcast=podcast).first()
+
+
+def regeneration_pending(*, episode_id: int, user: AbstractBaseUser) -> Delivery | None:
+    """The user's open regeneration of this episode, read from the database (survives reloads)."""
+    if not user.is_authenticated:
+        return None
+    return Delivery.objects.filter(
+        episode_id=episode_id,
+        user=user,
+        kind=Delivery.Kind.REGENERATION,
+        status__in=(Delivery.Status.PENDING, Delivery.Status.PROCESSING),
+    ).first()
+
+
+def summary_is_outdated(summary: Summary | None) -> bool:
+    """Outdated: made with another prompt version than the current setting (server-side only)."""
+    return summary is not None and summary.prompt_version != settings.SUMMARY_PROMPT_VERSION
+
+
+@dataclass
+class TranscriptLine:
+    start: float
+    text: str
+
+
+def transcript_lines(transcript: Transcript | None) -> list[TranscriptLine]:
+    if transcript is None:
+        return []
+    lines = []
+    for segment in transcript.segments or []:
+        try:
+            start = float(segment.get("start", 0))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        text = str(segment.get("text", "")).strip()
+        if text:
+            lines.append(TranscriptLine(start=start, text=text))
+    return lines
+
+
+# --- Search -------------------------------------------------------------------------
+
+class JsonbStringsVector(Func):
+    """to_tsvector over the string values of a jsonb document (keys are left out).
+
+    The expression matches the GIN index made by podcasts/migrations/0002_search_indexes.
+    """
+
+    template = f"jsonb_to_tsvector('{SEARCH_CONFIG}'::regconfig, %(expressions)s, '[\"string\"]'::jsonb)"
+    output_field = SearchVectorField()
+
+
+_MARK_OPEN = "\u2063MARKOPEN\u2063"
+_MARK_CLOSE = "\u2063MARKCLOSE\u2063"
+
+
+def _marked_snippet(raw: str) -> SafeString:
+    """Escape a snippet taken from feed, transcript or LLM text, then add the <mark>s back."""
+    escaped = escape(raw)
+    return mark_safe(escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>"))
+
+
+def episode_search(*, query: str) -> QuerySet[Episode]:
+    """Episodes whose title, current summary or transcript matches `query`, best first.
+
+    PostgreSQL: full-text search (websearch syntax), each source filtered through
+    its own GIN index, ranked by title (A) and summary (B). SQLite: icontains.
+    """
+    query = query.strip()
+    base = with_current_tldr(episodes_visible().select_related("podcast"))
+    if not query:
+        return base.none()
+    if not settings.IS_POSTGRES:
+        matching_summaries = summaries_visible().filter(content__icontains=query).values("episode_id")
+        matching_transcripts = Transcript.objects.filter(text__icontains=query).values("episode_id")
+        return base.filter(
+            Q(title__icontains=query) | Q(pk__in=matching_summaries) | Q(pk__in=matching_transcripts)
+        ).order_by(F("published_at").desc(nulls_last=True), "-id")
+
+    search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+    title_vector = SearchVector("title", config=SEARCH_CONFIG)
+    matching_transcripts = Transcript.objects.annotate(
+        vector=SearchVector("text", config=SEARCH_CONFIG)
+    ).filter(vector=search_query).values("episode_id")
+    matching_summaries = summaries_visible().annotate(vector=JsonbStringsVector("content")).filter(
+        vector=search_query
+    ).values("episode_id")
+    current_summary_vector = Subquery(
+        summaries_visible()
+        .filter(episode_id=OuterRef("pk"))
+        .annotate(vector=JsonbStringsVector("content"))
+        .values("vector")[:1],
+        output_field=SearchVectorField(),
+    )
+    return (
+        base.filter(
+            Q(pk__in=Subquery(
+                Episode.objects.annotate(vector=title_vector).filter(vector=search_query).values("pk")
+            ))
+            | Q(pk__in=Subquery(matching_summaries))
+            | Q(pk__in=Subquery(matching_transcripts))
+        )
+        .annotate(
+            rank=SearchRank(title_vector, search_query, weights=[0.1, 0.2, 0.4, 1.0])
+            + SearchRank(Func(current_summary_vector, Value("B"), function="setweight", output_field=SearchVectorField()), search_query)
+        )
+        .order_by("-rank", F("published_at").desc(nulls_last=True), "-id")
+    )
+
+
+def search_snippets(*, episodes: list[Episode], query: str) -> dict[int, SafeString]:
+    """Highlighted, escaped snippets for one page of results (one query on PostgreSQL)."""
+    ids = [episode.pk for episode in episodes]
+    if not ids or not query.strip():
+        return {}
+    snippets: dict[int, SafeString] = {}
+    if settings.IS_POSTGRES:
+        from django.contrib.postgres.search import SearchHeadline
+
+        search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        rows = (
+            Transcript.objects.filter(episode_id__in=ids)
+            .annotate(
+                headline=SearchHeadline(
+                    "text",
+                    search_query,
+                    config=SEARCH_CONFIG,
+                    start_sel=_MARK_OPEN,
+                    stop_sel=_MARK_CLOSE,
+                    max_words=30,
+                    min_words=12,
+                )
+            )
+            .values_list("episode_id", "headline")
+        )
+        for episode_id, headline in rows:
+            if headline and _MARK_OPEN in headline:
+                snippets[episode_id] = _marked_snippet(headline)
+        # Episodes matched by title or summary only: highlight the TL;DR in Python.
+        for episode in episodes:
+            if episode.pk not in snippets and episode.current_tldr:
+                snippets[episode.pk] = _python_snippet(str(episode.current_tldr), query)
+        return snippets
+    texts = dict(Transcript.objects.filter(episode_id__in=ids).values_list("episode_id", "text"))
+    for episode in episodes:
+        for source in (texts.get(episode.pk) or "", str(episode.current_tldr or ""), episode.title):
+            if query.strip().lower() in source.lower():
+                snippets[episode.pk] = _python_snippet(source, query)
+                break
+    return snippets
+
+
+def _python_snippet(text: str, query: str, *, width: int = 90) -> SafeString:
+    """A window of `text` around the first query word, escaped, the words marked."""
+    words = [re.escape(word) for word in query.split() if word.strip('"')]
+    if not words:
+        return mark_safe(escape(text[: 2 * width]))
+    pattern = re.compile("|".join(word.strip('"') for word in words), re.IGNORECASE)
+    found = pattern.search(text)
+    start = max(0, found.start() - width) if found else 0
+    window = text[start : start + 2 * width + (found.end() - found.start() if found else 0)]
+    marked = pattern.sub(lambda m: f"{_MARK_OPEN}{m.group(0)}{_MARK_CLOSE}", window)
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if start + len(window) < len(text) else ""
+    return _marked_snippet(prefix + marked + suffix)
+
