@@ -29,8 +29,22 @@ def podcasts_visible() -> QuerySet[Podcast]:
 
 
 def summaries_visible() -> QuerySet[Summary]:
-    """Summaries subscribers may read, newest first (the first per episode is the current one)."""
-    return Summary.objects.filter(editorial_status__in=VISIBLE_SUMMARY_STATES).order_by("-created_at", "-id")
+    """Summaries subscribers may read, newest first (the first per episode is the current one).
+
+    A summary made for a regeneration still in flight is not shown yet, even if
+    the summarizer published it: delete-last means the old one stays current
+    until the email is sent and the swap commits (summaries.deliveries).
+    """
+    in_flight = Delivery.objects.filter(
+        summary_id=OuterRef("pk"),
+        kind=Delivery.Kind.REGENERATION,
+        status__in=(Delivery.Status.PENDING, Delivery.Status.PROCESSING),
+    )
+    return (
+        Summary.objects.filter(editorial_status__in=VISIBLE_SUMMARY_STATES)
+        .filter(~Exists(in_flight))
+        .order_by("-created_at", "-id")
+    )
 
 
 def summary_current(*, episode_id: int) -> Summary | None:
@@ -100,6 +114,11 @@ def regeneration_pending(*, episode_id: int, user: AbstractBaseUser) -> Delivery
 def summary_is_outdated(summary: Summary | None) -> bool:
     """Outdated: made with another prompt version than the current setting (server-side only)."""
     return summary is not None and summary.prompt_version != settings.SUMMARY_PROMPT_VERSION
+
+
+def summary_is_regenerable(summary: Summary | None) -> bool:
+    """Outdated and not featured: a curator's featured pick is sticky, regeneration never replaces it."""
+    return summary_is_outdated(summary) and summary.editorial_status != EditorialStatus.FEATURED
 
 
 @dataclass

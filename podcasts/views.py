@@ -123,7 +123,7 @@ def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
     summary = selectors.summary_current(episode_id=episode.pk)
     transcript = Transcript.objects.filter(episode=episode).first()
     outdated = selectors.summary_is_outdated(summary)
-    may_regenerate = outdated and user_may_regenerate(user=request.user)
+    may_regenerate = selectors.summary_is_regenerable(summary) and user_may_regenerate(user=request.user)
     pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
     return render(
         request,

@@ -116,37 +116,58 @@ def _run_regeneration(delivery: Delivery) -> None:
             _fail(delivery, step="summary", error=f"{type(exc).__name__}: {exc}")
             return
         _set_status(delivery, Delivery.Status.PROCESSING, summary=new)
+    new.refresh_from_db(fields=["editorial_status"])
+    if new.editorial_status == EditorialStatus.CANDIDATE:
+        # The summarizer held it for a curator (e.g. unverifiable quotes): automation must not publish it.
+        _fail(delivery, step="held", error=f"summary {new.pk} held for curator review")
+        return
     # 2. The email (skipped for accounts without an address or over the daily limit).
     try:
         emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
     except EmailNotSent as exc:
+        _abandon(new, delivery=delivery)
         _fail(delivery, step="email", error=str(exc))
         return
-    # 3. Only now: publish the new summary and retire the old one, together.
+    # 3. Only now: publish the new summary, retire the old one and close the delivery, together.
     try:
-        summary_swap(old=old, new=new, reason=f"Regenerated at {delivery.target_prompt_version} (delivery {delivery.pk})")
+        with transaction.atomic():
+            summary_swap(old=old, new=new, reason=f"Regenerated at {delivery.target_prompt_version} (delivery {delivery.pk})")
+            _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
     except Exception as exc:
+        _abandon(new, delivery=delivery)
         _fail(delivery, step="publish", error=f"{type(exc).__name__}: {exc}")
         return
-    _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
     _log("delivery_sent", delivery, summary_id=new.pk, emailed=emailed)
+
+
+def _abandon(new: Summary, *, delivery: Delivery) -> None:
+    """After a failure, retire a new summary the summarizer already published, so the
+    old one stays the current one once the delivery leaves processing. Never deleted."""
+    try:
+        if Summary.objects.filter(pk=new.pk, editorial_status=EditorialStatus.PUBLISHED).exists():
+            editorial_transition(
+                new,
+                EditorialStatus.RETIRED,
+                actor=None,
+                reason=f"Regeneration (delivery {delivery.pk}) failed; the previous summary stays current",
+                automated=True,
+                actor_label="system:deliveries",
+            )
+    except Exception as exc:  # the failure is reported anyway; the summary stays hidden by the selector
+        logger.warning(
+            "regeneration_abandon_failed",
+            extra={"event": "regeneration_abandon_failed", "summary_id": new.pk, "error": type(exc).__name__},
+        )
 
 
 def summary_swap(*, old: Summary | None, new: Summary, reason: str) -> None:
     """Publish `new` and retire `old` in one transaction, so an episode never shows no summary.
 
-    A curator's featured or hidden is sticky: automation cannot move it, so a
-    featured old summary stays featured and the new one waits as a candidate.
+    A curator's featured or hidden is sticky: if the old summary became one of
+    those meanwhile, editorial_transition refuses the automated retire, the whole
+    swap rolls back and the caller fails the delivery (the old summary stays).
     """
     with transaction.atomic():
-        if old is not None and old.pk != new.pk:
-            old_status = Summary.objects.values_list("editorial_status", flat=True).get(pk=old.pk)
-            if old_status not in (EditorialStatus.PUBLISHED, EditorialStatus.CANDIDATE, EditorialStatus.RETIRED):
-                logger.info(
-                    "summary_swap_kept_curator_choice",
-                    extra={"event": "summary_swap_kept_curator_choice", "old_id": old.pk, "new_id": new.pk},
-                )
-                return
         editorial_transition(new, EditorialStatus.PUBLISHED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
         if old is not None and old.pk != new.pk:
             editorial_transition(old, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")

@@ -7,7 +7,7 @@ from django.test import Client
 
 from podcasts.models import Profile
 from podcasts.subscribers import profile_get_or_create
-from tests.web.conftest import csrf_client, csrf_post
+from tests.web.factories import csrf_client, csrf_post
 
 pytestmark = pytest.mark.django_db
 

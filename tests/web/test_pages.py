@@ -5,7 +5,7 @@ from django.test import Client
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Podcast, Profile, Subscription
-from tests.web.conftest import csrf_client, csrf_post, make_summary
+from tests.web.factories import csrf_client, csrf_post, make_summary
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from podcasts.models import Profile, Transcript
-from tests.web.conftest import csrf_client
+from tests.web.factories import csrf_client
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from podcasts.models import Episode, Transcript
-from tests.web.conftest import make_summary
+from tests.web.factories import make_summary
 
 pytestmark = pytest.mark.django_db
 
