@@ -171,6 +171,31 @@ if SUMMARY_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:
     raise ImproperlyConfigured("SUMMARY_PROVIDER=anthropic needs ANTHROPIC_API_KEY.")
 SUMMARY_PROMPT_VERSION = env.str("SUMMARY_PROMPT_VERSION", default="v2")
 LLM_DAILY_TOKEN_BUDGET = env.int("LLM_DAILY_TOKEN_BUDGET", default=2_000_000)
+# USD per million tokens, by model name or name prefix (docs/summaries.md "Cost").
+LLM_PRICES_USD_PER_MTOK = env.json(
+    "LLM_PRICES_USD_PER_MTOK",
+    default={
+        "claude-haiku-4-5": {"input": 1.0, "output": 5.0, "cache_write": 1.25, "cache_read": 0.10},
+        "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.30},
+    },
+)
+# One summary's LLM work must end before RQ kills the summaries job (docs/summaries.md "Time limits").
+SUMMARIES_JOB_TIMEOUT = env.int("SUMMARIES_JOB_TIMEOUT", default=600)
+ANTHROPIC_TIMEOUT = env.float("ANTHROPIC_TIMEOUT", default=120.0)
+ANTHROPIC_MAX_RETRIES = env.int("ANTHROPIC_MAX_RETRIES", default=2)
+ANTHROPIC_RETRY_AFTER_MAX = env.float("ANTHROPIC_RETRY_AFTER_MAX", default=30.0)
+ANTHROPIC_RETRY_BACKOFF = env.float("ANTHROPIC_RETRY_BACKOFF", default=2.0)
+SUMMARY_DEADLINE_SECONDS = env.float("SUMMARY_DEADLINE_SECONDS", default=SUMMARIES_JOB_TIMEOUT - 60)
+SUMMARY_MAX_INPUT_TOKENS = env.int("SUMMARY_MAX_INPUT_TOKENS", default=100_000)
+SUMMARY_MAX_OUTPUT_TOKENS = env.int("SUMMARY_MAX_OUTPUT_TOKENS", default=2048)
+if ANTHROPIC_TIMEOUT * (ANTHROPIC_MAX_RETRIES + 1) + ANTHROPIC_RETRY_AFTER_MAX * ANTHROPIC_MAX_RETRIES >= SUMMARIES_JOB_TIMEOUT:
+    raise ImproperlyConfigured(
+        "ANTHROPIC_TIMEOUT x (ANTHROPIC_MAX_RETRIES + 1) + retry waits must stay below SUMMARIES_JOB_TIMEOUT."
+    )
+if SUMMARY_DEADLINE_SECONDS >= SUMMARIES_JOB_TIMEOUT:
+    raise ImproperlyConfigured("SUMMARY_DEADLINE_SECONDS must stay below SUMMARIES_JOB_TIMEOUT.")
+if SUMMARY_PROVIDER == "anthropic" and not any(ANTHROPIC_MODEL.startswith(m) for m in LLM_PRICES_USD_PER_MTOK):
+    raise ImproperlyConfigured(f"ANTHROPIC_MODEL {ANTHROPIC_MODEL!r} has no price in LLM_PRICES_USD_PER_MTOK.")
 REGENERATIONS_PER_DAY = env.int("REGENERATIONS_PER_DAY", default=5)
 EMAILS_PER_USER_PER_DAY = env.int("EMAILS_PER_USER_PER_DAY", default=50)
 

@@ -69,14 +69,44 @@ def episode_advance(*, episode_id: int, from_status: str, to_status: str, **fiel
     return moved == 1
 
 
+def episode_defer(*, episode_id: int, working_status: str, until, reason: str) -> bool:
+    """Put a claimed episode back to its ready state until `until`, without counting an attempt.
+
+    For waits that are not faults (the daily LLM budget is spent): the episode is
+    neither retried early nor failed; the sweeper picks it up after `until`.
+    """
+    now = timezone.now()
+    moved = Episode.objects.filter(pk=episode_id, pipeline_status=working_status).update(
+        pipeline_status=READY_BEFORE[working_status],
+        status_changed_at=now,
+        updated_at=now,
+        enqueued_at=None,
+        retry_after=until,
+        last_error=reason[:2000],
+    )
+    if moved:
+        logger.info(
+            "stage_deferred",
+            extra={"event": "stage_deferred", "episode_id": episode_id, "stage": working_status, "until": until.isoformat()},
+        )
+    return moved == 1
+
+
 def episode_record_failure(
-    *, episode_id: int, working_status: str, error: str, permanent: bool, give_up_status: str = Status.FAILED
+    *,
+    episode_id: int,
+    working_status: str,
+    error: str,
+    permanent: bool,
+    give_up_status: str = Status.FAILED,
+    flag_job_failed: bool = True,
 ) -> str | None:
     """Record a failed attempt of the stage in `working_status`; return the episode's new status.
 
     A transient fault goes back to the ready state with a backoff until
     MAX_ATTEMPTS; a permanent one (or the last attempt) moves to `give_up_status`
-    and, for `failed`, opens a P0 job_failed curation item holding the error.
+    and, for `failed`, opens a P0 job_failed curation item holding the error
+    (unless `flag_job_failed=False`: the caller already flagged the cause itself).
     """
     from curation.services import enqueue_for_review
 
@@ -98,7 +128,7 @@ def episode_record_failure(
             enqueued_at=None,
             retry_after=None if exhausted else now + retry_backoff(attempts),
         )
-        if new_status == Status.FAILED:
+        if new_status == Status.FAILED and flag_job_failed:
             enqueue_for_review(
                 target=episode,
                 flag_class="job_failed",

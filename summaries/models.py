@@ -54,6 +54,17 @@ class Summary(models.Model):
     def __str__(self) -> str:
         return f"Summary {self.pk} of episode {self.episode_id} ({self.prompt_version}, {self.editorial_status})"
 
+    @property
+    def is_extractive(self) -> bool:
+        """The offline summarizer made it: the UI labels it as extracted sentences, not an AI summary."""
+        return self.provider == "extractive"
+
+    @property
+    def provider_label(self) -> str:
+        if self.is_extractive:
+            return "Extractive summary: sentences taken from the transcript"
+        return f"Summary by {self.model}"
+
 
 class Delivery(models.Model):
     """One piece of work for one user: a regeneration or a new-episode email."""
@@ -107,3 +118,31 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk} ({self.status})"
+
+
+class LLMUsage(models.Model):
+    """Tokens spent on LLM requests per UTC day: the ledger LLM_DAILY_TOKEN_BUDGET is checked against.
+
+    `reserved_tokens` holds the estimate of requests in flight, so concurrent
+    workers cannot together overshoot the budget (a conditional UPDATE reserves).
+    """
+
+    day = models.DateField(unique=True)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    reserved_tokens = models.BigIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "LLM usage"
+        verbose_name_plural = "LLM usage"
+
+    def __str__(self) -> str:
+        return f"LLM usage {self.day}: {self.input_tokens + self.output_tokens} tokens"
+
+    @property
+    def used_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens

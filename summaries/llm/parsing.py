@@ -1,0 +1,33 @@
+"""The layered JSON parser for text replies: plain JSON → fenced block → first object/array."""
+
+import json
+import re
+from typing import Any
+
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
+
+
+def json_parse_layered(text: str) -> Any:
+    """Return the first JSON value found in `text`; ValueError when there is none."""
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("empty text")
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        pass
+    for block in _FENCE.findall(stripped):
+        try:
+            return json.loads(block.strip())
+        except json.JSONDecodeError:
+            continue
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", stripped):
+        try:
+            value, _ = decoder.raw_decode(stripped, match.start())
+        except json.JSONDecodeError:
+            continue
+        # A bare [] or [1] inside prose is not a reply; prefer objects and non-trivial arrays.
+        if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)):
+            return value
+    raise ValueError("no JSON object found in the reply")

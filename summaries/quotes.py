@@ -1,0 +1,91 @@
+"""Quote verification: every quote must be found in the transcript (rapidfuzz).
+
+A quote that matches takes the transcript's own wording (so a shown quote is
+verbatim even when the model changed punctuation or a word's case) and the
+start time of the segment it begins in; one that does not match is dropped
+and reported, never shown as a quote.
+"""
+
+import bisect
+from typing import Any
+
+from rapidfuzz import fuzz
+
+# partial_ratio on case- and punctuation-folded text: 90 tolerates a dropped comma or a
+# transcription-level slip in a long quote, and still rejects a paraphrase.
+QUOTE_MATCH_THRESHOLD = 90.0
+QUOTE_MIN_WORDS = 3
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """Lower-case, punctuation to spaces, runs of spaces collapsed; plus each folded char's original index."""
+    folded: list[str] = []
+    index: list[int] = []
+    previous_space = True
+    for position, char in enumerate(text):
+        if char.isalnum():
+            folded.append(char.lower())
+            index.append(position)
+            previous_space = False
+        elif not previous_space:
+            folded.append(" ")
+            index.append(position)
+            previous_space = True
+    return "".join(folded).rstrip(), index
+
+
+class TranscriptIndex:
+    """The joined transcript, folded once, for matching many quotes."""
+
+    def __init__(self, segments: list[dict[str, Any]]):
+        self.segments = segments
+        self.offsets: list[int] = []
+        parts, offset = [], 0
+        for segment in segments:
+            self.offsets.append(offset)
+            parts.append(segment["text"])
+            offset += len(segment["text"]) + 1
+        self.text = " ".join(parts)
+        self.folded, self.index = _fold(self.text)
+
+    def find(self, quote: str) -> tuple[float, str, float] | None:
+        """(score, verbatim text, start) of the best match, or None below the threshold."""
+        needle, _ = _fold(quote)
+        if len(needle.split()) < QUOTE_MIN_WORDS or not self.folded:
+            return None
+        at = self.folded.find(needle)
+        if at >= 0:
+            score, begin, end = 100.0, at, at + len(needle)
+        else:
+            alignment = fuzz.partial_ratio_alignment(needle, self.folded, score_cutoff=QUOTE_MATCH_THRESHOLD)
+            if alignment is None:
+                return None
+            score, begin, end = alignment.score, alignment.dest_start, alignment.dest_end
+        start_char = self.index[begin]
+        end_char = self.index[max(end - 1, begin)] + 1
+        # Widen to whole words so the quote never starts or ends mid-word.
+        while start_char > 0 and not self.text[start_char - 1].isspace():
+            start_char -= 1
+        while end_char < len(self.text) and not self.text[end_char].isspace():
+            end_char += 1
+        segment = self.segments[bisect.bisect_right(self.offsets, start_char) - 1]
+        return score, self.text[start_char:end_char].strip(), float(segment["start"])
+
+
+def quotes_verify(quotes: list[dict[str, Any]], segments: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
+    """Split quotes into (verified with true text and start, dropped with the reason)."""
+    if not quotes:
+        return [], []
+    index = TranscriptIndex(segments)
+    verified: list[dict] = []
+    dropped: list[dict] = []
+    for quote in quotes:
+        match = index.find(quote["text"])
+        if match is None:
+            dropped.append({"text": quote["text"], "start": quote.get("start"), "reason": "not found in the transcript"})
+            continue
+        score, text, start = match
+        if any(v["text"] == text for v in verified):
+            continue  # the same line quoted twice
+        verified.append({"text": text, "start": start})
+    return verified, dropped
