@@ -40,7 +40,12 @@ def episode_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
             {"message": refusal.message, "episode_url": episode_url if refusal.status != 404 else None},
             status=refusal.status,
         )
+    # Without Redis (the embedded default) the job already ran on commit: report its real status.
+    delivery.refresh_from_db(fields=["status"])
     if _wants_json(request):
         return JsonResponse({"delivery_id": delivery.pk, "status": delivery.status}, status=HTTPStatus.ACCEPTED)
+    if delivery.status == delivery.Status.SENT:
+        messages.success(request, "Regenerated: this is the new summary.")
+        return SeeOther(episode_url)
     messages.info(request, "Regeneration pending: the new summary will replace this one when it is ready.")
     return SeeOther(episode_url)

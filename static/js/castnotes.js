@@ -36,6 +36,10 @@
       return response.json().then(function (data) { return { ok: response.status === 202, data: data }; });
     }).then(function (result) {
       if (result.ok) {
+        if (result.data && result.data.status === "sent") {
+          window.location.reload();  // ran in-process (no queue): show the new summary
+          return;
+        }
         if (status) status.textContent = "A fresh summary is on its way; reload later to see it.";
         return;
       }

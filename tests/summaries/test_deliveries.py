@@ -289,3 +289,42 @@ def test_delivery_logs_carry_ids_not_addresses(premium, episode, caplog, mailout
     for record in caplog.records:
         assert "prem@example.com" not in record.getMessage()
         assert "prem@example.com" not in str(record.__dict__)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_redis_the_regeneration_runs_in_the_request(premium, episode, mailoutbox):
+    """The embedded default (no REDIS_URL): the job runs on the real commit, in-process."""
+    from tests.web.factories import csrf_client, csrf_post
+
+    client = csrf_client(premium)
+    response = csrf_post(client, f"/episodes/{episode.pk}/regenerate/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "sent"
+    assert _old(episode).editorial_status == "retired"
+    assert len(mailoutbox) == 1
+
+
+def test_sweep_puts_a_crashed_delivery_back_and_reuses_its_summary(premium, episode, mailoutbox, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from summaries.deliveries import deliveries_sweep
+
+    delivery = regeneration_request(episode_id=episode.pk, user=premium)
+    fresh = make_summary(episode, prompt_version="v2", tldr="Made before the crash.")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="processing", summary=fresh, status_changed_at=timezone.now() - timedelta(hours=2)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = deliveries_sweep()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = deliveries_sweep()
+
+    delivery.refresh_from_db()
+    assert first == {"reset": 1, "enqueued": 1} and second == {"reset": 0, "enqueued": 0}
+    assert delivery.status == "sent" and delivery.summary_id == fresh.pk
+    assert Summary.objects.filter(episode=episode).count() == 2  # no second LLM call
+    assert summary_current(episode_id=episode.pk).pk == fresh.pk
