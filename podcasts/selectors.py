@@ -1,13 +1,14 @@
 """Reads behind the subscriber pages: one or two queries each, whatever the row count."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
-from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -144,16 +145,6 @@ def transcript_lines(transcript: Transcript | None) -> list[TranscriptLine]:
 
 # --- Search -------------------------------------------------------------------------
 
-class JsonbStringsVector(Func):
-    """to_tsvector over the string values of a jsonb document (keys are left out).
-
-    The expression matches the GIN index made by podcasts/migrations/0002_search_indexes.
-    """
-
-    template = f"jsonb_to_tsvector('{SEARCH_CONFIG}'::regconfig, %(expressions)s, '[\"string\"]'::jsonb)"
-    output_field = SearchVectorField()
-
-
 _MARK_OPEN = "\u2063MARKOPEN\u2063"
 _MARK_CLOSE = "\u2063MARKCLOSE\u2063"
 
@@ -164,52 +155,78 @@ def _marked_snippet(raw: str) -> SafeString:
     return mark_safe(escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>"))
 
 
-def episode_search(*, query: str) -> QuerySet[Episode]:
+class RankedEpisodes(Sequence):
+    """Search hits ranked in the database; slicing fetches one page of episodes (one query).
+
+    Paginator counts it with len() and slices it, so a results page costs the
+    ranking query plus the page's own.
+    """
+
+    def __init__(self, ids: list[int]):
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            page_ids = self.ids[index]
+            by_id = {e.pk: e for e in with_current_tldr(episodes_visible().select_related("podcast")).filter(pk__in=page_ids)}
+            return [by_id[pk] for pk in page_ids if pk in by_id]
+        return self[index : index + 1][0]
+
+
+# Each source filtered through its own GIN index (podcasts/migrations/0002_search_indexes):
+# titles rank highest, then summaries; transcripts only add a little, since ranking
+# thousands of long transcripts would cost more than it tells.
+_PG_SEARCH_SQL = """
+SELECT e.id
+FROM (
+    SELECT u.id AS episode_id,
+           ts_rank(to_tsvector('english'::regconfig, COALESCE(u.title, '')), websearch_to_tsquery('english'::regconfig, %(q)s)) AS rank
+    FROM podcasts_episode u
+    WHERE to_tsvector('english'::regconfig, COALESCE(u.title, '')) @@ websearch_to_tsquery('english'::regconfig, %(q)s)
+    UNION ALL
+    SELECT s.episode_id, 0.4 * ts_rank(s.search_vector, websearch_to_tsquery('english'::regconfig, %(q)s))
+    FROM summaries_summary s
+    WHERE s.search_vector @@ websearch_to_tsquery('english'::regconfig, %(q)s)
+      AND s.editorial_status IN ('published', 'featured')
+      AND NOT EXISTS (
+          SELECT 1 FROM summaries_delivery d
+          WHERE d.summary_id = s.id AND d.kind = 'regeneration' AND d.status IN ('pending', 'processing'))
+    UNION ALL
+    SELECT t.episode_id, 0.01
+    FROM podcasts_transcript t
+    WHERE t.search_vector @@ websearch_to_tsquery('english'::regconfig, %(q)s)
+) AS hit
+JOIN podcasts_episode e ON e.id = hit.episode_id
+JOIN podcasts_podcast p ON p.id = e.podcast_id
+WHERE NOT e.hidden AND p.status = 'active'
+GROUP BY e.id, e.published_at
+ORDER BY SUM(hit.rank) DESC, e.published_at DESC NULLS LAST, e.id DESC
+LIMIT %(limit)s
+"""
+SEARCH_MAX_RESULTS = 5000
+
+
+def episode_search(*, query: str) -> "QuerySet[Episode] | RankedEpisodes":
     """Episodes whose title, current summary or transcript matches `query`, best first.
 
-    PostgreSQL: full-text search (websearch syntax), each source filtered through
-    its own GIN index, ranked by title (A) and summary (B). SQLite: icontains.
+    PostgreSQL: full-text search (websearch syntax, English stemming) ranked by
+    title, then summary. SQLite: icontains, newest first.
     """
     query = query.strip()
-    base = with_current_tldr(episodes_visible().select_related("podcast"))
     if not query:
-        return base.none()
-    if not settings.IS_POSTGRES:
-        matching_summaries = summaries_visible().filter(content__icontains=query).values("episode_id")
-        matching_transcripts = Transcript.objects.filter(text__icontains=query).values("episode_id")
-        return base.filter(
-            Q(title__icontains=query) | Q(pk__in=matching_summaries) | Q(pk__in=matching_transcripts)
-        ).order_by(F("published_at").desc(nulls_last=True), "-id")
-
-    search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-    title_vector = SearchVector("title", config=SEARCH_CONFIG)
-    matching_transcripts = Transcript.objects.annotate(
-        vector=SearchVector("text", config=SEARCH_CONFIG)
-    ).filter(vector=search_query).values("episode_id")
-    matching_summaries = summaries_visible().annotate(vector=JsonbStringsVector("content")).filter(
-        vector=search_query
-    ).values("episode_id")
-    current_summary_vector = Subquery(
-        summaries_visible()
-        .filter(episode_id=OuterRef("pk"))
-        .annotate(vector=JsonbStringsVector("content"))
-        .values("vector")[:1],
-        output_field=SearchVectorField(),
-    )
-    return (
-        base.filter(
-            Q(pk__in=Subquery(
-                Episode.objects.annotate(vector=title_vector).filter(vector=search_query).values("pk")
-            ))
-            | Q(pk__in=Subquery(matching_summaries))
-            | Q(pk__in=Subquery(matching_transcripts))
-        )
-        .annotate(
-            rank=SearchRank(title_vector, search_query, weights=[0.1, 0.2, 0.4, 1.0])
-            + SearchRank(Func(current_summary_vector, Value("B"), function="setweight", output_field=SearchVectorField()), search_query)
-        )
-        .order_by("-rank", F("published_at").desc(nulls_last=True), "-id")
-    )
+        return episodes_visible().none()
+    if settings.IS_POSTGRES:
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_SEARCH_SQL, {"q": query, "limit": SEARCH_MAX_RESULTS})
+            return RankedEpisodes([row[0] for row in cursor.fetchall()])
+    matching_summaries = summaries_visible().filter(content__icontains=query).values("episode_id")
+    matching_transcripts = Transcript.objects.filter(text__icontains=query).values("episode_id")
+    return with_current_tldr(episodes_visible().select_related("podcast")).filter(
+        Q(title__icontains=query) | Q(pk__in=matching_summaries) | Q(pk__in=matching_transcripts)
+    ).order_by(F("published_at").desc(nulls_last=True), "-id")
 
 
 def search_snippets(*, episodes: list[Episode], query: str) -> dict[int, SafeString]:

@@ -1,42 +1,44 @@
-"""GIN indexes for full-text search on PostgreSQL (SQLite searches with icontains).
+"""Full-text search on PostgreSQL (SQLite searches with icontains instead).
 
-The expressions match podcasts.selectors.episode_search exactly, so the planner
-uses them. Raw SQL because they are expression indexes on PostgreSQL only.
+Transcripts and summaries get a stored generated `search_vector` column, so a
+search never runs to_tsvector over long texts at query time (ranking thousands
+of matches stays fast); titles are short and use an expression index. Raw SQL
+because these are PostgreSQL-only; the models do not declare the columns (no
+ORM write touches them, PostgreSQL keeps them current). podcasts.selectors.
+episode_search uses exactly these expressions.
 """
 
 from django.db import migrations
 
-INDEXES = [
-    (
-        "episode_title_fts",
-        "CREATE INDEX IF NOT EXISTS episode_title_fts ON podcasts_episode "
-        "USING gin (to_tsvector('english'::regconfig, COALESCE(title, '')))",
-    ),
-    (
-        "transcript_text_fts",
-        "CREATE INDEX IF NOT EXISTS transcript_text_fts ON podcasts_transcript "
-        "USING gin (to_tsvector('english'::regconfig, COALESCE(text, '')))",
-    ),
-    (
-        "summary_content_fts",
-        "CREATE INDEX IF NOT EXISTS summary_content_fts ON summaries_summary "
-        "USING gin (jsonb_to_tsvector('english'::regconfig, content, '[\"string\"]'::jsonb))",
-    ),
+CREATE = [
+    "CREATE INDEX IF NOT EXISTS episode_title_fts ON podcasts_episode "
+    "USING gin (to_tsvector('english'::regconfig, COALESCE(title, '')))",
+    "ALTER TABLE podcasts_transcript ADD COLUMN IF NOT EXISTS search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, COALESCE(text, ''))) STORED",
+    "CREATE INDEX IF NOT EXISTS transcript_search_vector ON podcasts_transcript USING gin (search_vector)",
+    "ALTER TABLE summaries_summary ADD COLUMN IF NOT EXISTS search_vector tsvector "
+    "GENERATED ALWAYS AS (jsonb_to_tsvector('english'::regconfig, content, '[\"string\"]'::jsonb)) STORED",
+    "CREATE INDEX IF NOT EXISTS summary_search_vector ON summaries_summary USING gin (search_vector)",
+]
+DROP = [
+    "DROP INDEX IF EXISTS summary_search_vector",
+    "ALTER TABLE summaries_summary DROP COLUMN IF EXISTS search_vector",
+    "DROP INDEX IF EXISTS transcript_search_vector",
+    "ALTER TABLE podcasts_transcript DROP COLUMN IF EXISTS search_vector",
+    "DROP INDEX IF EXISTS episode_title_fts",
 ]
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for _name, sql in INDEXES:
-        schema_editor.execute(sql)
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for sql in CREATE:
+            schema_editor.execute(sql)
 
 
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _sql in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for sql in DROP:
+            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -45,4 +47,4 @@ class Migration(migrations.Migration):
         ("summaries", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes)]
+    operations = [migrations.RunPython(create, drop)]

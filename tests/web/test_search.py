@@ -68,24 +68,35 @@ def test_postgres_search_ranks_title_matches_first_and_stems_words(make_podcast,
 
 
 @pytest.mark.postgres_only
-def test_postgres_search_uses_the_gin_indexes():
+def test_postgres_search_uses_stored_vectors_and_gin_indexes():
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE indexname IN ('episode_title_fts', 'transcript_text_fts', 'summary_content_fts')"
+            "SELECT indexname FROM pg_indexes WHERE indexname IN "
+            "('episode_title_fts', 'transcript_search_vector', 'summary_search_vector')"
         )
         names = {row[0] for row in cursor.fetchall()}
         cursor.execute("SET enable_seqscan = off")
         cursor.execute(
-            "EXPLAIN SELECT episode_id FROM podcasts_transcript WHERE "
-            "to_tsvector('english'::regconfig, COALESCE(text, '')) @@ websearch_to_tsquery('english'::regconfig, 'x')"
+            "EXPLAIN SELECT episode_id FROM podcasts_transcript "
+            "WHERE search_vector @@ websearch_to_tsquery('english'::regconfig, 'x')"
         )
         plan = " ".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
 
-    assert names == {"episode_title_fts", "transcript_text_fts", "summary_content_fts"}
-    assert "transcript_text_fts" in plan
+    assert names == {"episode_title_fts", "transcript_search_vector", "summary_search_vector"}
+    assert "transcript_search_vector" in plan
+
+
+@pytest.mark.postgres_only
+def test_search_vectors_follow_new_and_changed_rows(make_podcast, make_episode):
+    episode = make_episode(make_podcast(), title="Episode", tldr="Nothing yet.")
+    Transcript.objects.filter(episode=episode).update(text="A talk about narwhals.")
+
+    titles = _titles(Client().get("/search/", {"q": "narwhal"}))
+
+    assert titles == ["Episode"]
 
 
 def test_empty_search_shows_the_form_only(db):
