@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -30,7 +30,8 @@ def podcasts_visible() -> QuerySet[Podcast]:
 
 
 def summaries_visible() -> QuerySet[Summary]:
-    """Summaries subscribers may read, newest first (the first per episode is the current one).
+    """Summaries subscribers may read, the current one first: a featured one, else the
+    newest published (as summaries.selectors.summary_visible_for_episode).
 
     A summary made for a regeneration still in flight is not shown yet, even if
     the summarizer published it: delete-last means the old one stays current
@@ -44,12 +45,17 @@ def summaries_visible() -> QuerySet[Summary]:
     return (
         Summary.objects.filter(editorial_status__in=VISIBLE_SUMMARY_STATES)
         .filter(~Exists(in_flight))
-        .order_by("-created_at", "-id")
+        .annotate(
+            featured_first=Case(
+                When(editorial_status=EditorialStatus.FEATURED, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("featured_first", "-created_at", "-id")
     )
 
 
 def summary_current(*, episode_id: int) -> Summary | None:
-    """The summary shown for an episode: the newest published or featured one."""
+    """The summary shown for an episode: a featured one, else the newest published one."""
     return summaries_visible().filter(episode_id=episode_id).first()
 
 

@@ -134,3 +134,10 @@ def test_human_output_names_the_dry_run(library):
 def test_bad_ids_are_one_line_errors(db, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("regenerate_summaries", *args)
+
+
+def test_a_featured_summary_keeps_its_episode_out_even_under_a_newer_published_one(library):
+    _, _, episodes = library
+    make_summary(episodes["b2"], prompt_version="v1", editorial_status="published")
+
+    assert run("--episode", str(episodes["b2"].pk))["total"] == 0

@@ -177,14 +177,14 @@ def test_curator_hidden_summary_is_not_shown_the_newest_published_one_is(make_po
     assert "The hidden one." not in body and "The candidate." not in body and "The retired one." not in body
 
 
-def test_featured_summary_wins_over_an_older_published_one(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), tldr="Older published.")
-    make_summary(episode, prompt_version="v2", editorial_status="featured", tldr="Featured newest.")
+def test_featured_summary_wins_over_a_newer_published_one(make_podcast, make_episode):
+    episode = make_episode(make_podcast(), summary_status="featured", tldr="Featured older.")
+    make_summary(episode, prompt_version="v2", editorial_status="published", tldr="Published newer.")
 
     body = Client().get(episode.get_absolute_url()).content.decode()
 
-    assert "Featured newest." in body and "Older published." not in body
-    assert "Featured" in body
+    assert "Featured older." in body and "Published newer." not in body
+    assert '<span class="badge featured">Featured</span>' in body
 
 
 def test_feed_and_llm_text_is_escaped(make_podcast, make_episode):
