@@ -60,12 +60,9 @@ def summary_current(*, episode_id: int) -> Summary | None:
 
 
 def with_current_tldr(queryset: QuerySet[Episode]) -> QuerySet[Episode]:
-    """Annotate `current_tldr` (and its prompt version) with one correlated subquery, no N+1."""
+    """Annotate `current_tldr` with one correlated subquery, no N+1."""
     current = summaries_visible().filter(episode_id=OuterRef("pk"))
-    return queryset.annotate(
-        current_tldr=Subquery(current.values("content__tldr")[:1]),
-        current_prompt_version=Subquery(current.values("prompt_version")[:1]),
-    )
+    return queryset.annotate(current_tldr=Subquery(current.values("content__tldr")[:1]))
 
 
 def home_stream(*, user: AbstractBaseUser) -> QuerySet[Episode]:
@@ -177,6 +174,8 @@ class RankedEpisodes(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             page_ids = self.ids[index]
+            if not page_ids:
+                return []
             by_id = {e.pk: e for e in with_current_tldr(episodes_visible().select_related("podcast")).filter(pk__in=page_ids)}
             return [by_id[pk] for pk in page_ids if pk in by_id]
         return self[index : index + 1][0]
