@@ -8,7 +8,7 @@ class PodcastAdmin(admin.ModelAdmin):
     list_display = ["title", "feed_url", "status", "consecutive_failures", "last_success_at"]
     list_filter = ["status"]
     search_fields = ["title", "feed_url"]
-    readonly_fields = ["etag", "last_modified", "last_fetched_at", "last_success_at", "last_error", "consecutive_failures"]
+    readonly_fields = ["etag", "last_modified", "last_fetched_at", "last_success_at", "last_error", "consecutive_failures", "feed_sha256"]
 
 
 @admin.register(Episode)

@@ -27,6 +27,7 @@ class Podcast(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    feed_sha256 = models.CharField(max_length=64, blank=True, help_text="Hash of the last ingested body: an identical body is not parsed again.")
     # Curator-owned fields: ingest never writes these.
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     curator_notes = models.TextField(blank=True)

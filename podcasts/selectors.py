@@ -181,7 +181,7 @@ class RankedEpisodes(Sequence):
         return self[index : index + 1][0]
 
 
-# Each source filtered through its own GIN index (podcasts/migrations/0002_search_indexes):
+# Each source filtered through its own GIN index (podcasts/migrations/0003_search_indexes):
 # titles rank highest, then summaries; transcripts only add a little, since ranking
 # thousands of long transcripts would cost more than it tells.
 _PG_SEARCH_SQL = """

@@ -1,7 +1,8 @@
-"""Services for the subscriber side: accounts, profiles, subscriptions, feed submissions.
+"""Services for the subscriber side: accounts, profiles, subscriptions.
 
 Kept apart from podcasts/services.py (feed ingestion) so the two grow without
 colliding; the rules are the same: every write goes through a function here.
+Feed submissions are `podcasts.services.podcast_submit` (it owns the URL checks).
 """
 
 import logging
@@ -13,10 +14,6 @@ from django.db import IntegrityError, transaction
 from podcasts.models import Podcast, Profile, Subscription
 
 logger = logging.getLogger("castnotes.subscribers")
-
-
-class SubmissionRejected(Exception):
-    """A feed submission that cannot be accepted (reported to the user as a form error)."""
 
 
 def profile_get_or_create(*, user: AbstractBaseUser) -> Profile:
@@ -84,38 +81,3 @@ def subscription_delete(*, user: AbstractBaseUser, podcast: Podcast) -> bool:
             extra={"event": "subscription_deleted", "user_id": user.pk, "podcast_id": podcast.pk},
         )
     return bool(deleted)
-
-
-def podcast_submit(*, feed_url: str, user: AbstractBaseUser):
-    """Record a user-submitted feed for a curator instead of ingesting it.
-
-    Creates the Podcast in `pending_approval` (nothing is fetched) and a P2
-    `feed_submission` item in the curation inbox. A feed already known is not
-    created again: a pending one is re-flagged (bumped), an active one needs
-    nothing, a disabled one is refused.
-    """
-    from curation.models import CurationItem
-    from curation.services import enqueue_for_review
-
-    with transaction.atomic():
-        podcast, created = Podcast.objects.get_or_create(
-            feed_url=feed_url,
-            defaults={"status": Podcast.Status.PENDING_APPROVAL, "submitted_by": user},
-        )
-        if not created and podcast.status == Podcast.Status.DISABLED:
-            raise SubmissionRejected("This feed has been disabled by a curator.")
-        if podcast.status == Podcast.Status.ACTIVE:
-            return podcast, None
-        item = enqueue_for_review(
-            target=podcast,
-            flag_class=CurationItem.FlagClass.FEED_SUBMISSION,
-            severity=CurationItem.Severity.P2,
-            proposed_action=CurationItem.ProposedAction.INGEST_FEED,
-            evidence={"feed_url": feed_url, "submitted_by_user_id": user.pk},
-            proposed_by=f"user:{user.pk}",
-        )
-    logger.info(
-        "feed_submitted",
-        extra={"event": "feed_submitted", "podcast_id": podcast.pk, "user_id": user.pk, "podcast_created": created},
-    )
-    return podcast, item

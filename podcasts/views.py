@@ -13,9 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from podcasts import selectors
 from podcasts.forms import FeedSubmissionForm, SearchForm, SignUpForm, SubscriptionForm
 from podcasts.models import Transcript
+from podcasts.services import FeedIngestError, podcast_submit
 from podcasts.subscribers import (
-    SubmissionRejected,
-    podcast_submit,
     subscription_create,
     subscription_delete,
     user_may_regenerate,
@@ -105,11 +104,11 @@ def feed_submit(request: HttpRequest) -> HttpResponse:
     form = FeedSubmissionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            podcast, item = podcast_submit(feed_url=form.cleaned_data["feed_url"], user=request.user)
-        except SubmissionRejected as exc:
+            podcast = podcast_submit(feed_url=form.cleaned_data["feed_url"], user=request.user)
+        except FeedIngestError as exc:
             form.add_error("feed_url", str(exc))
         else:
-            if item is None:
+            if podcast.status == podcast.Status.ACTIVE:
                 messages.info(request, "That feed is already in the directory.")
                 return SeeOther(podcast.get_absolute_url())
             messages.success(request, "Thanks: a curator will review the feed before it is added.")

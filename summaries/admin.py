@@ -17,3 +17,23 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "episode", "user", "status", "target_prompt_version", "created_at"]
     list_filter = ["kind", "status"]
     raw_id_fields = ["episode", "user", "summary"]
+
+
+from summaries.models import LLMUsage  # noqa: E402  (kept apart so edits above merge cleanly)
+
+
+@admin.register(LLMUsage)
+class LLMUsageAdmin(admin.ModelAdmin):
+    """Read-only: the daily token ledger (an llm_budget_exhausted item links here)."""
+
+    list_display = ["day", "input_tokens", "output_tokens", "reserved_tokens", "requests", "cost_usd", "updated_at"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -7,6 +7,7 @@ and reported, never shown as a quote.
 """
 
 import bisect
+import re
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -17,21 +18,23 @@ QUOTE_MATCH_THRESHOLD = 90.0
 QUOTE_MIN_WORDS = 3
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _fold(text: str) -> tuple[str, list[int]]:
-    """Lower-case, punctuation to spaces, runs of spaces collapsed; plus each folded char's original index."""
-    folded: list[str] = []
+    """Lower-cased words joined by single spaces (punctuation dropped), plus each folded
+    char's index in `text`, so a match maps back to the original wording."""
+    words: list[str] = []
     index: list[int] = []
-    previous_space = True
-    for position, char in enumerate(text):
-        if char.isalnum():
-            folded.append(char.lower())
-            index.append(position)
-            previous_space = False
-        elif not previous_space:
-            folded.append(" ")
-            index.append(position)
-            previous_space = True
-    return "".join(folded).rstrip(), index
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if len(word) != match.end() - match.start():  # a rare letter whose lower case is longer
+            word = match.group()
+        if words:
+            index.append(match.start() - 1)
+        words.append(word)
+        index.extend(range(match.start(), match.end()))
+    return " ".join(words), index
 
 
 class TranscriptIndex:

@@ -20,7 +20,7 @@ TOPICS_MIN, TOPICS_MAX = 1, 10
 
 # A sentence ends at . ! or ? followed by whitespace and a capital letter or digit
 # (so "e.g. this" and "3.5 hours" do not count as two sentences).
-_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
+SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
 
 
 class SummaryInvalid(ValueError):
@@ -35,13 +35,28 @@ def _clean(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
+_CLOCK = re.compile(r"^\[?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\]?$")
+
+
+def _seconds(value: Any) -> Any:
+    """Accept "m:ss" / "h:mm:ss" (as the transcript shows times) besides plain seconds."""
+    if isinstance(value, str):
+        match = _CLOCK.match(value.strip())
+        if match:
+            hours, minutes, seconds = match.groups()
+            return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    return value
+
+
 class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 class Quote(_Base):
     text: str = Field(min_length=1, max_length=600)
-    start: float = Field(ge=0)
+    start: float = Field(ge=0, allow_inf_nan=False)
+
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
 
     @field_validator("text")
     @classmethod
@@ -51,7 +66,9 @@ class Quote(_Base):
 
 class Chapter(_Base):
     title: str = Field(min_length=1, max_length=150)
-    start: float = Field(ge=0)
+    start: float = Field(ge=0, allow_inf_nan=False)
+
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
 
     @field_validator("title")
     @classmethod
@@ -70,7 +87,7 @@ class SummaryContent(_Base):
     @classmethod
     def _tldr_sentences(cls, value: str) -> str:
         value = _clean(value)
-        if len(_SENTENCE_BREAK.findall(value)) + 1 > TLDR_MAX_SENTENCES:
+        if len(SENTENCE_BREAK.findall(value)) + 1 > TLDR_MAX_SENTENCES:
             raise ValueError(f"tldr must be 1-{TLDR_MAX_SENTENCES} sentences")
         return value
 

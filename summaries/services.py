@@ -123,7 +123,8 @@ def _flag_malformed(*, episode: Episode, exc: MalformedReply, prompt_version: st
         target=episode,
         flag_class=CurationItem.FlagClass.MALFORMED_LLM_OUTPUT,
         severity=CurationItem.Severity.P1,
-        proposed_action=CurationItem.ProposedAction.RESUMMARIZE,
+        # The episode is failed with its transcript kept: a curator's "retry the job" summarizes again.
+        proposed_action=CurationItem.ProposedAction.RETRY_JOB,
         proposed_by=f"summaries:{provider}",
         evidence={
             "episode_id": episode.pk,
@@ -193,7 +194,8 @@ def _transcript(episode: Episode) -> Transcript:
 
 
 def _hash(*, transcript: Transcript, prompt_version: str, provider: str) -> str:
-    return source_hash(text=transcript.text or "", prompt_version=prompt_version, model=provider_model(provider))
+    text = transcript.text or " ".join(str(s.get("text", "")) for s in transcript.segments or [])
+    return source_hash(text=text, prompt_version=prompt_version, model=provider_model(provider))
 
 
 def _reusable(*, episode: Episode, hash_: str) -> Summary | None:
@@ -414,7 +416,9 @@ def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int
     from summaries.selectors import summary_visible_for_episode
 
     current = settings.SUMMARY_PROMPT_VERSION
-    episodes = list(Episode.objects.filter(transcript__isnull=False).order_by("published_at", "id"))
+    episodes = list(
+        Episode.objects.filter(transcript__isnull=False).order_by(F("published_at").asc(nulls_last=True), "id")
+    )
     shown: dict[str, list[int]] = {}
     for position, episode in enumerate(episodes):
         version = outdated_version if position == 0 and outdated_version != current else current

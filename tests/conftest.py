@@ -33,3 +33,14 @@ def media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def http_server(settings):
+    """A loopback HTTP server; fetching from loopback is allowed while it runs."""
+    from tests.support.httpserver import LoopbackServer
+
+    settings.FETCH_ALLOW_PRIVATE_NETWORKS = True
+    server = LoopbackServer().start()
+    yield server
+    server.stop()

@@ -168,8 +168,8 @@ def segments_clean(segments: Any) -> list[dict[str, Any]]:
             end = float(segment.get("end", start))
         except (TypeError, ValueError):
             raise ValueError(f"segment {index} has a non-numeric start or end") from None
-        if not math.isfinite(start) or start < 0:
-            raise ValueError(f"segment {index} has an invalid start")
+        if not math.isfinite(start) or start < 0 or not math.isfinite(end):
+            raise ValueError(f"segment {index} has an invalid start or end")
         text = " ".join(str(segment["text"]).split())
         if text:
             cleaned.append({"start": start, "end": max(end, start), "text": text})

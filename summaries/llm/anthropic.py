@@ -23,6 +23,7 @@ from summaries.llm import (
     Usage,
     cost_usd,
     estimate_tokens,
+    price_for,
 )
 from summaries.llm.parsing import json_parse_layered
 from summaries.prompts import PromptTemplate, transcript_lines
@@ -82,6 +83,8 @@ class _Session:
     """One summary's requests: a shared retry allowance, a deadline, summed usage."""
 
     def __init__(self, *, budget, model: str):
+        if price_for(model) is None:  # no request whose cost could not be accounted for
+            raise ProviderRejected(f"ANTHROPIC_MODEL {model!r} has no price in LLM_PRICES_USD_PER_MTOK")
         self.budget = budget
         self.model = model
         self.client = client_get()

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, Usage
 from summaries.prompts import PromptTemplate
-from summaries.schema import _SENTENCE_BREAK, summary_validate
+from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'\-]{2,}\b"
@@ -134,12 +134,13 @@ def _chapters(units: list[_Unit], duration: float) -> tuple[list[dict], list[lis
     wanted = int(min(max(round(duration / 600), 1), 12, len(blocks)))
     boundaries: list[int] = []
     if wanted > 1:
-        matrix = _vectorizer().fit_transform(texts)
+        dense = _vectorizer().fit_transform(texts).toarray()
+        running = np.vstack([np.zeros((1, dense.shape[1])), np.cumsum(dense, axis=0)])
         gaps = []
         for i in range(1, len(blocks)):
             # Compare ~3 minutes either side of the gap: a dip marks a change of subject.
-            left = np.asarray(matrix[max(0, i - 3) : i].sum(axis=0)).ravel()
-            right = np.asarray(matrix[i : i + 3].sum(axis=0)).ravel()
+            left = running[i] - running[max(0, i - 3)]
+            right = running[min(i + 3, len(blocks))] - running[i]
             norm = np.linalg.norm(left) * np.linalg.norm(right)
             gaps.append((float(left @ right / norm) if norm else 0.0, i))
         min_gap = duration / (wanted * 2)
@@ -192,7 +193,7 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> P
     if units[ranked[0]].words < 15 and len(ranked) > 1:
         tldr_ids = sorted(_select(ranked, scores, matrix, 2, set()))
     tldr = " ".join(units[i].text for i in sorted(tldr_ids))
-    if len(_SENTENCE_BREAK.findall(tldr)) >= 3 or len(tldr) > 800:
+    if len(SENTENCE_BREAK.findall(tldr)) >= 3 or len(tldr) > 800:
         tldr_ids, tldr = [ranked[0]], units[ranked[0]].text
 
     hours = duration / 3600
@@ -217,13 +218,16 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> P
     if not topics:
         topics = _top_terms(np.asarray(matrix.sum(axis=0)).ravel(), vectorizer.get_feature_names_out(), 8)
 
-    content = summary_validate(
-        {
-            "tldr": tldr,
-            "key_points": [units[i].text for i in point_ids],
-            "quotes": [{"text": units[i].text, "start": units[i].start} for i in quote_ids],
-            "chapters": chapters,
-            "topics": topics,
-        }
-    )
+    try:
+        content = summary_validate(
+            {
+                "tldr": tldr,
+                "key_points": [units[i].text for i in point_ids],
+                "quotes": [{"text": units[i].text, "start": units[i].start} for i in quote_ids],
+                "chapters": chapters,
+                "topics": topics,
+            }
+        )
+    except SummaryInvalid as exc:  # e.g. fewer than three distinct sentences to choose from
+        raise ProviderRejected(f"no valid extractive summary: {exc}") from None
     return ProviderOutput(content=content, provider="extractive", model=EXTRACTIVE_MODEL, usage=Usage())

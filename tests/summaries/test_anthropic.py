@@ -208,3 +208,22 @@ def test_v1_prompt_sends_one_line_per_segment(fake_anthropic):
     summarize("v1")
 
     assert len(transcript_lines_sent(fake_anthropic.requests[0])) == len(SEGMENTS)
+
+
+def test_retry_after_ms_and_x_should_retry_false_are_obeyed(fake_anthropic):
+    fake_anthropic.script(error_reply(429, "rate_limit_error", headers={"retry-after-ms": "50"}), tool_reply(valid_summary()))
+    assert summarize().usage.requests == 2
+
+    fake_anthropic.script(error_reply(503, "api_error", headers={"x-should-retry": "false"}))
+    with pytest.raises(ProviderRejected):
+        summarize()
+    assert len(fake_anthropic.requests) == 3
+
+
+def test_model_without_a_price_sends_nothing(fake_anthropic, settings):
+    settings.ANTHROPIC_MODEL = "claude-unpriced-9"
+
+    with pytest.raises(ProviderRejected, match="no price"):
+        summarize()
+
+    assert fake_anthropic.requests == []

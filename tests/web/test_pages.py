@@ -114,14 +114,25 @@ def test_feed_submission_creates_a_pending_podcast_and_a_p2_curation_item(make_u
     assert item.proposed_action == "ingest_feed"
 
 
-def test_submitting_the_same_feed_twice_bumps_one_item(make_user):
+def test_submitting_the_same_feed_twice_keeps_one_podcast_and_one_item(make_user):
     client = csrf_client(make_user())
     csrf_post(client, "/podcasts/submit/", {"feed_url": "https://new.example.org/rss"})
 
     csrf_post(client, "/podcasts/submit/", {"feed_url": "https://new.example.org/rss"})
 
     assert Podcast.objects.count() == 1
-    assert CurationItem.objects.get().occurrences == 2
+    assert CurationItem.objects.count() == 1
+
+
+def test_submitting_a_feed_already_in_the_directory_links_to_it(make_user, make_podcast):
+    podcast = make_podcast()
+    client = csrf_client(make_user())
+
+    response = csrf_post(client, "/podcasts/submit/", {"feed_url": podcast.feed_url})
+
+    assert response.status_code == HTTPStatus.SEE_OTHER
+    assert response["Location"] == podcast.get_absolute_url()
+    assert not CurationItem.objects.exists()
 
 
 def test_feed_submission_refuses_non_http_urls(make_user):

@@ -43,7 +43,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("podcasts", "0001_initial"),
+        ("podcasts", "0002_podcast_feed_sha256"),
         ("summaries", "0001_initial"),
     ]
 
