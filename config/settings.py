@@ -105,7 +105,7 @@ USE_TZ = True
 
 # --- Static and media -----------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -272,3 +272,9 @@ LOGGING = {
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # absolute links in emails
 DELIVERY_EMAIL_RETRIES = env.int("DELIVERY_EMAIL_RETRIES", default=3)
 DELIVERY_EMAIL_BACKOFF_SECONDS = env.float("DELIVERY_EMAIL_BACKOFF_SECONDS", default=2.0)
+
+# --- Production shape (docs/operations.md) -------------------------------------------
+# Python warnings go through logging, so every line a process writes is JSON.
+import logging as _logging  # noqa: E402
+
+_logging.captureWarnings(True)

@@ -47,6 +47,8 @@ def procfile_command(process: str) -> list[str]:
         name, _, command = line.partition(":")
         if name.strip() == process:
             words = shlex.split(command)
+            if words[:1] == ["exec"]:  # the Procfile execs so SIGTERM reaches the process, not a shell
+                words = words[1:]
             assert words[:2] == ["python", "manage.py"], words
             return [sys.executable, str(ROOT / "manage.py"), *words[2:]]
     raise AssertionError(f"no {process!r} process in the Procfile")

@@ -1,3 +1,5 @@
+import io
+import json
 import logging
 import signal
 import time
@@ -41,7 +43,10 @@ class Command(BaseCommand):
             started = time.monotonic()
             for name, kwargs in PERIODIC:
                 try:
-                    call_command(name, **kwargs, stdout=self.stdout, stderr=self.stderr)
+                    # Each run is one JSON log line (the Procfile's logs are JSON), not the command's text.
+                    out = io.StringIO()
+                    call_command(name, **kwargs, json=True, stdout=out, stderr=self.stderr)
+                    self._log_result(name, json.loads(out.getvalue() or "null"))
                 except Exception as exc:  # one failing command must not stop the others
                     logger.error(
                         "scheduled_command_failed",
@@ -51,3 +56,12 @@ class Command(BaseCommand):
                 return
             while not stopping() and time.monotonic() - started < interval:
                 time.sleep(0.5)
+
+    def _log_result(self, name: str, result) -> None:
+        fields = {"event": "scheduled_command_done", "command": name}
+        if isinstance(result, list):  # pollfeeds: one object per feed; ids and counts only
+            fields["feeds"] = len(result)
+            fields["podcast_ids"] = [r.get("podcast_id") for r in result if isinstance(r, dict)][:100]
+        elif isinstance(result, dict):  # sweep: lists of episode ids
+            fields["result"] = result
+        logger.info("scheduled_command_done", extra=fields)

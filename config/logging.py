@@ -1,0 +1,27 @@
+"""Logging helpers shared by the Django settings and gunicorn.conf.py."""
+
+import logging
+
+
+class GunicornAccessFields(logging.Filter):
+    """Turn a gunicorn access record into a JSON event with fields, not a formatted string.
+
+    Gunicorn passes its request atoms as the record's args; only method, path (no
+    query string), status and duration are kept: no client address, no user agent.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        record.event = "http_request"
+        record.method = atoms.get("m", "")
+        record.path = atoms.get("U", "")
+        try:
+            record.status = int(atoms.get("s", 0))
+        except (TypeError, ValueError):
+            record.status = 0
+        try:
+            record.duration_ms = round(int(atoms.get("D", 0)) / 1000, 1)
+        except (TypeError, ValueError):
+            record.duration_ms = 0.0
+        record.msg, record.args = "http_request", ()
+        return True

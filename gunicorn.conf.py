@@ -1,0 +1,39 @@
+"""Gunicorn settings read from the working directory (the Procfile's `web` process).
+
+Gunicorn's own error and access logs are JSON lines like the rest of Castnotes;
+an access line carries method, path (never the query string), status and duration.
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+accesslog = "-"
+errorlog = "-"
+# Path only (%(U)s): query strings may carry tokens or addresses.
+access_log_format = "%(m)s %(U)s %(s)s"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"access_fields": {"()": "config.logging.GunicornAccessFields"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "access_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["access_fields"],
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access_console"], "level": "INFO", "propagate": False},
+    },
+    "root": {"handlers": ["error_console"], "level": "INFO"},
+}
