@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "podcasts",
     "summaries",
     "curation",
+    "django_ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -278,3 +280,21 @@ DELIVERY_EMAIL_BACKOFF_SECONDS = env.float("DELIVERY_EMAIL_BACKOFF_SECONDS", def
 import logging as _logging  # noqa: E402
 
 _logging.captureWarnings(True)
+
+# Rate limits (config/ratelimits.py), per client IP or signed-in user, on POSTs.
+RATELIMIT_VIEW = "config.ratelimits.ratelimited"
+RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")
+RATELIMIT_SIGNUP = env.str("RATELIMIT_SIGNUP", default="10/h")
+RATELIMIT_FEED_SUBMIT = env.str("RATELIMIT_FEED_SUBMIT", default="10/h")
+# Regenerate is idempotent (a burst of clicks makes one Delivery): the limit only stops hammering.
+RATELIMIT_REGENERATE = env.str("RATELIMIT_REGENERATE", default="60/m")
+# Behind a proxy REMOTE_ADDR is the proxy: name the header that carries the client address.
+if env.str("RATELIMIT_IP_META_KEY", default=""):
+    RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY")
+SILENCED_SYSTEM_CHECKS = [
+    # Django's own RedisCache increments atomically (INCR); django-ratelimit 4.1 predates it.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # The embedded default is one process (no Redis): its in-process cache is the shared cache.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")

@@ -3,9 +3,11 @@ import functools
 import django_rq.urls
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.urls import URLPattern, include, path
 
+from config.ratelimits import limit
 from config.views import healthz
 
 
@@ -29,6 +31,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/rq/", include((_rq_urlpatterns, "django_rq"))),
     path("admin/", admin.site.urls),
+    path("accounts/login/", limit("login", "RATELIMIT_LOGIN", key="ip")(auth_views.LoginView.as_view()), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("podcasts.urls")),
     path("", include("summaries.urls")),

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.ratelimits import limit
 from podcasts import selectors
 from podcasts.forms import FeedSubmissionForm, SearchForm, SignUpForm, SubscriptionForm
 from podcasts.models import Transcript
@@ -43,6 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "podcasts/home.html", {"page_obj": page})
 
 
+@limit("signup", "RATELIMIT_SIGNUP", key="ip")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -99,6 +101,7 @@ def podcast_unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@limit("feed_submit", "RATELIMIT_FEED_SUBMIT")
 @require_http_methods(["GET", "POST"])
 def feed_submit(request: HttpRequest) -> HttpResponse:
     form = FeedSubmissionForm(request.POST or None)

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from config.ratelimits import limit
 from podcasts.views import SeeOther
 from summaries.regeneration import RegenerationRefused, regeneration_request
 
@@ -17,6 +18,7 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+@limit("regenerate", "RATELIMIT_REGENERATE")
 @require_POST
 def episode_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     """Refusals in order: login, 403, 404, 400 (not outdated), 429 (daily limit).

@@ -56,3 +56,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     settings_dict = connections["default"].settings_dict
     if settings_dict["ENGINE"].endswith("sqlite3") and not (settings_dict.get("TEST") or {}).get("NAME"):
         settings_dict.setdefault("TEST", {})["NAME"] = os.path.join(tempfile.mkdtemp(prefix="castnotes-db-"), "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache: each test starts with none (the embedded cache is per process)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -9,8 +9,6 @@ none carries an email address, the API key or a password.
 
 import html
 import re
-import urllib.parse
-import urllib.request
 from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +19,16 @@ from podcasts.models import Episode, Podcast, Subscription, Transcript
 from summaries.models import Summary
 from tests.support.httpserver import Route
 from tests.support.pipeline import DEMO_AUDIO
-from tests.support.procfile import ProcfileRun, collectstatic, free_port, leaking_lines, not_json_lines, procfile_env
+from tests.support.procfile import (
+    ProcfileRun,
+    collectstatic,
+    free_port,
+    http_get,
+    http_login,
+    leaking_lines,
+    not_json_lines,
+    procfile_env,
+)
 from tests.support import workers
 from tests.support.workers import wait_for
 
@@ -45,46 +52,6 @@ def feed_xml(base_url: str, count: int) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>E2E Podcast</title>'
         f"<link>{base_url}/</link><description>End-to-end feed.</description><language>en</language>{items}</channel></rss>"
     ).encode()
-
-
-def _cookies(response) -> dict[str, str]:
-    # Cookies are Secure in production settings; plain-http test traffic carries them by hand.
-    return {
-        header.split("=", 1)[0]: header.split("=", 1)[1].split(";", 1)[0]
-        for header in response.headers.get_all("Set-Cookie") or []
-    }
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def http_login(base_url: str, username: str, password: str) -> dict[str, str]:
-    opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(base_url + "/accounts/login/", timeout=10) as response:
-        cookies = _cookies(response)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
-    body = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(
-        base_url + "/accounts/login/",
-        data=body,
-        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "Referer": base_url + "/accounts/login/"},
-    )
-    try:
-        opener.open(request, timeout=10)
-        raise AssertionError("login did not redirect")
-    except urllib.error.HTTPError as redirect:
-        assert redirect.code == 302, redirect.code
-        cookies.update(_cookies(redirect))
-    assert "sessionid" in cookies
-    return cookies
-
-
-def http_get(url: str, cookies: dict[str, str] | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, response.read().decode()
 
 
 def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_page_with_json_logs(

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,3 +164,46 @@ def not_json_lines(lines: list[LogLine]) -> list[LogLine]:
 def leaking_lines(lines: list[LogLine], secrets: list[str]) -> list[LogLine]:
     """Lines that carry an email address or any of `secrets` (API keys, passwords)."""
     return [line for line in lines if EMAIL.search(line.text) or any(secret in line.text for secret in secrets)]
+
+
+# --- HTTP as a browser would, on plain http (production cookies are Secure: carried by hand) ---
+
+
+def _cookies(response) -> dict[str, str]:
+    # Cookies are Secure in production settings; plain-http test traffic carries them by hand.
+    return {
+        header.split("=", 1)[0]: header.split("=", 1)[1].split(";", 1)[0]
+        for header in response.headers.get_all("Set-Cookie") or []
+    }
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_login(base_url: str, username: str, password: str) -> dict[str, str]:
+    opener = urllib.request.build_opener(_NoRedirect)
+    with opener.open(base_url + "/accounts/login/", timeout=10) as response:
+        cookies = _cookies(response)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
+    body = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
+    request = urllib.request.Request(
+        base_url + "/accounts/login/",
+        data=body,
+        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "Referer": base_url + "/accounts/login/"},
+    )
+    try:
+        opener.open(request, timeout=10)
+        raise AssertionError("login did not redirect")
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code == 302, redirect.code
+        cookies.update(_cookies(redirect))
+    assert "sessionid" in cookies
+    return cookies
+
+
+def http_get(url: str, cookies: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read().decode()
