@@ -182,9 +182,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def http_login(base_url: str, username: str, password: str) -> dict[str, str]:
+def http_login(base_url: str, username: str, password: str, timeout: float = 10) -> dict[str, str]:
     opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(base_url + "/accounts/login/", timeout=10) as response:
+    with opener.open(base_url + "/accounts/login/", timeout=timeout) as response:
         cookies = _cookies(response)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
     body = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
@@ -194,7 +194,7 @@ def http_login(base_url: str, username: str, password: str) -> dict[str, str]:
         headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "Referer": base_url + "/accounts/login/"},
     )
     try:
-        opener.open(request, timeout=10)
+        opener.open(request, timeout=timeout)
         raise AssertionError("login did not redirect")
     except urllib.error.HTTPError as redirect:
         assert redirect.code == 302, redirect.code
