@@ -24,6 +24,7 @@ from summaries.llm import (
     MalformedReply,
     ProviderError,
     ProviderUnavailable,
+    TranscriptTooShort,
     SummaryResult,
     Usage,
     provider_default,
@@ -48,6 +49,10 @@ class SummaryGenerationError(Exception):
 
 class SummaryMalformed(SummaryGenerationError):
     """The model's reply was unusable; a P1 malformed_llm_output item holds it."""
+
+
+class SummaryNotApplicable(SummaryGenerationError):
+    """The transcript is too short to summarize: nothing is wrong, there is just nothing to say."""
 
 
 class SummaryLLMUnavailable(SummaryGenerationError):
@@ -226,6 +231,8 @@ def _produce(*, episode: Episode, transcript: Transcript, prompt_version: str, p
         raise SummaryBudgetExhausted(str(exc), retry_at=retry_at) from exc
     except ProviderUnavailable as exc:
         raise SummaryLLMUnavailable(str(exc)) from exc
+    except TranscriptTooShort as exc:
+        raise SummaryNotApplicable(str(exc)) from exc
     except (ProviderError, ValueError) as exc:
         raise SummaryGenerationError(str(exc)) from exc
 
@@ -385,6 +392,17 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
         return None
     except SummaryMalformed as exc:
         fail(str(exc), permanent=True, flag_job_failed=False)
+        return None
+    except SummaryNotApplicable as exc:
+        # Not a failure for a curator to chase: the episode is skipped with the reason.
+        episode_record_failure(
+            episode_id=episode_id,
+            working_status=Status.SUMMARIZING,
+            error=f"Not summarized: {exc}",
+            permanent=True,
+            give_up_status=Status.SKIPPED,
+            flag_job_failed=False,
+        )
         return None
     except SummaryGenerationError as exc:
         fail(str(exc), permanent=not exc.transient)

@@ -334,3 +334,21 @@ def test_budget_item_links_to_a_read_only_usage_page(fake_anthropic, settings, a
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert items("llm_budget_exhausted").get().object_id == str(usage.pk)
+
+
+def test_transcript_too_short_to_summarize_skips_the_episode_without_a_failure_item(extractive, db):
+    """An 11-second clip cannot fill 3 key points: the episode is skipped with the reason, nobody is paged."""
+    clip = {
+        "segments": [{"start": 0.0, "end": 11.0, "text": "And so my fellow Americans, ask not what your country can do for you."}],
+        "text": "And so my fellow Americans, ask not what your country can do for you.",
+    }
+    episode = make_episode(transcript=clip)
+
+    assert episode_summarize(episode_id=episode.pk) is None
+    assert episode_summarize(episode_id=episode.pk) is None  # a rerun is a no-op
+
+    episode = refreshed(episode)
+    assert episode.pipeline_status == "skipped"
+    assert episode.last_error == "Not summarized: the transcript is too short to summarize"
+    assert not Summary.objects.exists()
+    assert not CurationItem.objects.filter(flag_class="job_failed").exists()
