@@ -267,3 +267,8 @@ LOGGING = {
         "httpx2": {"level": "WARNING"},
     },
 }
+
+# --- Subscriber web app and deliveries (docs/web.md) ---------------------------------
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # absolute links in emails
+DELIVERY_EMAIL_RETRIES = env.int("DELIVERY_EMAIL_RETRIES", default=3)
+DELIVERY_EMAIL_BACKOFF_SECONDS = env.float("DELIVERY_EMAIL_BACKOFF_SECONDS", default=2.0)

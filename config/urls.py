@@ -29,6 +29,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/rq/", include((_rq_urlpatterns, "django_rq"))),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("podcasts.urls")),
     path("", include("summaries.urls")),
 ]

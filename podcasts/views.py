@@ -1,19 +1,154 @@
-from django.shortcuts import get_object_or_404, render
+"""Subscriber pages. Views stay thin: selectors read, services write."""
 
-from podcasts.models import Episode, Podcast
+from http import HTTPStatus
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from podcasts import selectors
+from podcasts.forms import FeedSubmissionForm, SearchForm, SignUpForm, SubscriptionForm
+from podcasts.models import Transcript
+from podcasts.services import FeedIngestError, podcast_submit
+from podcasts.subscribers import (
+    subscription_create,
+    subscription_delete,
+    user_may_regenerate,
+    user_sign_up,
+)
+
+PAGE_SIZE = 20
 
 
-def home(request):
-    podcasts = Podcast.objects.filter(status=Podcast.Status.ACTIVE).order_by("title")[:50]
-    return render(request, "podcasts/home.html", {"podcasts": podcasts})
+class SeeOther(HttpResponseRedirect):
+    """303: after a POST the browser follows with a GET."""
+
+    status_code = HTTPStatus.SEE_OTHER
 
 
-def podcast_detail(request, pk: int):
-    podcast = get_object_or_404(Podcast, pk=pk, status=Podcast.Status.ACTIVE)
-    episodes = podcast.episodes.filter(hidden=False).order_by("-published_at", "-id")[:50]
-    return render(request, "podcasts/podcast_detail.html", {"podcast": podcast, "episodes": episodes})
+def _page(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
-def episode_detail(request, pk: int):
-    episode = get_object_or_404(Episode.objects.select_related("podcast"), pk=pk, hidden=False)
-    return render(request, "podcasts/episode_detail.html", {"episode": episode})
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        latest = list(selectors.latest_episodes()[:6])
+        return render(request, "podcasts/landing.html", {"latest": latest})
+    page = _page(request, selectors.home_stream(user=request.user))
+    return render(request, "podcasts/home.html", {"page_obj": page})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("podcasts:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = user_sign_up(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Castnotes. Subscribe to a podcast to fill your home page.")
+        return SeeOther("/")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+def podcast_list(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.podcast_directory(user=request.user))
+    return render(request, "podcasts/podcast_list.html", {"page_obj": page})
+
+
+@require_GET
+def podcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    podcast = get_object_or_404(selectors.podcasts_visible(), pk=pk)
+    page = _page(request, selectors.podcast_episodes(podcast=podcast))
+    subscription = selectors.subscription_for(user=request.user, podcast=podcast)
+    return render(
+        request,
+        "podcasts/podcast_detail.html",
+        {"podcast": podcast, "page_obj": page, "subscription": subscription},
+    )
+
+
+@login_required
+@require_POST
+def podcast_subscribe(request: HttpRequest, pk: int) -> HttpResponse:
+    podcast = get_object_or_404(selectors.podcasts_visible(), pk=pk)
+    form = SubscriptionForm(request.POST)
+    notify = form.is_valid() and form.cleaned_data["notify_new_episodes"]
+    subscription_create(user=request.user, podcast=podcast, notify_new_episodes=notify)
+    messages.success(request, f"Subscribed to {podcast}.")
+    return SeeOther(podcast.get_absolute_url())
+
+
+@login_required
+@require_POST
+def podcast_unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
+    podcast = get_object_or_404(selectors.podcasts_visible(), pk=pk)
+    if subscription_delete(user=request.user, podcast=podcast):
+        messages.success(request, f"Unsubscribed from {podcast}.")
+    return SeeOther(podcast.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feed_submit(request: HttpRequest) -> HttpResponse:
+    form = FeedSubmissionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            podcast = podcast_submit(feed_url=form.cleaned_data["feed_url"], user=request.user)
+        except FeedIngestError as exc:
+            form.add_error("feed_url", str(exc))
+        else:
+            if podcast.status == podcast.Status.ACTIVE:
+                messages.info(request, "That feed is already in the directory.")
+                return SeeOther(podcast.get_absolute_url())
+            messages.success(request, "Thanks: a curator will review the feed before it is added.")
+            return SeeOther("/podcasts/submit/")
+    return render(request, "podcasts/feed_submit.html", {"form": form})
+
+
+@require_GET
+def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    episode = get_object_or_404(selectors.episodes_visible().select_related("podcast"), pk=pk)
+    summary = selectors.summary_current(episode_id=episode.pk)
+    transcript = Transcript.objects.filter(episode=episode).first()
+    outdated = selectors.summary_is_outdated(summary)
+    may_regenerate = selectors.summary_is_regenerable(summary) and user_may_regenerate(user=request.user)
+    pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
+    return render(
+        request,
+        "podcasts/episode_detail.html",
+        {
+            "episode": episode,
+            "summary": summary,
+            "content": summary.content if summary else {},
+            "transcript": transcript,
+            "transcript_lines": selectors.transcript_lines(transcript),
+            "outdated": outdated,
+            "may_regenerate": may_regenerate,
+            "pending": pending,
+        },
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    page = _page(request, selectors.episode_search(query=query)) if query else None
+    snippets = selectors.search_snippets(episodes=list(page.object_list), query=query) if page else {}
+    results = [(episode, snippets.get(episode.pk)) for episode in page.object_list] if page else []
+    return render(
+        request,
+        "podcasts/search.html",
+        {"form": form, "query": query, "page_obj": page, "results": results},
+    )

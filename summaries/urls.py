@@ -1,3 +1,9 @@
+from django.urls import path
+
+from summaries import views
+
 app_name = "summaries"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("episodes/<int:pk>/regenerate/", views.episode_regenerate, name="episode_regenerate"),
+]

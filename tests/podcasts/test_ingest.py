@@ -216,6 +216,8 @@ def test_xss_in_titles_and_descriptions_is_gone_after_ingest_and_inert_in_pages(
     client = Client()
     for url in ("/", podcast.get_absolute_url(), episode.get_absolute_url()):
         page = client.get(url).content.decode().lower()
+        # The site's own static script (base.html) is the one <script> a page may carry.
+        page = page.replace('<script src="/static/js/castnotes.js" defer></script>', "")
         for needle in ("<script", "onerror=", "javascript:", "<svg", "onload=", "<iframe"):
             assert needle not in page, (url, needle)
 

@@ -1,0 +1,45 @@
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.filter
+def timestamp(value) -> str:
+    """Seconds as h:mm:ss (or m:ss under an hour)."""
+    try:
+        total = max(0, int(float(value)))
+    except (TypeError, ValueError):
+        return ""
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@register.filter
+def seconds(value) -> int:
+    """Whole seconds, for media fragments (#t=N) and data attributes."""
+    try:
+        return max(0, int(float(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, page_number) -> str:
+    """The current URL with `page` replaced, keeping the other query parameters (search)."""
+    query = context["request"].GET.copy()
+    query["page"] = page_number
+    return "?" + query.urlencode()
+
+
+@register.simple_tag
+def seek_link(audio_url: str, start) -> str:
+    """A timestamp: a link to the audio at that second (works without JavaScript) that
+    castnotes.js turns into a seek of the page's player. A tag, not an include: an
+    episode page renders hundreds of them."""
+    label = timestamp(start)
+    if not audio_url:
+        return format_html('<span class="seek">{}</span>', label)
+    at = seconds(start)
+    return format_html('<a class="seek" href="{}#t={}" data-seek="{}">{}</a>', audio_url, str(at), str(at), label)

@@ -1,0 +1,292 @@
+"""Deliveries: regenerations and new-episode emails, run on the `deliveries` queue.
+
+Claim, work, commit (DESIGN.md "The pipeline"): a job claims its Delivery with a
+conditional UPDATE (pending → processing), so a duplicate or late job is a no-op.
+Regeneration is delete-last: a fresh summary is stored, the email is sent, and
+only then is the new summary published and the old one retired, in one
+transaction. A failure anywhere leaves the old summary current, and nothing here
+ever deletes a summary.
+"""
+
+import logging
+import smtplib
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from config.queues import enqueue_on_commit
+from curation.models import CurationItem
+from curation.services import editorial_transition, enqueue_for_review
+from podcasts.models import Episode, Subscription
+from podcasts.selectors import summary_current
+from summaries.models import Delivery, EditorialStatus, Summary
+
+logger = logging.getLogger("castnotes.deliveries")
+
+
+class EmailNotSent(Exception):
+    """Every attempt to hand the email to the mail server failed."""
+
+
+def _log(event: str, delivery: Delivery, **fields) -> None:
+    logger.info(
+        event,
+        extra={
+            "event": event,
+            "delivery_id": delivery.pk,
+            "episode_id": delivery.episode_id,
+            "user_id": delivery.user_id,
+            "kind": delivery.kind,
+            **fields,
+        },
+    )
+
+
+def _set_status(delivery: Delivery, status: str, **fields) -> None:
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(status=status, status_changed_at=now, **fields)
+    delivery.status = status
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+
+
+def delivery_claim(*, delivery_id: int) -> bool:
+    """pending → processing; False when another worker has it or it is done."""
+    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.PROCESSING, attempts=F("attempts") + 1, status_changed_at=timezone.now()
+    )
+    return claimed == 1
+
+
+def delivery_run(*, delivery_id: int) -> str:
+    """Run one delivery; return its final status, or "skipped" when it could not be claimed."""
+    if not delivery_claim(delivery_id=delivery_id):
+        logger.info("delivery_not_claimed", extra={"event": "delivery_not_claimed", "delivery_id": delivery_id})
+        return "skipped"
+    delivery = Delivery.objects.select_related("episode", "episode__podcast", "user").get(pk=delivery_id)
+    _log("delivery_started", delivery)
+    if delivery.kind == Delivery.Kind.REGENERATION:
+        _run_regeneration(delivery)
+    else:
+        _run_new_episode(delivery)
+    return delivery.status
+
+
+def _fail(delivery: Delivery, *, step: str, error: str) -> None:
+    """Mark the delivery failed and open a `delivery_failed` item for a curator."""
+    _set_status(delivery, Delivery.Status.FAILED, last_error=f"{step}: {error}"[:2000])
+    enqueue_for_review(
+        target=delivery,
+        flag_class=CurationItem.FlagClass.DELIVERY_FAILED,
+        severity=CurationItem.Severity.P1,
+        evidence={
+            "delivery_id": delivery.pk,
+            "kind": delivery.kind,
+            "episode_id": delivery.episode_id,
+            "user_id": delivery.user_id,
+            "step": step,
+            "error": error[:500],
+            "summary_id": delivery.summary_id,
+        },
+        proposed_by="deliveries",
+    )
+    _log("delivery_failed", delivery, step=step, error=error[:200])
+
+
+def _run_regeneration(delivery: Delivery) -> None:
+    from summaries.services import summary_generate
+
+    old = summary_current(episode_id=delivery.episode_id)
+    # 1. A fresh summary at the version captured at request time (reused after a crash).
+    new = delivery.summary
+    if new is None:
+        try:
+            new = summary_generate(
+                episode=delivery.episode, prompt_version=delivery.target_prompt_version, force=True
+            )
+        except Exception as exc:  # any failure leaves the old summary current
+            _fail(delivery, step="summary", error=f"{type(exc).__name__}: {exc}")
+            return
+        _set_status(delivery, Delivery.Status.PROCESSING, summary=new)
+    new.refresh_from_db(fields=["editorial_status"])
+    if new.editorial_status == EditorialStatus.CANDIDATE:
+        # The summarizer held it for a curator (e.g. unverifiable quotes): automation must not publish it.
+        _fail(delivery, step="held", error=f"summary {new.pk} held for curator review")
+        return
+    # 2. The email (skipped for accounts without an address or over the daily limit).
+    try:
+        emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
+    except EmailNotSent as exc:
+        _abandon(new, delivery=delivery)
+        _fail(delivery, step="email", error=str(exc))
+        return
+    # 3. Only now: publish the new summary, retire the old one and close the delivery, together.
+    try:
+        with transaction.atomic():
+            summary_swap(old=old, new=new, reason=f"Regenerated at {delivery.target_prompt_version} (delivery {delivery.pk})")
+            _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
+    except Exception as exc:
+        _abandon(new, delivery=delivery)
+        _fail(delivery, step="publish", error=f"{type(exc).__name__}: {exc}")
+        return
+    _log("delivery_sent", delivery, summary_id=new.pk, emailed=emailed)
+
+
+def _abandon(new: Summary, *, delivery: Delivery) -> None:
+    """After a failure, retire a new summary the summarizer already published, so the
+    old one stays the current one once the delivery leaves processing. Never deleted."""
+    try:
+        if Summary.objects.filter(pk=new.pk, editorial_status=EditorialStatus.PUBLISHED).exists():
+            editorial_transition(
+                new,
+                EditorialStatus.RETIRED,
+                actor=None,
+                reason=f"Regeneration (delivery {delivery.pk}) failed; the previous summary stays current",
+                automated=True,
+                actor_label="system:deliveries",
+            )
+    except Exception as exc:  # the failure is reported anyway; the summary stays hidden by the selector
+        logger.warning(
+            "regeneration_abandon_failed",
+            extra={"event": "regeneration_abandon_failed", "summary_id": new.pk, "error": type(exc).__name__},
+        )
+
+
+def summary_swap(*, old: Summary | None, new: Summary, reason: str) -> None:
+    """Publish `new` and retire `old` in one transaction, so an episode never shows no summary.
+
+    A curator's featured or hidden is sticky: if the old summary became one of
+    those meanwhile, editorial_transition refuses the automated retire, the whole
+    swap rolls back and the caller fails the delivery (the old summary stays).
+    """
+    with transaction.atomic():
+        editorial_transition(new, EditorialStatus.PUBLISHED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
+        if old is not None and old.pk != new.pk:
+            editorial_transition(old, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
+            Summary.objects.filter(pk=old.pk).update(superseded_by=new)
+
+
+def _run_new_episode(delivery: Delivery) -> None:
+    try:
+        emailed = _email(delivery, template="summaries/email_new_episode.txt", subject=f"New episode: {delivery.episode}")
+    except EmailNotSent as exc:
+        _fail(delivery, step="email", error=str(exc))
+        return
+    if not emailed:
+        _set_status(delivery, Delivery.Status.CANCELLED, last_error=delivery.last_error)
+        _log("delivery_cancelled", delivery, reason=delivery.last_error)
+        return
+    _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now())
+    _log("delivery_sent", delivery, emailed=True)
+
+
+def emails_sent_today(*, user: AbstractBaseUser) -> int:
+    since = timezone.now() - timedelta(days=1)
+    return Delivery.objects.filter(user=user, sent_at__gte=since).count()
+
+
+def _email(delivery: Delivery, *, template: str, subject: str) -> bool:
+    """Send the delivery's email with retries; False when it is skipped (no address, daily limit)."""
+    user = delivery.user
+    if not user.is_active or not user.email:
+        delivery.last_error = "email skipped: no address"
+        Delivery.objects.filter(pk=delivery.pk).update(last_error=delivery.last_error)
+        return False
+    if emails_sent_today(user=user) >= settings.EMAILS_PER_USER_PER_DAY:
+        delivery.last_error = "email skipped: daily email limit"
+        Delivery.objects.filter(pk=delivery.pk).update(last_error=delivery.last_error)
+        _log("delivery_email_limited", delivery)
+        return False
+    summary = summary_current(episode_id=delivery.episode_id) if delivery.kind == Delivery.Kind.NEW_EPISODE else delivery.summary
+    body = render_to_string(
+        template,
+        {
+            "user": user,
+            "episode": delivery.episode,
+            "summary": summary,
+            "content": summary.content if summary is not None else {},
+            "episode_url": settings.SITE_URL.rstrip("/") + reverse("podcasts:episode_detail", args=[delivery.episode_id]),
+        },
+    )
+    attempts = 1 + settings.DELIVERY_EMAIL_RETRIES
+    last_error = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            send_mail(subject[:200], body, None, [user.email], fail_silently=False)
+        except (smtplib.SMTPException, OSError) as exc:
+            # Error kind and SMTP code only: server replies can quote the address.
+            code = getattr(exc, "smtp_code", None)
+            last_error = f"{type(exc).__name__}{f' {code}' if code else ''}"
+            _log("delivery_email_error", delivery, attempt=attempt, error=last_error)
+            if attempt < attempts:
+                time.sleep(settings.DELIVERY_EMAIL_BACKOFF_SECONDS * (2 ** (attempt - 1)))
+            continue
+        return True
+    raise EmailNotSent(f"{attempts} attempts failed, last: {last_error}")
+
+
+def deliveries_for_new_episode(*, episode_id: int) -> int:
+    """Queue a new-episode email for every subscriber who opted in; return how many were created.
+
+    Safe to call twice: delivery_one_new_episode_email keeps one per (episode, user).
+    """
+    episode = Episode.objects.filter(pk=episode_id, hidden=False).first()
+    if episode is None:
+        return 0
+    user_ids = list(
+        Subscription.objects.filter(
+            podcast_id=episode.podcast_id, notify_new_episodes=True, user__is_active=True
+        ).exclude(user__email="").values_list("user_id", flat=True)
+    )
+    with transaction.atomic():
+        before = Delivery.objects.filter(episode_id=episode_id, kind=Delivery.Kind.NEW_EPISODE).count()
+        Delivery.objects.bulk_create(
+            [Delivery(episode_id=episode_id, user_id=user_id, kind=Delivery.Kind.NEW_EPISODE) for user_id in user_ids],
+            ignore_conflicts=True,
+        )
+        pending = list(
+            Delivery.objects.filter(
+                episode_id=episode_id, kind=Delivery.Kind.NEW_EPISODE, status=Delivery.Status.PENDING
+            ).values_list("pk", flat=True)
+        )
+        created = Delivery.objects.filter(episode_id=episode_id, kind=Delivery.Kind.NEW_EPISODE).count() - before
+        from summaries import tasks_deliveries
+
+        for delivery_id in pending:
+            enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
+    logger.info(
+        "new_episode_deliveries_created",
+        extra={"event": "new_episode_deliveries_created", "episode_id": episode_id, "count": created},
+    )
+    return created
+
+
+def deliveries_sweep(*, stuck_after: timedelta = timedelta(minutes=30)) -> dict[str, int]:
+    """Put deliveries stuck in processing (a crashed worker) back to pending and enqueue
+    pending ones that waited too long (lost enqueue). A second run changes nothing new."""
+    from summaries import tasks_deliveries
+
+    cutoff = timezone.now() - stuck_after
+    with transaction.atomic():
+        stuck = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.PROCESSING, status_changed_at__lt=cutoff)
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=stuck, status=Delivery.Status.PROCESSING).update(
+            status=Delivery.Status.PENDING, status_changed_at=timezone.now()
+        )
+        waiting = list(
+            Delivery.objects.filter(status=Delivery.Status.PENDING, status_changed_at__lt=cutoff).values_list("pk", flat=True)
+        )
+        for delivery_id in stuck + waiting:
+            enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
+    return {"reset": len(stuck), "enqueued": len(stuck) + len(waiting)}

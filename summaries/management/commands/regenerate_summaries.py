@@ -1,0 +1,58 @@
+"""Bulk regeneration: a dry run unless --execute (DESIGN.md "Regeneration")."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from podcasts.models import Episode, Podcast
+from summaries.regeneration import regeneration_execute, regeneration_plan
+
+
+class Command(BaseCommand):
+    help = (
+        "Count (dry run, the default) or create (--execute) regenerations of outdated summaries, "
+        "grouped by podcast and by current prompt version."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--podcast", type=int, metavar="ID", help="only this podcast")
+        parser.add_argument("--episode", type=int, metavar="ID", help="only this episode")
+        parser.add_argument("--prompt-version", metavar="V", help="target version (default: SUMMARY_PROMPT_VERSION)")
+        parser.add_argument("--execute", action="store_true", help="create the deliveries (otherwise nothing is written)")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options):
+        podcast_id, episode_id = options["podcast"], options["episode"]
+        if podcast_id is not None and not Podcast.objects.filter(pk=podcast_id).exists():
+            raise CommandError(f"No podcast with id {podcast_id}.")
+        if episode_id is not None and not Episode.objects.filter(pk=episode_id).exists():
+            raise CommandError(f"No episode with id {episode_id}.")
+        version = options["prompt_version"]
+        if version is not None and not version.strip():
+            raise CommandError("--prompt-version must not be empty.")
+        kwargs = {"podcast_id": podcast_id, "episode_id": episode_id, "prompt_version": version}
+        if options["execute"]:
+            result = regeneration_execute(**kwargs)
+            result.pop("delivery_ids")
+            result["dry_run"] = False
+        else:
+            result = {**regeneration_plan(**kwargs), "dry_run": True}
+        if options["json"]:
+            self.stdout.write(json.dumps(result, sort_keys=True))
+            return
+        self._print(result)
+
+    def _print(self, result: dict) -> None:
+        target = result["target_prompt_version"]
+        if result["dry_run"]:
+            self.stdout.write(f"Dry run: {result['total']} regeneration(s) to {target} would be created (use --execute).")
+        else:
+            self.stdout.write(f"Created {result['created']} regeneration(s) to {target}.")
+        if result["by_podcast"]:
+            self.stdout.write("By podcast:")
+            for row in result["by_podcast"]:
+                self.stdout.write(f"  {row['podcast_id']:>6}  {row['count']:>7}  {row['title']}")
+        if result["by_prompt_version"]:
+            self.stdout.write("By current prompt version:")
+            for row in result["by_prompt_version"]:
+                self.stdout.write(f"  {row['prompt_version']:>8}  {row['count']:>7}")
