@@ -415,6 +415,11 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
     with transaction.atomic():
         summary = _store(episode=episode, result=result, hash_=hash_, supersede=True)
         advanced = episode_advance(episode_id=episode_id, from_status=Status.SUMMARIZING, to_status=Status.SUMMARIZED)
+        if advanced and summary.editorial_status in (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED):
+            # Subscribers who opted in hear about the episode once it has a summary to show.
+            from summaries.deliveries import deliveries_for_new_episode
+
+            transaction.on_commit(lambda: deliveries_for_new_episode(episode_id=episode_id))
     if not advanced:
         # The sweeper took the row back meanwhile; the next job reuses this summary by its hash.
         logger.info("stage_advance_lost", extra={"event": "stage_advance_lost", "episode_id": episode_id, "summary_id": summary.pk})

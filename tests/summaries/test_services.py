@@ -352,3 +352,21 @@ def test_transcript_too_short_to_summarize_skips_the_episode_without_a_failure_i
     assert episode.last_error == "Not summarized: the transcript is too short to summarize"
     assert not Summary.objects.exists()
     assert not CurationItem.objects.filter(flag_class="job_failed").exists()
+
+
+def test_publishing_a_new_episode_summary_emails_subscribers_who_opted_in(
+    extractive, episode, django_user_model, mailoutbox, django_capture_on_commit_callbacks
+):
+    from podcasts.models import Subscription
+
+    keen = django_user_model.objects.create_user("keen", email="keen@example.com")
+    quiet = django_user_model.objects.create_user("quiet", email="quiet@example.com")
+    Subscription.objects.create(user=keen, podcast=episode.podcast, notify_new_episodes=True)
+    Subscription.objects.create(user=quiet, podcast=episode.podcast, notify_new_episodes=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = episode_summarize(episode_id=episode.pk)
+
+    assert summary.editorial_status == "published"
+    assert [m.to for m in mailoutbox] == [["keen@example.com"]]
+    assert summary.content["tldr"] in mailoutbox[0].body
