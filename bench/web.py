@@ -15,10 +15,8 @@ RESULT web p50_ms=<n> p95_ms=<n> vs_baseline=<worst page p95 / baseline p95> max
 
 import argparse
 import http.client
-import json
 import os
 import random
-import re
 import signal
 import socket
 import statistics
@@ -359,7 +357,6 @@ def main() -> None:
     seed(reseed=args.reseed)
 
     import redis
-    from django.conf import settings
 
     from podcasts.models import Episode, Podcast
     from summaries.models import Summary

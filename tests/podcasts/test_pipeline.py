@@ -1,18 +1,17 @@
 """The pipeline driven in this process (`process`, the embedded default) and the state-machine guards."""
 
 import json
-import threading
 import zlib
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_claim, episode_enqueue, pipeline_process, summarize_function, transcript_store
+from tests.support.concurrency import raised, run_at_once
 from tests.support.httpserver import Route
 from tests.support.pipeline import demo_vtt, demo_mp3, jfk_bytes, make_episode, podcast, queue_jobs, rq_redis, whisper_model  # noqa: F401
 
@@ -158,21 +157,10 @@ def test_storing_a_transcript_twice_keeps_one(make_episode, django_capture_on_co
 @pytest.mark.django_db(transaction=True)
 def test_racing_claims_on_postgresql_let_exactly_one_job_through(make_episode):
     episode = make_episode(pipeline_status=Status.DOWNLOADED)
-    barrier = threading.Barrier(8)
-    results = []
+    results = run_at_once(
+        *[lambda: episode_claim(episode_id=episode.pk, from_status=Status.DOWNLOADED, to_status=Status.TRANSCRIBING)] * 8
+    )
 
-    def claim():
-        barrier.wait()
-        try:
-            results.append(episode_claim(episode_id=episode.pk, from_status=Status.DOWNLOADED, to_status=Status.TRANSCRIBING))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert raised(results) == []
     assert len([r for r in results if r is not None]) == 1
     assert Episode.objects.get(pk=episode.pk).pipeline_status == Status.TRANSCRIBING
