@@ -15,10 +15,8 @@ RESULT web p50_ms=<n> p95_ms=<n> vs_baseline=<worst page p95 / baseline p95> max
 
 import argparse
 import http.client
-import json
 import os
 import random
-import re
 import signal
 import socket
 import statistics
@@ -42,7 +40,8 @@ BROAD_TERMS = ["compost", "tidal turbines", "bebop"]
 
 ENV = {
     **os.environ,
-    "DATABASE_URL": f"{PG_BASE}/{BENCH_DB}",
+    # Persistent connections, as a production deployment sets in DATABASE_URL (docs/web.md).
+    "DATABASE_URL": f"{PG_BASE}/{BENCH_DB}?conn_max_age=60&conn_health_checks=true",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "DJANGO_DEBUG": "0",
     "DJANGO_SECURE_SSL_REDIRECT": "0",
@@ -358,7 +357,6 @@ def main() -> None:
     seed(reseed=args.reseed)
 
     import redis
-    from django.conf import settings
 
     from podcasts.models import Episode, Podcast
     from summaries.models import Summary

@@ -1,7 +1,6 @@
 import functools
 
 import django_rq.urls
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied

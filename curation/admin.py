@@ -155,49 +155,40 @@ class ChoicesFacetFilter(admin.ChoicesFieldListFilter):
         return {f"{i}__c": counts.get(str(value), 0) for i, (value, _) in enumerate(self.field.flatchoices)}
 
 
-class ActionHistoryInline(admin.TabularInline):
-    """The item's own decisions, read-only."""
+class ReadOnlyLogInlineMixin:
+    """CuratorAction rows shown inline: nobody adds, changes or deletes them."""
 
     model = CuratorAction
-    fk_name = "curation_item"
     fields = ["created_at", "actor_label", "action", "from_state", "to_state", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ActionHistoryInline(ReadOnlyLogInlineMixin, admin.TabularInline):
+    """The item's own decisions, read-only."""
+
+    fk_name = "curation_item"
     verbose_name = "decision"
     verbose_name_plural = "decisions on this item"
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class CuratorActionGenericInline(GenericTabularInline):
+class CuratorActionGenericInline(ReadOnlyLogInlineMixin, GenericTabularInline):
     """The editorial log of any object (used on the Summary admin), read-only."""
 
-    model = CuratorAction
     ct_field = "content_type"
     ct_fk_field = "object_id"
-    fields = ["created_at", "actor_label", "action", "from_state", "to_state", "reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "curator action"
     verbose_name_plural = "curator actions (history)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Buttons on the item's change page: name → (label, service call).

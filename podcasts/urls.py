@@ -1,7 +1,7 @@
 from django.urls import path
 
 from podcasts import views
-from podcasts import views_exports
+from podcasts import views_audio, views_exports
 
 app_name = "podcasts"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("podcasts/<int:pk>/subscribe/", views.podcast_subscribe, name="podcast_subscribe"),
     path("podcasts/<int:pk>/unsubscribe/", views.podcast_unsubscribe, name="podcast_unsubscribe"),
     path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
+    path("episodes/<int:pk>/audio", views_audio.episode_audio, name="episode_audio"),
     path("episodes/<int:pk>/transcript.<str:fmt>", views_exports.transcript_export, name="transcript_export"),
     path("search/", views.search, name="search"),
 ]

@@ -19,7 +19,6 @@ from django.utils import timezone
 from config.queues import enqueue_on_commit
 from podcasts.models import Profile
 from podcasts.selectors import (
-    VISIBLE_SUMMARY_STATES,
     episodes_visible,
     summaries_visible,
     summary_current,

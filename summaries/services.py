@@ -24,6 +24,7 @@ from summaries.llm import (
     MalformedReply,
     ProviderError,
     ProviderUnavailable,
+    TranscriptTooShort,
     SummaryResult,
     Usage,
     provider_default,
@@ -48,6 +49,10 @@ class SummaryGenerationError(Exception):
 
 class SummaryMalformed(SummaryGenerationError):
     """The model's reply was unusable; a P1 malformed_llm_output item holds it."""
+
+
+class SummaryNotApplicable(SummaryGenerationError):
+    """The transcript is too short to summarize: nothing is wrong, there is just nothing to say."""
 
 
 class SummaryLLMUnavailable(SummaryGenerationError):
@@ -226,6 +231,8 @@ def _produce(*, episode: Episode, transcript: Transcript, prompt_version: str, p
         raise SummaryBudgetExhausted(str(exc), retry_at=retry_at) from exc
     except ProviderUnavailable as exc:
         raise SummaryLLMUnavailable(str(exc)) from exc
+    except TranscriptTooShort as exc:
+        raise SummaryNotApplicable(str(exc)) from exc
     except (ProviderError, ValueError) as exc:
         raise SummaryGenerationError(str(exc)) from exc
 
@@ -386,6 +393,17 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
     except SummaryMalformed as exc:
         fail(str(exc), permanent=True, flag_job_failed=False)
         return None
+    except SummaryNotApplicable as exc:
+        # Not a failure for a curator to chase: the episode is skipped with the reason.
+        episode_record_failure(
+            episode_id=episode_id,
+            working_status=Status.SUMMARIZING,
+            error=f"Not summarized: {exc}",
+            permanent=True,
+            give_up_status=Status.SKIPPED,
+            flag_job_failed=False,
+        )
+        return None
     except SummaryGenerationError as exc:
         fail(str(exc), permanent=not exc.transient)
         return None
@@ -397,6 +415,11 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
     with transaction.atomic():
         summary = _store(episode=episode, result=result, hash_=hash_, supersede=True)
         advanced = episode_advance(episode_id=episode_id, from_status=Status.SUMMARIZING, to_status=Status.SUMMARIZED)
+        if advanced and summary.editorial_status in (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED):
+            # Subscribers who opted in hear about the episode once it has a summary to show.
+            from summaries.deliveries import deliveries_for_new_episode
+
+            transaction.on_commit(lambda: deliveries_for_new_episode(episode_id=episode_id))
     if not advanced:
         # The sweeper took the row back meanwhile; the next job reuses this summary by its hash.
         logger.info("stage_advance_lost", extra={"event": "stage_advance_lost", "episode_id": episode_id, "summary_id": summary.pk})

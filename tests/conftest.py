@@ -58,6 +58,50 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         settings_dict.setdefault("TEST", {})["NAME"] = os.path.join(tempfile.mkdtemp(prefix="castnotes-db-"), "test.sqlite3")
 
 
+@pytest.fixture
+def trusted_server(settings):
+    """A server on 127.0.0.2, trusted by name; every other private address stays blocked."""
+    from tests.support.httpserver import LoopbackServer
+
+    settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
+    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
+    server = LoopbackServer(host="127.0.0.2").start()
+    yield server
+    server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the tests
+    # make beside it are ordinary blocking calls, which Django would otherwise refuse.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache: each test starts with none (the embedded cache is per process)."""

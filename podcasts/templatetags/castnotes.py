@@ -1,4 +1,5 @@
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -30,3 +31,15 @@ def page_url(context, page_number) -> str:
     query = context["request"].GET.copy()
     query["page"] = page_number
     return "?" + query.urlencode()
+
+
+@register.simple_tag
+def seek_link(audio_url: str, start) -> str:
+    """A timestamp: a link to the audio at that second (works without JavaScript) that
+    castnotes.js turns into a seek of the page's player. A tag, not an include: an
+    episode page renders hundreds of them."""
+    label = timestamp(start)
+    if not audio_url:
+        return format_html('<span class="seek">{}</span>', label)
+    at = seconds(start)
+    return format_html('<a class="seek" href="{}#t={}" data-seek="{}">{}</a>', audio_url, str(at), str(at), label)

@@ -49,6 +49,10 @@ class ProviderRejected(ProviderError):
     """The API refused the request itself (bad key, bad request): retrying will not help."""
 
 
+class TranscriptTooShort(ProviderRejected):
+    """Too little speech for a summary that meets the schema (e.g. a 10-second clip)."""
+
+
 class BudgetExceeded(ProviderError):
     """LLM_DAILY_TOKEN_BUDGET would be exceeded by the next request."""
 

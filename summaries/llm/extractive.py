@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, Usage
+from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
 from summaries.prompts import PromptTemplate
 from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 
@@ -175,13 +175,13 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> P
     units = _units(segments)
     usable = [i for i, u in enumerate(units) if 6 <= u.words and len(u.text) <= 400]
     if len(usable) < 4:
-        raise ProviderRejected("the transcript is too short to summarize")
+        raise TranscriptTooShort("the transcript is too short to summarize")
     duration = max(s["end"] for s in segments)
     vectorizer = _vectorizer(max_df=0.9 if len(units) > 20 else 1.0)
     try:
         matrix = vectorizer.fit_transform([u.text for u in units])
     except ValueError:
-        raise ProviderRejected("the transcript has no content words") from None
+        raise TranscriptTooShort("the transcript has no content words") from None
     centroid = np.asarray(matrix.mean(axis=0)).ravel()
     norm = np.linalg.norm(centroid)
     scores = matrix @ (centroid / norm if norm else centroid)

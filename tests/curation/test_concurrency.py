@@ -1,9 +1,7 @@
 """Real concurrency on PostgreSQL: row locks keep every decision logged exactly once."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from curation.models import CurationItem, CuratorAction
 from curation.services import (
@@ -14,28 +12,7 @@ from curation.services import (
 )
 from summaries.models import Summary
 from tests.curation.conftest import make_summary
-
-
-def run_at_once(*calls) -> list:
-    """Run each call in its own thread and connection, released together; return results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # collected and asserted by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+from tests.support.concurrency import run_at_once
 
 
 @pytest.mark.postgres_only

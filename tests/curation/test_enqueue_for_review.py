@@ -1,11 +1,9 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from curation.models import CurationItem
 from curation.services import enqueue_for_review
 from podcasts.models import Podcast
+from tests.support.concurrency import raised, run_at_once
 
 
 @pytest.fixture
@@ -59,24 +57,8 @@ def test_evidence_snapshot_survives_deleting_the_object(podcast):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_flags_make_one_open_item():
     podcast = Podcast.objects.create(feed_url="https://example.com/race.xml", title="Race")
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
+    results = run_at_once(*[lambda: enqueue_for_review(target=podcast, flag_class="job_failed", severity="P0")] * 8)
 
-    def flag():
-        try:
-            barrier.wait()
-            enqueue_for_review(target=podcast, flag_class="job_failed", severity="P0")
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=flag) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert raised(results) == []
     item = CurationItem.objects.get()
     assert item.occurrences == 8

@@ -16,17 +16,7 @@ from podcasts.fetch import (
     fetch_bytes,
     fetch_stream,
 )
-from tests.support.httpserver import LoopbackServer, Route
-
-
-@pytest.fixture
-def trusted_server(settings):
-    """A server on 127.0.0.2, trusted by name; every other private address stays blocked."""
-    settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
-    server = LoopbackServer(host="127.0.0.2").start()
-    yield server
-    server.stop()
+from tests.support.httpserver import Route
 
 
 def test_fetches_body_and_validators(http_server):

@@ -19,7 +19,8 @@ from podcasts.services import (
     podcast_refresh,
     podcasts_refresh_active,
 )
-from tests.support.httpserver import LoopbackServer, Route
+from tests.support.concurrency import raised, run_at_once
+from tests.support.httpserver import Route
 
 
 def feed(items, title: str = "My Show", extra_channel: str = "") -> bytes:
@@ -35,16 +36,6 @@ def item(n: int, title: str | None = None, description: str = "Notes") -> str:
         f"<description>{description}</description><pubDate>Mon, 06 Jan 2025 10:00:00 GMT</pubDate>"
         f'<enclosure url="https://cdn.example.com/{n}.mp3" type="audio/mpeg" length="{1000 + n}"/></item>'
     )
-
-
-@pytest.fixture
-def trusted_server(settings):
-    """A server on 127.0.0.2, trusted by name; every other private address stays blocked."""
-    settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
-    server = LoopbackServer(host="127.0.0.2").start()
-    yield server
-    server.stop()
 
 
 def _nothing_stored():
@@ -399,28 +390,9 @@ def test_new_episodes_stay_new_and_are_handed_to_the_pipeline_after_commit(http_
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_adds_of_one_feed_make_one_podcast_and_no_duplicate_episodes(http_server):
     """Eight processes' worth of addfeed at once: one podcast, each episode once, no error."""
-    import threading
-
-    from django.db import connections
-
     http_server.routes["/feed"] = Route(feed([item(n) for n in range(40)]))
-    barrier = threading.Barrier(8)
-    reports, errors = [], []
-
-    def add():
-        try:
-            barrier.wait()
-            reports.append(podcast_add(feed_url=http_server.url("/feed")))
-        except Exception as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=add) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = run_at_once(*[lambda: podcast_add(feed_url=http_server.url("/feed"))] * 8)
+    errors, reports = raised(results), [r for r in results if not isinstance(r, BaseException)]
 
     assert errors == []
     assert Podcast.objects.count() == 1 and Episode.objects.count() == 40

@@ -172,7 +172,13 @@ def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode
     with django_capture_on_commit_callbacks(execute=True):
         call_command("sweep", "--json")
 
-    assert json.loads(capsys.readouterr().out) == {"stuck": [], "failed": [], "enqueued": [episode.pk], "enqueue_failed": []}
+    assert json.loads(capsys.readouterr().out) == {
+        "stuck": [],
+        "failed": [],
+        "enqueued": [episode.pk],
+        "enqueue_failed": [],
+        "deliveries": {"reset": 0, "enqueued": 0},
+    }
     with pytest.raises(CommandError, match="--stuck-after"):
         call_command("sweep", "--stuck-after", "-1")
 
@@ -188,3 +194,29 @@ def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [episode.pk])]
     with pytest.raises(CommandError, match="--interval"):
         call_command("scheduler", "--interval", "-5", "--once")
+
+
+def test_sweep_command_also_recovers_a_delivery_left_processing_by_a_dead_worker(
+    make_episode, rq_redis, capsys, django_user_model, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from summaries.models import Delivery
+
+    episode = make_episode(pipeline_status=Status.SUMMARIZED)
+    user = django_user_model.objects.create_user("keen", email="keen@example.com")
+    delivery = Delivery.objects.create(episode=episode, user=user, kind=Delivery.Kind.NEW_EPISODE, status=Delivery.Status.PROCESSING)
+    Delivery.objects.filter(pk=delivery.pk).update(status_changed_at=timezone.now() - timedelta(hours=2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("sweep", "--json")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("sweep", "--json")
+
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["deliveries"] == {"reset": 1, "enqueued": 1}
+    assert second["deliveries"] == {"reset": 0, "enqueued": 0}
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+    assert queue_jobs("deliveries") == [("summaries.tasks_deliveries.run_delivery", [delivery.pk])]

@@ -1,16 +1,15 @@
 """Real workers: two racing one delivery send one email (PostgreSQL, real threads), and a
 real RQ worker on a real Redis runs an enqueued regeneration end to end."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from podcasts.models import Episode, Profile, Transcript
 from summaries.deliveries import delivery_run
 from summaries.models import Delivery, Summary
 from summaries.regeneration import regeneration_request
 from tests.fakes.smtp_server import FakeSMTP
+from tests.support.concurrency import run_at_once
 from tests.fakes.transcripts import short_transcript
 from tests.web.factories import *  # noqa: F403  (fixtures)
 from tests.web.factories import make_summary
@@ -56,23 +55,7 @@ def episode(make_podcast):
 def test_two_workers_racing_one_delivery_send_one_email(make_user, episode, smtp_server, redis_queues):
     user = make_user(plan=Profile.Plan.PREMIUM)
     delivery = regeneration_request(episode_id=episode.pk, user=user)  # enqueued to Redis, no worker there
-    barrier = threading.Barrier(2)
-    outcomes: list = []
-
-    def work() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(delivery_run(delivery_id=delivery.pk))
-        except Exception as exc:
-            outcomes.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = run_at_once(*[lambda: delivery_run(delivery_id=delivery.pk)] * 2)
 
     assert sorted(outcomes) == ["sent", "skipped"]
     assert len(smtp_server.messages) == 1

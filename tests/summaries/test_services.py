@@ -334,3 +334,39 @@ def test_budget_item_links_to_a_read_only_usage_page(fake_anthropic, settings, a
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert items("llm_budget_exhausted").get().object_id == str(usage.pk)
+
+
+def test_transcript_too_short_to_summarize_skips_the_episode_without_a_failure_item(extractive, db):
+    """An 11-second clip cannot fill 3 key points: the episode is skipped with the reason, nobody is paged."""
+    clip = {
+        "segments": [{"start": 0.0, "end": 11.0, "text": "And so my fellow Americans, ask not what your country can do for you."}],
+        "text": "And so my fellow Americans, ask not what your country can do for you.",
+    }
+    episode = make_episode(transcript=clip)
+
+    assert episode_summarize(episode_id=episode.pk) is None
+    assert episode_summarize(episode_id=episode.pk) is None  # a rerun is a no-op
+
+    episode = refreshed(episode)
+    assert episode.pipeline_status == "skipped"
+    assert episode.last_error == "Not summarized: the transcript is too short to summarize"
+    assert not Summary.objects.exists()
+    assert not CurationItem.objects.filter(flag_class="job_failed").exists()
+
+
+def test_publishing_a_new_episode_summary_emails_subscribers_who_opted_in(
+    extractive, episode, django_user_model, mailoutbox, django_capture_on_commit_callbacks
+):
+    from podcasts.models import Subscription
+
+    keen = django_user_model.objects.create_user("keen", email="keen@example.com")
+    quiet = django_user_model.objects.create_user("quiet", email="quiet@example.com")
+    Subscription.objects.create(user=keen, podcast=episode.podcast, notify_new_episodes=True)
+    Subscription.objects.create(user=quiet, podcast=episode.podcast, notify_new_episodes=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = episode_summarize(episode_id=episode.pk)
+
+    assert summary.editorial_status == "published"
+    assert [m.to for m in mailoutbox] == [["keen@example.com"]]
+    assert summary.content["tldr"] in mailoutbox[0].body

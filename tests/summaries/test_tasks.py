@@ -10,6 +10,7 @@ from podcasts.models import Episode
 from summaries.models import Summary
 from summaries.tasks import summarize_episode
 from tests.summaries.conftest import make_episode
+from tests.support.concurrency import raised, run_at_once
 
 
 @pytest.fixture
@@ -46,28 +47,12 @@ def test_job_enqueued_on_commit_summarizes_and_a_duplicate_job_is_a_noop(rq_summ
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_jobs_for_one_episode_make_one_summary(extractive):
-    import threading
-
-    from django.db import connection
-
     from summaries.services import episode_summarize
 
     episode = make_episode()
-    barrier = threading.Barrier(4)
-    results = []
+    results = run_at_once(*[lambda: episode_summarize(episode_id=episode.pk)] * 4)
 
-    def job():
-        try:
-            barrier.wait()
-            results.append(episode_summarize(episode_id=episode.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=job) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert raised(results) == []
 
     assert sum(r is not None for r in results) == 1
     assert Summary.objects.filter(episode=episode).count() == 1
@@ -78,10 +63,6 @@ def test_concurrent_jobs_for_one_episode_make_one_summary(extractive):
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reservations_never_overshoot_the_daily_budget(settings):
-    import threading
-
-    from django.db import connection
-
     from summaries.llm import BudgetExceeded
     from summaries.models import LLMUsage
     from summaries.services import DailyBudget
@@ -90,20 +71,13 @@ def test_concurrent_reservations_never_overshoot_the_daily_budget(settings):
     granted = []
 
     def reserve():
-        try:
-            for _ in range(5):
-                try:
-                    granted.append(DailyBudget().reserve(1_000))
-                except BudgetExceeded:
-                    pass
-        finally:
-            connection.close()
+        for _ in range(5):
+            try:
+                granted.append(DailyBudget().reserve(1_000))
+            except BudgetExceeded:
+                pass
 
-    threads = [threading.Thread(target=reserve) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert raised(run_at_once(*[reserve] * 6)) == []
 
     assert len(granted) == 10
     assert LLMUsage.objects.get().reserved_tokens == 10_000

@@ -22,11 +22,15 @@ class Command(BaseCommand):
         stuck_after = options["stuck_after"]
         if stuck_after is not None and stuck_after < 0:
             raise CommandError("--stuck-after must be zero or more seconds.")
+        from summaries.deliveries import deliveries_sweep
+
         report = pipeline_sweep(stuck_after=stuck_after)
+        report["deliveries"] = deliveries_sweep()
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return
         self.stdout.write(
             f"Stuck and retried: {len(report['stuck'])}; failed: {len(report['failed'])}; "
-            f"enqueued: {len(report['enqueued'])}; could not enqueue: {len(report['enqueue_failed'])}."
+            f"enqueued: {len(report['enqueued'])}; could not enqueue: {len(report['enqueue_failed'])}; "
+            f"deliveries reset: {report['deliveries']['reset']}, re-enqueued: {report['deliveries']['enqueued']}."
         )
