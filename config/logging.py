@@ -25,3 +25,14 @@ class GunicornAccessFields(logging.Filter):
             record.duration_ms = 0.0
         record.msg, record.args = "http_request", ()
         return True
+
+
+class RequestPathOnly(logging.Filter):
+    """django.request attaches the request, whose repr carries the query string (search
+    terms, tokens, addresses): keep only the method and the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and hasattr(request, "path"):
+            record.request = f"{request.method} {request.path}"
+        return True

@@ -276,6 +276,9 @@ DELIVERY_EMAIL_RETRIES = env.int("DELIVERY_EMAIL_RETRIES", default=3)
 DELIVERY_EMAIL_BACKOFF_SECONDS = env.float("DELIVERY_EMAIL_BACKOFF_SECONDS", default=2.0)
 
 # --- Production shape (docs/operations.md) -------------------------------------------
+# django.request logs the request's repr (with its query string): only method and path.
+LOGGING.setdefault("filters", {})["request_path_only"] = {"()": "config.logging.RequestPathOnly"}
+LOGGING["handlers"]["console"]["filters"] = ["request_path_only"]
 # Python warnings go through logging, so every line a process writes is JSON.
 import logging as _logging  # noqa: E402
 

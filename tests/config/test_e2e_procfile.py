@@ -3,12 +3,13 @@
 A feed served on loopback with two short episodes goes through the scheduler's
 poll, the worker (download, summary), the whisper worker (transcription) and
 comes out on the episode page served by gunicorn, read over HTTP by a
-subscriber who logged in over HTTP. Every line any process logs is JSON, and
+subscriber who logged in over HTTP and got a new-episode email for each. Every line any process logs is JSON, and
 none carries an email address, the API key or a password.
 """
 
 import html
 import re
+import urllib.error
 from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from django.contrib.auth import get_user_model
 
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from summaries.models import Summary
+from tests.fakes.smtp_server import FakeSMTP
 from tests.support.httpserver import Route
 from tests.support.pipeline import DEMO_AUDIO
 from tests.support.procfile import (
@@ -54,6 +56,13 @@ def feed_xml(base_url: str, count: int) -> bytes:
     ).encode()
 
 
+def http_get_status(url: str, cookies: dict[str, str]) -> int:
+    try:
+        return http_get(url, cookies)[0]
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_page_with_json_logs(
     http_server, redis_url, tmp_path
 ):
@@ -65,7 +74,8 @@ def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_pag
     # The feed was added earlier (a curator approved it); the scheduler's pollfeeds ingests it.
     podcast = Podcast.objects.create(feed_url=http_server.url("/feed.xml"), status=Podcast.Status.ACTIVE)
     listener = get_user_model().objects.create_user("listener", EMAIL, PASSWORD)
-    Subscription.objects.create(user=listener, podcast=podcast)
+    Subscription.objects.create(user=listener, podcast=podcast, notify_new_episodes=True)
+    smtp = FakeSMTP().start()
 
     env = procfile_env(
         database_url=workers.test_database_url(),
@@ -76,6 +86,7 @@ def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_pag
         BACKFILL_EPISODES="2",
         SUMMARY_PROVIDER="extractive",
         ANTHROPIC_API_KEY=API_KEY,  # set, never used (extractive), never logged
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
     )
     collectstatic(env)
     run = ProcfileRun(env, tmp_path / "honcho.log").start()
@@ -88,12 +99,16 @@ def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_pag
             interval=0.5,
             what="two summarized episodes",
         )
+        wait_for(lambda: len(smtp.messages) == 2, timeout=60, interval=0.5, what="two new-episode emails")
         pages = {}
         for episode in Episode.objects.filter(podcast=podcast):
             pages[episode.pk] = http_get(f"{run.base_url()}/episodes/{episode.pk}/", cookies)
+        # Query strings carry whatever people type; none of it may reach the logs.
+        missing = http_get_status(f"{run.base_url()}/episodes/999999/?from={EMAIL}&password={PASSWORD}", cookies)
         returncode = run.stop()
     finally:
         run.kill_group()
+        smtp.stop()
 
     episodes = list(Episode.objects.filter(podcast=podcast).order_by("guid"))
     assert [e.pipeline_status for e in episodes] == [Episode.PipelineStatus.SUMMARIZED] * 2
@@ -104,6 +119,8 @@ def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_pag
         assert status == 200
         assert html.escape(summary.content["tldr"]) in page
         assert "Transcript" in page
+    assert missing == 404
+    assert sorted(rcpt.strip("<>") for _, rcpts, _ in smtp.messages for rcpt in rcpts) == [EMAIL, EMAIL]  # mailed, never logged
     assert returncode == 143  # honcho's own code for "stopped by SIGTERM"; each process's code follows
     output = run.output()
     assert "SIGKILL" not in output
