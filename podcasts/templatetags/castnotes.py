@@ -1,5 +1,7 @@
+import html
+
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, strip_tags
 
 register = template.Library()
 
@@ -14,6 +16,13 @@ def timestamp(value) -> str:
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@register.filter
+def plain_text(value) -> str:
+    """Feed HTML (already sanitized at ingest) as plain text; the result is never marked safe,
+    so the template escapes it again on output."""
+    return html.unescape(strip_tags(value or "")).strip()
 
 
 @register.filter

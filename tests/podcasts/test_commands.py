@@ -232,6 +232,23 @@ def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings)
     ]
     assert "3 new" in first and "0 new" in second
     assert django_settings.FETCH_ALLOW_PRIVATE_NETWORKS is False  # forced on only during the ingest
+    assert set(podcast.episodes.values_list("pipeline_status", flat=True)) == {"summarized"}
+    assert "log in as 'premium'" in first
+
+
+@pytest.mark.django_db
+def test_demo_runs_the_pipeline_itself_when_redis_is_configured(settings, redis_url, media_root):
+    """With REDIS_URL set and no worker running, the demo still ends with summaries: it drives the
+    stages while its sample server is up, and the jobs it queued on the way become no-ops."""
+    settings.REDIS_URL = redis_url
+    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    run("demo")
+
+    podcast = Podcast.objects.get()
+    assert set(podcast.episodes.values_list("pipeline_status", flat=True)) == {"summarized"}
+    assert all(episode.summaries.exists() for episode in podcast.episodes.all())
 
 
 @pytest.mark.django_db(transaction=True)

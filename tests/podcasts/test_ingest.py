@@ -211,6 +211,8 @@ def test_xss_in_titles_and_descriptions_is_gone_after_ingest_and_inert_in_pages(
         page = page.replace('<script src="/static/js/castnotes.js" defer></script>', "")
         for needle in ("<script", "onerror=", "javascript:", "<svg", "onload=", "<iframe"):
             assert needle not in page, (url, needle)
+    # The show notes do reach the episode page, as escaped plain text.
+    assert "notes" in client.get(episode.get_absolute_url()).content.decode().lower().split("show notes", 1)[1]
 
 
 # --- re-ingest -------------------------------------------------------------------------------------

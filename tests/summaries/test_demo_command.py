@@ -13,6 +13,7 @@ def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys
     call_command("demo")
 
     output = capsys.readouterr().out
+    # The three bundled sample episodes plus the two made here: the oldest at v1, the rest current.
     assert "Summaries at prompt v1: 1 episode(s)" in output
-    assert "Summaries at prompt v2: 1 episode(s)" in output
-    assert {summary_visible_for_episode(episode=e).prompt_version for e in episodes} == {"v1", "v2"}
+    assert "Summaries at prompt v2: 4 episode(s)" in output
+    assert {summary_visible_for_episode(episode=e).prompt_version for e in episodes} == {"v2"}
