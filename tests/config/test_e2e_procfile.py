@@ -92,7 +92,7 @@ def test_procfile_processes_take_a_loopback_feed_to_summaries_on_the_episode_pag
     run = ProcfileRun(env, tmp_path / "honcho.log").start()
     try:
         run.wait_http("/healthz")
-        cookies = http_login(run.base_url(), "listener", PASSWORD)
+        cookies = http_login(run.base_url(), "listener", PASSWORD, timeout=30)  # a busy CI machine
         wait_for(
             lambda: Summary.objects.filter(episode__podcast=podcast).values("episode").distinct().count() == 2,
             timeout=240,
