@@ -12,6 +12,7 @@ quote verification and delete-last finish as a synchronous regeneration.
 See docs/summaries.md "Bulk regeneration with Message Batches".
 """
 
+import json
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -51,6 +52,9 @@ CUSTOM_ID_PREFIX = "delivery-"
 SUBMITTING = "submitting"
 RAW_ENTRY_MAX_CHARS = 20_000
 SUBMIT_GRACE = timedelta(hours=1)
+# The API takes at most 100,000 requests or 256 MB per batch; a margin for the envelope.
+BATCH_MAX_REQUESTS = 100_000
+BATCH_MAX_BYTES = 200 * 1024 * 1024
 
 
 class BatchUnavailable(Exception):
@@ -110,6 +114,12 @@ def _segments(episode: Episode) -> list[dict[str, Any]]:
     )
 
 
+def _id_chunks(ids: list[int], size: int = 500):
+    """Bounded `IN (...)` lists (SQLite caps the parameters of one statement)."""
+    for offset in range(0, len(ids), size):
+        yield ids[offset : offset + size]
+
+
 def regeneration_batch_submit(
     *, podcast_id: int | None = None, episode_id: int | None = None, prompt_version: str | None = None
 ) -> dict[str, Any]:
@@ -131,46 +141,70 @@ def regeneration_batch_submit(
     prompt = prompt_get(target)
     result = regeneration_execute(podcast_id=podcast_id, episode_id=episode_id, prompt_version=target, batch_id=SUBMITTING)
     delivery_ids = result.pop("delivery_ids")
-    requests, queued, skipped = [], [], []
-    for delivery in Delivery.objects.filter(pk__in=delivery_ids).select_related("episode__transcript").order_by("pk"):
+    client = client_get()
+    batch_ids: list[str] = []
+    requests: list[dict[str, Any]] = []
+    size = 0
+    queued: list[int] = []
+    batched = 0
+
+    def send() -> None:
+        nonlocal requests, size, batched
+        in_batch = [int(r["custom_id"].removeprefix(CUSTOM_ID_PREFIX)) for r in requests]
+        try:
+            batch = client.messages.batches.create(requests=requests)
+        except (anthropic.APIError, ProviderRejected) as exc:
+            # This batch and every one not sent yet: cancelled; batches already sent stay.
+            cancelled = sum(
+                Delivery.objects.filter(pk__in=chunk, batch_id=SUBMITTING).update(
+                    status=Delivery.Status.CANCELLED,
+                    batch_id="",
+                    last_error=f"batch submit failed: {type(exc).__name__}"[:2000],
+                    status_changed_at=timezone.now(),
+                )
+                for chunk in _id_chunks(delivery_ids)
+            )
+            status = getattr(exc, "status_code", None)
+            sent = f" ({len(batch_ids)} batch(es) already sent: {', '.join(batch_ids)})" if batch_ids else ""
+            raise BatchUnavailable(
+                f"The Message Batches API refused the batch ({status or type(exc).__name__}); "
+                f"its {cancelled} regeneration(s) were cancelled{sent}."
+            ) from exc
+        Delivery.objects.filter(pk__in=in_batch, batch_id=SUBMITTING).update(batch_id=batch.id)
+        batch_ids.append(batch.id)
+        batched += len(requests)
+        logger.info(
+            "regeneration_batch_submitted",
+            extra={"event": "regeneration_batch_submitted", "batch_id": batch.id, "count": len(in_batch), "target_prompt_version": target},
+        )
+        requests, size = [], 0
+
+    deliveries = (
+        delivery
+        for chunk in _id_chunks(delivery_ids)
+        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript").order_by("pk")
+    )
+    for delivery in deliveries:
         try:
             params = single_request_params(_segments(delivery.episode), prompt=prompt)
         except (Episode.transcript.RelatedObjectDoesNotExist, ValueError):
-            params = None
-            skipped.append(delivery.pk)  # no usable transcript: the queued path fails and flags it
+            params = None  # no usable transcript: the normal worker fails and flags it
         if params is None:
+            # Too long for one request: the normal worker summarizes it in parts, at list price.
+            with transaction.atomic():
+                Delivery.objects.filter(pk=delivery.pk, batch_id=SUBMITTING).update(batch_id="")
+                enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery.pk)
             queued.append(delivery.pk)
             continue
-        requests.append({"custom_id": f"{CUSTOM_ID_PREFIX}{delivery.pk}", "params": params})
-    with transaction.atomic():
-        # Too long for one request: the normal worker summarizes it in parts, at list price.
-        Delivery.objects.filter(pk__in=queued, batch_id=SUBMITTING).update(batch_id="")
-        for delivery_id in queued:
-            enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
-    batch_id = ""
+        entry = {"custom_id": f"{CUSTOM_ID_PREFIX}{delivery.pk}", "params": params}
+        entry_size = len(json.dumps(entry).encode())
+        if requests and (len(requests) >= BATCH_MAX_REQUESTS or size + entry_size > BATCH_MAX_BYTES):
+            send()
+        requests.append(entry)
+        size += entry_size
     if requests:
-        in_batch = [int(r["custom_id"].removeprefix(CUSTOM_ID_PREFIX)) for r in requests]
-        try:
-            batch = client_get().messages.batches.create(requests=requests)
-        except (anthropic.APIError, ProviderRejected) as exc:
-            Delivery.objects.filter(pk__in=in_batch, batch_id=SUBMITTING).update(
-                status=Delivery.Status.CANCELLED,
-                batch_id="",
-                last_error=f"batch submit failed: {type(exc).__name__}"[:2000],
-                status_changed_at=timezone.now(),
-            )
-            status = getattr(exc, "status_code", None)
-            raise BatchUnavailable(
-                f"The Message Batches API refused the batch ({status or type(exc).__name__}); "
-                f"its {len(in_batch)} regeneration(s) were cancelled."
-            ) from exc
-        batch_id = batch.id
-        Delivery.objects.filter(pk__in=in_batch, batch_id=SUBMITTING).update(batch_id=batch_id)
-        logger.info(
-            "regeneration_batch_submitted",
-            extra={"event": "regeneration_batch_submitted", "batch_id": batch_id, "count": len(in_batch), "target_prompt_version": target},
-        )
-    return {**result, "batch": True, "batch_id": batch_id, "batched": len(requests), "queued": len(queued)}
+        send()
+    return {**result, "batch": True, "batch_ids": batch_ids, "batched": batched, "queued": len(queued)}
 
 
 # --- Polling -------------------------------------------------------------------------------

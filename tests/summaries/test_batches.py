@@ -58,7 +58,8 @@ def test_batch_execute_submits_one_batch_with_the_synchronous_request_params(out
     assert params["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert params["model"] == "claude-haiku-4-5"
     assert "Salt water is hard on the bearings." in params["messages"][0]["content"]
-    assert {d.batch_id for d in deliveries} == {result["batch_id"]}
+    assert result["batch_ids"] == ["msgbatch_fake1"]
+    assert {d.batch_id for d in deliveries} == {"msgbatch_fake1"}
     assert {d.status for d in deliveries} == {"pending"}
     assert batch_api.requests == []  # no synchronous Messages request
 
@@ -91,7 +92,7 @@ def test_polling_an_unfinished_batch_changes_nothing(outdated, batch_api, django
 def test_polling_an_ended_batch_stores_summaries_and_retires_the_old_ones(outdated, batch_api, mailoutbox, django_capture_on_commit_callbacks):
     result = _submit(django_capture_on_commit_callbacks)
     old = {e.pk: summary_current(episode_id=e.pk) for e in outdated}
-    batch_api.batch_end(result["batch_id"])
+    batch_api.batch_end(result["batch_ids"][0])
 
     totals = regeneration_batches_poll()
 
@@ -111,7 +112,7 @@ def test_polling_an_ended_batch_stores_summaries_and_retires_the_old_ones(outdat
 
 def test_batch_results_cost_half_and_are_counted_in_the_daily_ledger(outdated, batch_api, django_capture_on_commit_callbacks):
     result = _submit(django_capture_on_commit_callbacks)
-    batch_api.batch_end(result["batch_id"])
+    batch_api.batch_end(result["batch_ids"][0])
 
     regeneration_batches_poll()
 
@@ -131,7 +132,7 @@ def test_batch_results_cost_half_and_are_counted_in_the_daily_ledger(outdated, b
 
 def test_polling_twice_stores_nothing_twice(outdated, batch_api, django_capture_on_commit_callbacks):
     result = _submit(django_capture_on_commit_callbacks)
-    batch_api.batch_end(result["batch_id"])
+    batch_api.batch_end(result["batch_ids"][0])
 
     regeneration_batches_poll()
     summaries_after_first = Summary.objects.count()
@@ -147,7 +148,7 @@ def test_polling_twice_stores_nothing_twice(outdated, batch_api, django_capture_
 def test_a_poll_after_a_crash_mid_store_finishes_without_a_second_summary(outdated, batch_api, django_capture_on_commit_callbacks):
     """The sweep puts a crashed processing delivery back; the next poll reuses its stored summary."""
     result = _submit(django_capture_on_commit_callbacks)
-    batch_api.batch_end(result["batch_id"])
+    batch_api.batch_end(result["batch_ids"][0])
     regeneration_batches_poll()
     delivery = Delivery.objects.first()
     summary_id = delivery.summary_id
@@ -170,7 +171,7 @@ def test_mixed_batch_stores_the_good_entry_and_flags_the_others(outdated, batch_
     good, errored, malformed = Delivery.objects.order_by("pk")
     old = {d.pk: summary_current(episode_id=d.episode_id) for d in (errored, malformed)}
     batch_api.batch_end(
-        result["batch_id"],
+        result["batch_ids"][0],
         {
             f"delivery-{errored.pk}": batch_errored("overloaded_error", "try later"),
             f"delivery-{malformed.pk}": batch_succeeded(text_reply("Sorry, I cannot produce JSON today.")),
@@ -191,7 +192,7 @@ def test_mixed_batch_stores_the_good_entry_and_flags_the_others(outdated, batch_
     error_item = CurationItem.objects.get(flag_class="delivery_failed")
     assert error_item.object_id == str(errored.pk)
     assert "overloaded_error" in error_item.evidence["raw_entry"]
-    assert error_item.evidence["batch_id"] == result["batch_id"]
+    assert error_item.evidence["batch_id"] == result["batch_ids"][0]
     bad_item = CurationItem.objects.get(flag_class="malformed_llm_output")
     assert bad_item.object_id == str(malformed.pk)
     assert "cannot produce JSON" in bad_item.evidence["raw_entry"]
@@ -205,7 +206,7 @@ def test_expired_and_canceled_entries_fail_and_are_flagged(outdated, batch_api, 
     result = _submit(django_capture_on_commit_callbacks)
     first = Delivery.objects.order_by("pk").first()
     old = summary_current(episode_id=first.episode_id)
-    batch_api.batch_end(result["batch_id"], {f"delivery-{first.pk}": entry})
+    batch_api.batch_end(result["batch_ids"][0], {f"delivery-{first.pk}": entry})
 
     regeneration_batches_poll()
 
@@ -241,7 +242,7 @@ def test_batch_execute_is_idempotent(outdated, batch_api, django_capture_on_comm
     _submit(django_capture_on_commit_callbacks)
     second = _submit(django_capture_on_commit_callbacks)
 
-    assert second["created"] == 0 and second["batched"] == 0 and second["batch_id"] == ""
+    assert second["created"] == 0 and second["batched"] == 0 and second["batch_ids"] == []
     assert len(batch_api.batch_requests) == 1
     assert Delivery.objects.count() == 3
 
@@ -287,11 +288,25 @@ def test_batch_refused_by_the_api_cancels_its_deliveries(outdated, batch_api, dj
 
 def test_scheduler_polls_the_batches(outdated, batch_api, django_capture_on_commit_callbacks, monkeypatch):
     result = _submit(django_capture_on_commit_callbacks)
-    batch_api.batch_end(result["batch_id"])
+    batch_api.batch_end(result["batch_ids"][0])
     from podcasts.management.commands import scheduler
 
     # Only the batch poll: pollfeeds would reach for the test feeds' (non-local) URLs.
     monkeypatch.setattr(scheduler, "PERIODIC", [])
     call_command("scheduler", "--once", stdout=StringIO(), stderr=StringIO())
 
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_large_run_is_split_into_batches_under_the_size_limit(outdated, batch_api, monkeypatch, django_capture_on_commit_callbacks):
+    from summaries import batches
+
+    monkeypatch.setattr(batches, "BATCH_MAX_REQUESTS", 2)
+    result = _submit(django_capture_on_commit_callbacks)
+
+    assert result["batched"] == 3 and len(result["batch_ids"]) == 2
+    assert [len(b["requests"]) for b in batch_api.batch_requests] == [2, 1]
+    for batch_id in result["batch_ids"]:
+        batch_api.batch_end(batch_id)
+    assert regeneration_batches_poll()["stored"] == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

@@ -75,7 +75,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {result['created']} regeneration(s) to {target}.")
             if result.get("batch"):
                 if result["batched"]:
-                    self.stdout.write(f"Submitted {result['batched']} in Message Batch {result['batch_id']}; the scheduler stores the results.")
+                    self.stdout.write(
+                        f"Submitted {result['batched']} in Message Batch(es) {', '.join(result['batch_ids'])}; "
+                        "the scheduler stores the results."
+                    )
                 if result["queued"]:
                     self.stdout.write(
                         f"{result['queued']} transcript(s) too long for one request: queued for the normal worker at list price."
