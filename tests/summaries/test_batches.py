@@ -15,6 +15,7 @@ from summaries.batches import regeneration_batches_poll
 from summaries.deliveries import delivery_run, deliveries_sweep
 from summaries.models import Delivery, LLMUsage, Summary
 from tests.fakes.anthropic_server import batch_canceled, batch_errored, batch_expired, batch_succeeded, error_reply, text_reply
+from tests.support.pipeline import rq_redis  # noqa: F401  (fixture)
 from tests.web.factories import *  # noqa: F403  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -310,3 +311,40 @@ def test_a_large_run_is_split_into_batches_under_the_size_limit(outdated, batch_
         batch_api.batch_end(batch_id)
     assert regeneration_batches_poll()["stored"] == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(batch_api, make_podcast, make_episode, rq_redis, monkeypatch, settings):
+    import subprocess
+
+    import django_rq
+
+    from podcasts.management.commands import scheduler
+    from tests.support.pipeline import queue_jobs
+    from tests.support.workers import ROOT, worker_command, worker_env
+
+    podcast = make_podcast("Tides")
+    episodes = [make_episode(podcast, summary_version="v1") for _ in range(2)]
+    django_rq.get_queue("deliveries").empty()
+    result = run("--execute", "--batch")
+    assert queue_jobs("deliveries") == []  # batch deliveries are not queued for the normal worker
+    batch_api.batch_end(result["batch_ids"][0])
+    monkeypatch.setattr(scheduler, "PERIODIC", [])  # only the batch poll (no feeds to fetch)
+    env = worker_env(
+        rq_redis,
+        ANTHROPIC_API_KEY="sk-test-fake",
+        ANTHROPIC_BASE_URL=batch_api.url,
+        SUMMARY_PROVIDER="anthropic",
+        ANTHROPIC_MODEL="claude-haiku-4-5",
+        SUMMARY_PROMPT_VERSION="v2",
+    )
+
+    for _ in range(2):  # the second scheduled poll finds nothing left to do
+        call_command("scheduler", "--once", stdout=StringIO(), stderr=StringIO())
+        assert queue_jobs("deliveries") == [("summaries.tasks_deliveries.poll_regeneration_batches", [])]
+        done = subprocess.run(worker_command("deliveries"), cwd=ROOT, env=env, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert [summary_current(episode_id=e.pk).prompt_version for e in episodes] == ["v2", "v2"]
+    assert Summary.objects.filter(prompt_version="v2").count() == 2
