@@ -42,7 +42,11 @@ from summaries.llm import (
     segments_clean,
 )
 from summaries.models import Delivery
-from summaries.regeneration import outdated_current_summaries, regeneration_execute, regeneration_plan
+from summaries.regeneration import (
+    outdated_current_summaries,
+    regeneration_execute,
+    regeneration_plan,
+)
 
 logger = logging.getLogger("castnotes.batches")
 
@@ -123,7 +127,7 @@ def _id_chunks(ids: list[int], size: int = 500):
 def regeneration_batch_submit(
     *, podcast_id: int | None = None, episode_id: int | None = None, prompt_version: str | None = None
 ) -> dict[str, Any]:
-    """Create the planned regenerations and send them as one Message Batch.
+    """Create the planned regenerations and send them as Message Batches (one unless the API limits split it).
 
     Deliveries whose transcript needs more than one request are handed to the
     `deliveries` queue instead (listed as `queued`). If the API refuses the batch,

@@ -12,9 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from curation.models import CurationItem
 from podcasts.selectors import summary_current
 from summaries.batches import regeneration_batches_poll
-from summaries.deliveries import delivery_run, deliveries_sweep
+from summaries.deliveries import deliveries_sweep, delivery_run
 from summaries.models import Delivery, LLMUsage, Summary
-from tests.fakes.anthropic_server import batch_canceled, batch_errored, batch_expired, batch_succeeded, error_reply, text_reply
+from tests.fakes.anthropic_server import (
+    batch_canceled,
+    batch_errored,
+    batch_expired,
+    batch_succeeded,
+    error_reply,
+    text_reply,
+)
 from tests.support.pipeline import rq_redis  # noqa: F401  (fixture)
 from tests.web.factories import *  # noqa: F403  (fixtures)
 
@@ -342,7 +349,7 @@ def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(bat
     for _ in range(2):  # the second scheduled poll finds nothing left to do
         call_command("scheduler", "--once", stdout=StringIO(), stderr=StringIO())
         assert queue_jobs("deliveries") == [("summaries.tasks_deliveries.poll_regeneration_batches", [])]
-        done = subprocess.run(worker_command("deliveries"), cwd=ROOT, env=env, capture_output=True, timeout=120)
+        done = subprocess.run(worker_command("deliveries"), check=False, cwd=ROOT, env=env, capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode()[-2000:]
 
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

@@ -52,7 +52,12 @@ class Command(BaseCommand):
     def _batch(self, kwargs: dict, *, execute: bool) -> dict:
         from django.conf import settings
 
-        from summaries.batches import BatchUnavailable, batch_check, regeneration_batch_estimate, regeneration_batch_submit
+        from summaries.batches import (
+            BatchUnavailable,
+            batch_check,
+            regeneration_batch_estimate,
+            regeneration_batch_submit,
+        )
 
         try:
             batch_check(prompt_version=kwargs["prompt_version"] or settings.SUMMARY_PROMPT_VERSION)
