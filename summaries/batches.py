@@ -14,7 +14,7 @@ See docs/summaries.md "Bulk regeneration with Message Batches".
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +41,7 @@ from summaries.llm import (
     price_for,
     segments_clean,
 )
-from summaries.models import Delivery
+from summaries.models import Delivery, LLMUsage
 from summaries.regeneration import (
     outdated_current_summaries,
     regeneration_execute,
@@ -101,14 +101,24 @@ def regeneration_batch_estimate(
     input_tokens = int((totals["chars"] or 0) / CHARS_PER_TOKEN) + overhead * count
     output_tokens = settings.SUMMARY_MAX_OUTPUT_TOKENS * count
     list_cost = cost_usd(settings.ANTHROPIC_MODEL, input_tokens=input_tokens, output_tokens=output_tokens)
+    remaining = _budget_remaining()
     return {
         **plan,
         "batch": True,
+        "daily_budget_remaining_tokens": remaining,
+        "fits_daily_budget": input_tokens + output_tokens <= remaining,
         "estimated_input_tokens": input_tokens,
         "estimated_output_tokens_max": output_tokens,
         "estimated_cost_usd": str((list_cost * BATCH_PRICE_FACTOR).quantize(Decimal("0.01"))),
         "estimated_cost_usd_list_price": str(list_cost.quantize(Decimal("0.01"))),
     }
+
+
+def _budget_remaining() -> int:
+    """Tokens left in today's LLM_DAILY_TOKEN_BUDGET (read only: the dry run writes nothing)."""
+    row = LLMUsage.objects.filter(day=timezone.now().astimezone(UTC).date()).first()
+    used = (row.input_tokens + row.output_tokens + row.reserved_tokens) if row else 0
+    return max(settings.LLM_DAILY_TOKEN_BUDGET - used, 0)
 
 
 def _segments(episode: Episode) -> list[dict[str, Any]]:
@@ -143,6 +153,15 @@ def regeneration_batch_submit(
     target = prompt_version or settings.SUMMARY_PROMPT_VERSION
     batch_check(prompt_version=target)
     prompt = prompt_get(target)
+    # Batch tokens are counted when the results come back, so the fail-closed budget is
+    # checked here, on the batch's worst case, before anything is written or sent.
+    estimate = regeneration_batch_estimate(podcast_id=podcast_id, episode_id=episode_id, prompt_version=target)
+    if not estimate["fits_daily_budget"]:
+        worst = estimate["estimated_input_tokens"] + estimate["estimated_output_tokens_max"]
+        raise BatchUnavailable(
+            f"The batch's worst case ({worst} tokens) exceeds what is left of LLM_DAILY_TOKEN_BUDGET today "
+            f"({estimate['daily_budget_remaining_tokens']}); narrow it with --podcast/--episode or raise the budget."
+        )
     result = regeneration_execute(podcast_id=podcast_id, episode_id=episode_id, prompt_version=target, batch_id=SUBMITTING)
     delivery_ids = result.pop("delivery_ids")
     client = client_get()

@@ -239,6 +239,7 @@ def test_a_transcript_over_the_input_budget_goes_to_the_normal_queue(batch_api, 
         call_command("regenerate_summaries", "--execute", "--batch", stdout=out)
 
     assert "1 transcript(s) too long for one request: queued for the normal worker at list price." in out.getvalue()
+    assert "Submitted 1 in Message Batch(es) msgbatch_fake1; the scheduler stores the results." in out.getvalue()
     assert len(batch_api.batch_requests[0]["requests"]) == 1
     queued = Delivery.objects.get(episode=long_episode)
     assert queued.batch_id == "" and queued.status == "sent"  # ran in-process (no Redis), in parts
@@ -355,3 +356,14 @@ def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(bat
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
     assert [summary_current(episode_id=e.pk).prompt_version for e in episodes] == ["v2", "v2"]
     assert Summary.objects.filter(prompt_version="v2").count() == 2
+
+
+def test_a_batch_whose_worst_case_exceeds_the_daily_budget_is_refused_before_anything_is_written(outdated, batch_api, settings):
+    settings.LLM_DAILY_TOKEN_BUDGET = 5000  # three requests of up to SUMMARY_MAX_OUTPUT_TOKENS each do not fit
+
+    assert run("--batch")["fits_daily_budget"] is False
+    with pytest.raises(CommandError, match=r"exceeds what is left of LLM_DAILY_TOKEN_BUDGET today \(5000\)"):
+        call_command("regenerate_summaries", "--execute", "--batch")
+
+    assert not Delivery.objects.exists()
+    assert batch_api.batch_requests == []

@@ -76,6 +76,11 @@ class Command(BaseCommand):
                     f"Estimated cost at batch price: ${result['estimated_cost_usd']} "
                     f"(list price ${result['estimated_cost_usd_list_price']}; output counted at its maximum)."
                 )
+                if not result["fits_daily_budget"]:
+                    self.stdout.write(
+                        f"Over what is left of today's LLM_DAILY_TOKEN_BUDGET ({result['daily_budget_remaining_tokens']} tokens): "
+                        "--execute --batch would refuse."
+                    )
         else:
             self.stdout.write(f"Created {result['created']} regeneration(s) to {target}.")
             if result.get("batch"):
