@@ -59,8 +59,12 @@ def _set_status(delivery: Delivery, status: str, **fields) -> None:
 
 
 def delivery_claim(*, delivery_id: int) -> bool:
-    """pending → processing; False when another worker has it or it is done."""
-    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING).update(
+    """pending → processing; False when another worker has it or it is done.
+
+    A delivery submitted in a Message Batch (non-empty `batch_id`) belongs to
+    summaries.batches.regeneration_batches_poll, never to this worker.
+    """
+    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, batch_id="").update(
         status=Delivery.Status.PROCESSING, attempts=F("attempts") + 1, status_changed_at=timezone.now()
     )
     return claimed == 1
@@ -80,12 +84,19 @@ def delivery_run(*, delivery_id: int) -> str:
     return delivery.status
 
 
-def _fail(delivery: Delivery, *, step: str, error: str) -> None:
-    """Mark the delivery failed and open a `delivery_failed` item for a curator."""
+def _fail(
+    delivery: Delivery,
+    *,
+    step: str,
+    error: str,
+    flag_class: str = CurationItem.FlagClass.DELIVERY_FAILED,
+    evidence: dict | None = None,
+) -> None:
+    """Mark the delivery failed and open a `delivery_failed` (or `flag_class`) item for a curator."""
     _set_status(delivery, Delivery.Status.FAILED, last_error=f"{step}: {error}"[:2000])
     enqueue_for_review(
         target=delivery,
-        flag_class=CurationItem.FlagClass.DELIVERY_FAILED,
+        flag_class=flag_class,
         severity=CurationItem.Severity.P1,
         evidence={
             "delivery_id": delivery.pk,
@@ -95,6 +106,7 @@ def _fail(delivery: Delivery, *, step: str, error: str) -> None:
             "step": step,
             "error": error[:500],
             "summary_id": delivery.summary_id,
+            **(evidence or {}),
         },
         proposed_by="deliveries",
     )
@@ -116,6 +128,13 @@ def _run_regeneration(delivery: Delivery) -> None:
             _fail(delivery, step="summary", error=f"{type(exc).__name__}: {exc}")
             return
         _set_status(delivery, Delivery.Status.PROCESSING, summary=new)
+    regeneration_finish(delivery=delivery, old=old, new=new)
+
+
+def regeneration_finish(*, delivery: Delivery, old: Summary | None, new: Summary) -> None:
+    """After the fresh summary `new` is stored on a processing regeneration: the email, then
+    publish `new` and retire `old` together (delete-last). Shared by delivery_run and the
+    Message Batch poller; any failure fails the delivery and leaves `old` current."""
     new.refresh_from_db(fields=["editorial_status"])
     if new.editorial_status == EditorialStatus.CANDIDATE:
         # The summarizer held it for a curator (e.g. unverifiable quotes): automation must not publish it.
@@ -276,17 +295,21 @@ def deliveries_sweep(*, stuck_after: timedelta = timedelta(minutes=30)) -> dict[
 
     cutoff = timezone.now() - stuck_after
     with transaction.atomic():
-        stuck = list(
+        stuck_rows = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(status=Delivery.Status.PROCESSING, status_changed_at__lt=cutoff)
-            .values_list("pk", flat=True)
+            .values_list("pk", "batch_id")
         )
-        Delivery.objects.filter(pk__in=stuck, status=Delivery.Status.PROCESSING).update(
+        Delivery.objects.filter(pk__in=[pk for pk, _ in stuck_rows], status=Delivery.Status.PROCESSING).update(
             status=Delivery.Status.PENDING, status_changed_at=timezone.now()
         )
+        # A batch delivery goes back to its batch: the next poll stores its result.
+        stuck = [pk for pk, batch_id in stuck_rows if not batch_id]
         waiting = list(
-            Delivery.objects.filter(status=Delivery.Status.PENDING, status_changed_at__lt=cutoff).values_list("pk", flat=True)
+            Delivery.objects.filter(status=Delivery.Status.PENDING, status_changed_at__lt=cutoff, batch_id="").values_list(
+                "pk", flat=True
+            )
         )
         for delivery_id in stuck + waiting:
             enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
-    return {"reset": len(stuck), "enqueued": len(stuck) + len(waiting)}
+    return {"reset": len(stuck_rows), "enqueued": len(stuck) + len(waiting)}

@@ -212,10 +212,17 @@ def regeneration_plan(
 
 
 def regeneration_execute(
-    *, podcast_id: int | None = None, episode_id: int | None = None, prompt_version: str | None = None, batch_size: int = 1000
+    *,
+    podcast_id: int | None = None,
+    episode_id: int | None = None,
+    prompt_version: str | None = None,
+    batch_size: int = 1000,
+    batch_id: str = "",
 ) -> dict[str, Any]:
     """Create the planned regenerations (skipping episodes already pending) and enqueue them.
 
+    With `batch_id` the deliveries are created carrying it and are not enqueued:
+    summaries.batches submits them to a Message Batch instead.
     Idempotent: a second run finds every episode pending (or regenerated) and creates nothing.
     """
     target = prompt_version or settings.SUMMARY_PROMPT_VERSION
@@ -237,6 +244,7 @@ def regeneration_execute(
                         user=system_user,
                         kind=Delivery.Kind.REGENERATION,
                         target_prompt_version=target,
+                        batch_id=batch_id,
                     )
                     for episode_id_ in chunk
                 ],
@@ -248,10 +256,12 @@ def regeneration_execute(
                     user=system_user,
                     kind=Delivery.Kind.REGENERATION,
                     status=Delivery.Status.PENDING,
+                    batch_id=batch_id,
                 ).values_list("pk", flat=True)
             )
-            for delivery_id in ids:
-                _enqueue(delivery_id)
+            if not batch_id:
+                for delivery_id in ids:
+                    _enqueue(delivery_id)
         created_ids.extend(ids)
     logger.info(
         "regeneration_bulk_created",

@@ -19,6 +19,8 @@ PROVIDERS = ("anthropic", "extractive")
 # Conservative characters per token for English (Claude's tokenizer averages ~3.5-4):
 # overestimating keeps requests under the input budget and the daily budget closed.
 CHARS_PER_TOKEN = 3.0
+# Message Batches cost half the list price (input, output and cache tokens alike).
+BATCH_PRICE_FACTOR = Decimal("0.5")
 
 
 class ProviderError(Exception):
@@ -186,7 +188,6 @@ def transcript_summarize(
 ) -> SummaryResult:
     """Summarize, validate, verify quotes. Raises ProviderError subclasses."""
     from summaries.prompts import prompt_get
-    from summaries.quotes import quotes_verify
 
     prompt = prompt_get(prompt_version)
     segments = segments_clean(segments)
@@ -199,6 +200,13 @@ def transcript_summarize(
     else:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     output = summarize(segments, prompt=prompt, budget=budget or NoBudget())
+    return output_verify(output, segments=segments, prompt_version=prompt.version)
+
+
+def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], prompt_version: str) -> SummaryResult:
+    """Quote verification against the (cleaned) segments: the last step every provider output takes."""
+    from summaries.quotes import quotes_verify
+
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)
     content["quotes"] = verified
@@ -208,7 +216,7 @@ def transcript_summarize(
         content=content,
         provider=output.provider,
         model=output.model,
-        prompt_version=prompt.version,
+        prompt_version=prompt_version,
         usage=output.usage,
         warnings=warnings,
         dropped_quotes=dropped,

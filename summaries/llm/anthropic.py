@@ -9,6 +9,7 @@ below the RQ job timeout. Every request goes through the daily token budget.
 import json
 import logging
 import time
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -103,12 +104,7 @@ class _Session:
             reservation = self.budget.reserve(reserve_tokens)  # BudgetExceeded propagates
             try:
                 message = self.client.messages.create(
-                    model=self.model,
-                    max_tokens=settings.SUMMARY_MAX_OUTPUT_TOKENS,
-                    system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
-                    tools=[TOOL],
-                    tool_choice={"type": "tool", "name": TOOL_NAME},
-                    messages=[{"role": "user", "content": user}],
+                    **request_params(model=self.model, system=system, user=user),
                     timeout=min(settings.ANTHROPIC_TIMEOUT, remaining),
                 )
             except Exception as exc:
@@ -140,21 +136,39 @@ class _Session:
             return message
 
     def _usage_of(self, message: Any) -> Usage:
-        u = message.usage
-        cache_write = getattr(u, "cache_creation_input_tokens", None) or 0
-        cache_read = getattr(u, "cache_read_input_tokens", None) or 0
-        return Usage(
-            input_tokens=(u.input_tokens or 0) + cache_write + cache_read,
-            output_tokens=u.output_tokens or 0,
-            requests=1,
-            cost_usd=cost_usd(
-                self.model,
-                input_tokens=u.input_tokens or 0,
-                output_tokens=u.output_tokens or 0,
-                cache_write_tokens=cache_write,
-                cache_read_tokens=cache_read,
-            ),
-        )
+        return usage_of(message, model=self.model)
+
+
+def request_params(*, model: str, system: str, user: str) -> dict[str, Any]:
+    """The Messages API request body for one summary request (synchronous or in a batch)."""
+    return {
+        "model": model,
+        "max_tokens": settings.SUMMARY_MAX_OUTPUT_TOKENS,
+        "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
+        "tools": [TOOL],
+        "tool_choice": {"type": "tool", "name": TOOL_NAME},
+        "messages": [{"role": "user", "content": user}],
+    }
+
+
+def usage_of(message: Any, *, model: str, price_factor: Decimal = Decimal(1)) -> Usage:
+    """Tokens and cost of one reply; `price_factor` is BATCH_PRICE_FACTOR for batch results."""
+    u = message.usage
+    cache_write = getattr(u, "cache_creation_input_tokens", None) or 0
+    cache_read = getattr(u, "cache_read_input_tokens", None) or 0
+    cost = cost_usd(
+        model,
+        input_tokens=u.input_tokens or 0,
+        output_tokens=u.output_tokens or 0,
+        cache_write_tokens=cache_write,
+        cache_read_tokens=cache_read,
+    )
+    return Usage(
+        input_tokens=(u.input_tokens or 0) + cache_write + cache_read,
+        output_tokens=u.output_tokens or 0,
+        requests=1,
+        cost_usd=(cost * price_factor).quantize(Decimal("0.000001")),
+    )
 
 
 def _raw(message: Any) -> str:
@@ -217,6 +231,29 @@ def _chunks(lines: list[str], *, token_limit: int) -> list[list[str]]:
     return chunks
 
 
+def _overhead(prompt: PromptTemplate) -> int:
+    return estimate_tokens(prompt.system) + estimate_tokens(json.dumps(TOOL)) + estimate_tokens(prompt.chunk) + 50
+
+
+def single_request_params(segments: list[dict], *, prompt: PromptTemplate) -> dict[str, Any] | None:
+    """The one request that summarizes `segments` (what a Message Batch entry sends), or None
+    when the transcript is over SUMMARY_MAX_INPUT_TOKENS and needs the chunked path."""
+    lines = transcript_lines(segments, block_seconds=prompt.block_seconds)
+    transcript = "\n".join(lines)
+    if _overhead(prompt) + estimate_tokens(transcript) > settings.SUMMARY_MAX_INPUT_TOKENS:
+        return None
+    user = prompt.user.format(transcript=transcript, duration=_duration(segments))
+    return request_params(model=settings.ANTHROPIC_MODEL, system=prompt.system, user=user)
+
+
+def output_from_message(message: Any, *, model: str, price_factor: Decimal = Decimal(1)) -> ProviderOutput:
+    """A reply obtained elsewhere (a Message Batch result) through the same parsing and
+    validation as a synchronous one; MalformedReply (carrying the usage) otherwise."""
+    usage = usage_of(message, model=model, price_factor=price_factor)
+    content = reply_content(message, usage=usage)
+    return ProviderOutput(content=content, provider="anthropic", model=model, usage=usage)
+
+
 def summarize(segments: list[dict], *, prompt: PromptTemplate, budget) -> ProviderOutput:
     model = settings.ANTHROPIC_MODEL
     session = _Session(budget=budget, model=model)
@@ -224,7 +261,7 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget) -> Provid
     lines = transcript_lines(segments, block_seconds=prompt.block_seconds)
     transcript = "\n".join(lines)
     limit = settings.SUMMARY_MAX_INPUT_TOKENS
-    overhead = estimate_tokens(prompt.system) + estimate_tokens(json.dumps(TOOL)) + estimate_tokens(prompt.chunk) + 50
+    overhead = _overhead(prompt)
     warnings: list[str] = []
 
     def ask(user: str) -> dict[str, Any]:

@@ -141,9 +141,62 @@ def summary_responder(body: dict) -> Reply:
     return tool_reply(summary, input_tokens=estimate_tokens(request_text(body)), output_tokens=estimate_tokens(output) + 20)
 
 
+# --- Message Batches: entries of a results file -------------------------------------
+
+
+def batch_succeeded(reply: Reply) -> dict:
+    return {"type": "succeeded", "message": reply.body}
+
+
+def batch_errored(error_type: str = "invalid_request_error", message: str = "fake batch entry error") -> dict:
+    return {"type": "errored", "error": {"type": "error", "error": {"type": error_type, "message": message}}}
+
+
+def batch_expired() -> dict:
+    return {"type": "expired"}
+
+
+def batch_canceled() -> dict:
+    return {"type": "canceled"}
+
+
+@dataclass
+class FakeBatch:
+    id: str
+    requests: list[dict]
+    processing_status: str = "in_progress"
+    results: list[dict] = field(default_factory=list)  # {"custom_id", "result"} once ended
+
+    def as_json(self, base_url: str) -> dict:
+        ended = self.processing_status == "ended"
+        kinds = [r["result"]["type"] for r in self.results]
+        return {
+            "id": self.id,
+            "type": "message_batch",
+            "processing_status": self.processing_status,
+            "request_counts": {
+                "processing": 0 if ended else len(self.requests),
+                "succeeded": kinds.count("succeeded"),
+                "errored": kinds.count("errored"),
+                "canceled": kinds.count("canceled"),
+                "expired": kinds.count("expired"),
+            },
+            "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": "2026-01-02T00:00:00Z",
+            "ended_at": "2026-01-01T01:00:00Z" if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            # As the real API: an absolute URL, given only once processing has ended.
+            "results_url": f"{base_url}/v1/messages/batches/{self.id}/results" if ended else None,
+        }
+
+
 class FakeAnthropic:
     def __init__(self, default: Responder = summary_responder):
         self.default = default
+        self.batches: dict[str, FakeBatch] = {}
+        self.batch_requests: list[dict] = []
+        self.batch_refuse: Reply | None = None  # set to answer POST /v1/messages/batches with an error
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self._script: deque[Reply | Responder] = deque()
@@ -161,6 +214,27 @@ class FakeAnthropic:
             self.requests.append(body)
             item = self._script.popleft() if self._script else self.default
         return item(body) if callable(item) else item
+
+    def batch_end(self, batch_id: str, results: dict[str, dict] | None = None) -> FakeBatch:
+        """End a batch: each entry gets `results[custom_id]` (see batch_succeeded/batch_errored/...),
+        else a reply of `default` to its params, as a synchronous request would."""
+        batch = self.batches[batch_id]
+        results = results or {}
+        batch.results = [
+            {"custom_id": r["custom_id"], "result": results.get(r["custom_id"]) or batch_succeeded(self.default(r["params"]))}
+            for r in batch.requests
+        ]
+        batch.processing_status = "ended"
+        return batch
+
+    def _batch_create(self, body: dict) -> Reply:
+        with self._lock:
+            self.batch_requests.append(body)
+            if self.batch_refuse is not None:
+                return self.batch_refuse
+            batch = FakeBatch(id=f"msgbatch_fake{len(self.batches) + 1}", requests=list(body.get("requests", [])))
+            self.batches[batch.id] = batch
+        return Reply(body=batch.as_json(self.url))
 
     @property
     def url(self) -> str:
@@ -190,10 +264,37 @@ class FakeAnthropic:
                 except json.JSONDecodeError:
                     body = {"_unparseable": raw.decode("utf-8", "replace")}
                 fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-                if not self.headers.get("authorization", "").startswith("Bearer ") and not self.headers.get("x-api-key"):
+                if not self._authorized():
                     reply = error_reply(401, "authentication_error")
+                elif self.path.split("?")[0] == "/v1/messages/batches":
+                    reply = fake._batch_create(body)
                 else:
                     reply = fake._next(body)
+                self._send(reply)
+
+            def _authorized(self) -> bool:
+                return self.headers.get("authorization", "").startswith("Bearer ") or bool(self.headers.get("x-api-key"))
+
+            def do_GET(self):
+                match = re.fullmatch(r"/v1/messages/batches/([^/]+)(/results)?", self.path.split("?")[0])
+                batch = fake.batches.get(match.group(1)) if match else None
+                if not self._authorized():
+                    self._send(error_reply(401, "authentication_error"))
+                elif batch is None:
+                    self._send(error_reply(404, "not_found_error"))
+                elif not match.group(2):
+                    self._send(Reply(body=batch.as_json(fake.url)))
+                elif batch.processing_status != "ended":
+                    self._send(error_reply(404, "not_found_error"))
+                else:
+                    lines = "".join(json.dumps(entry) + "\n" for entry in batch.results).encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/binary")
+                    self.send_header("content-length", str(len(lines)))
+                    self.end_headers()
+                    self.wfile.write(lines)
+
+            def _send(self, reply: Reply) -> None:
                 if reply.delay:
                     fake._release.wait(reply.delay)  # a hanging server; released on stop()
                 payload = json.dumps(reply.body).encode()
