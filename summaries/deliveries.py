@@ -117,8 +117,20 @@ def _run_regeneration(delivery: Delivery) -> None:
     from summaries.services import summary_generate
 
     old = summary_current(episode_id=delivery.episode_id)
-    # 1. A fresh summary at the version captured at request time (reused after a crash).
     new = delivery.summary
+    if new is None and old is not None and old.prompt_version == delivery.target_prompt_version:
+        # Another user's regeneration (or the pipeline) made the episode current meanwhile:
+        # send that summary rather than paying for a second one at the same version.
+        _set_status(delivery, Delivery.Status.PROCESSING, summary=old)
+        try:
+            emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
+        except EmailNotSent as exc:
+            _fail(delivery, step="email", error=str(exc))
+            return
+        _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
+        _log("delivery_sent", delivery, summary_id=old.pk, emailed=emailed, reused=True)
+        return
+    # 1. A fresh summary at the version captured at request time (reused after a crash).
     if new is None:
         try:
             new = summary_generate(
@@ -191,6 +203,16 @@ def summary_swap(*, old: Summary | None, new: Summary, reason: str) -> None:
         if old is not None and old.pk != new.pk:
             editorial_transition(old, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
             Summary.objects.filter(pk=old.pk).update(superseded_by=new)
+        # Two users' regenerations of one episode that ran at once each published a summary:
+        # the last swap leaves one. Summaries still owned by an open delivery are that delivery's to settle.
+        others = (
+            Summary.objects.filter(episode_id=new.episode_id, editorial_status=EditorialStatus.PUBLISHED)
+            .exclude(pk=new.pk)
+            .exclude(deliveries__status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
+        )
+        for other in others:
+            editorial_transition(other, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
+            Summary.objects.filter(pk=other.pk).update(superseded_by=new)
 
 
 def _run_new_episode(delivery: Delivery) -> None:

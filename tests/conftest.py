@@ -29,6 +29,14 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def redis_queues(settings, redis_url):
+    """Jobs go to a Redis database of the test's own and wait there (no worker unless the test starts one)."""
+    settings.REDIS_URL = redis_url
+    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
+    return redis_url
+
+
+@pytest.fixture
 def media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()

@@ -109,6 +109,41 @@ def test_running_a_delivery_twice_sends_one_email(premium, episode, mailoutbox):
     assert Summary.objects.filter(episode=episode).count() == 2
 
 
+def test_a_second_users_regeneration_sends_the_summary_the_first_one_made(premium, episode, make_user, mailoutbox):
+    """Two users press Regenerate on one outdated episode: one new summary, two emails, one published."""
+    other = make_user("other", plan=Profile.Plan.PREMIUM, email="other@example.com")
+    first = regeneration_request(episode_id=episode.pk, user=premium)
+    second = regeneration_request(episode_id=episode.pk, user=other)
+
+    assert (delivery_run(delivery_id=first.pk), delivery_run(delivery_id=second.pk)) == ("sent", "sent")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.summary_id == first.summary_id
+    assert Summary.objects.filter(episode=episode).count() == 2
+    assert list(Summary.objects.filter(episode=episode, editorial_status="published")) == [first.summary]
+    assert sorted(m.to[0] for m in mailoutbox) == ["other@example.com", "prem@example.com"]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_regenerations_by_two_users_at_once_leave_one_published_summary(premium, episode, make_user, mailoutbox, redis_queues):
+    from tests.support.concurrency import raised, run_at_once
+
+    other = make_user("other", plan=Profile.Plan.PREMIUM, email="other@example.com")
+    deliveries = [regeneration_request(episode_id=episode.pk, user=user) for user in (premium, other)]
+
+    outcomes = run_at_once(*[lambda d=d: delivery_run(delivery_id=d.pk) for d in deliveries])
+
+    assert raised(outcomes) == [] and outcomes == ["sent", "sent"]
+    published = Summary.objects.filter(episode=episode, editorial_status="published")
+    assert published.count() == 1
+    assert published.get().prompt_version == "v2"
+    assert summary_current(episode_id=episode.pk) == published.get()
+    assert _old(episode).editorial_status == "retired"
+    assert len(mailoutbox) == 2
+
+
 def test_worker_uses_the_version_captured_at_request_time(premium, episode, settings, mailoutbox):
     delivery = regeneration_request(episode_id=episode.pk, user=premium)
     settings.SUMMARY_PROMPT_VERSION = "v1"  # changed after the click

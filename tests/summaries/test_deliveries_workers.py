@@ -36,13 +36,6 @@ def smtp_server(settings):
 
 
 @pytest.fixture
-def redis_queues(settings, redis_url):
-    settings.REDIS_URL = redis_url
-    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
-    return redis_url
-
-
-@pytest.fixture
 def episode(make_podcast):
     data = short_transcript()
     episode = Episode.objects.create(podcast=make_podcast(), guid="race-1", title="Race", pipeline_status="summarized")

@@ -14,14 +14,6 @@ from tests.web.factories import *  # noqa: F403  (fixtures)
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def redis_queues(settings, redis_url):
-    """Jobs go to a Redis of this test's own (no worker), so the burst is all the test measures."""
-    settings.REDIS_URL = redis_url
-    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
-    return redis_url
-
-
 def _burst(cookies, path: str, n: int, headers: dict) -> list:
     barrier = threading.Barrier(n)
     results: list = [None] * n
