@@ -237,11 +237,9 @@ def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings)
 
 
 @pytest.mark.django_db
-def test_demo_runs_the_pipeline_itself_when_redis_is_configured(settings, redis_url, media_root):
+def test_demo_runs_the_pipeline_itself_when_redis_is_configured(settings, redis_queues, media_root):
     """With REDIS_URL set and no worker running, the demo still ends with summaries: it drives the
     stages while its sample server is up, and the jobs it queued on the way become no-ops."""
-    settings.REDIS_URL = redis_url
-    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     run("demo")

@@ -412,13 +412,11 @@ def dated_item(n: int, day: int) -> str:
 
 @pytest.mark.django_db
 def test_first_ingest_sends_only_the_newest_episodes_down_the_pipeline(
-    http_server, settings, redis_url, django_capture_on_commit_callbacks
+    http_server, settings, redis_queues, django_capture_on_commit_callbacks
 ):
     """A long back catalogue is stored, but only BACKFILL_EPISODES of it is queued for whisper and the LLM."""
     import django_rq
 
-    settings.REDIS_URL = redis_url
-    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
     settings.BACKFILL_EPISODES = 2
     http_server.routes["/feed"] = Route(feed([dated_item(n, day=n) for n in range(1, 6)]))
 
