@@ -41,7 +41,7 @@ BROAD_TERMS = ["compost", "tidal turbines", "bebop"]
 ENV = {
     **os.environ,
     # Persistent connections, as a production deployment sets in DATABASE_URL (docs/web.md).
-    "DATABASE_URL": f"{PG_BASE}/{BENCH_DB}?conn_max_age=60&conn_health_checks=true",
+    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL_OVERRIDE") or f"{PG_BASE}/{BENCH_DB}?conn_max_age=60&conn_health_checks=true",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "DJANGO_DEBUG": "0",
     "DJANGO_SECURE_SSL_REDIRECT": "0",

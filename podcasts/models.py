@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from config.urlcache import reverse_pk
+
 
 class Podcast(models.Model):
     class Status(models.TextChoices):
@@ -44,9 +46,7 @@ class Podcast(models.Model):
         return self.title or self.feed_url
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("podcasts:podcast_detail", args=[self.pk])
+        return reverse_pk("podcasts:podcast_detail", self.pk)
 
 
 class PipelineStatus(models.TextChoices):
@@ -126,9 +126,7 @@ class Episode(models.Model):
         return self.title or self.guid
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("podcasts:episode_detail", args=[self.pk])
+        return reverse_pk("podcasts:episode_detail", self.pk)
 
 
 class Transcript(models.Model):

@@ -1,23 +1,28 @@
 """Reads behind the subscriber pages: one or two queries each, whatever the row count."""
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.postgres.search import SearchQuery
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from summaries.models import Delivery, EditorialStatus, Summary
 
 # What subscribers may see: curator-hidden, retired and unreviewed candidates are not shown.
 VISIBLE_SUMMARY_STATES = (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED)
-SEARCH_CONFIG = "english"
 
 
 def episodes_visible() -> QuerySet[Episode]:
@@ -59,25 +64,138 @@ def summary_current(*, episode_id: int) -> Summary | None:
     return summaries_visible().filter(episode_id=episode_id).first()
 
 
-def with_current_tldr(queryset: QuerySet[Episode]) -> QuerySet[Episode]:
-    """Annotate `current_tldr` with one correlated subquery, no N+1."""
-    current = summaries_visible().filter(episode_id=OuterRef("pk"))
-    return queryset.annotate(current_tldr=Subquery(current.values("content__tldr")[:1]))
+# --- Episode cards (home, podcast page, landing, search results) ----------------------
+#
+# List pages are the hottest reads, and building the ORM query for "episodes with
+# their current TL;DR" (a correlated subquery holding another) costs several
+# milliseconds of Python per query, far more than the database takes to run it.
+# These pages read through the SQL below instead; it runs on PostgreSQL and SQLite
+# alike. VISIBLE_SUMMARY_SQL must say what summaries_visible() says:
+# tests/web/test_cards.py checks the two agree.
+
+_VISIBLE = ", ".join(f"'{state.value}'" for state in VISIBLE_SUMMARY_STATES)
+_IN_FLIGHT = ", ".join(f"'{status.value}'" for status in (Delivery.Status.PENDING, Delivery.Status.PROCESSING))
+VISIBLE_SUMMARY_SQL = f"""
+    s.editorial_status IN ({_VISIBLE})
+    AND NOT EXISTS (
+        SELECT 1 FROM summaries_delivery d
+        WHERE d.summary_id = s.id AND d.kind = '{Delivery.Kind.REGENERATION.value}' AND d.status IN ({_IN_FLIGHT}))
+"""
+_CURRENT_FIRST = f"CASE WHEN s.editorial_status = '{EditorialStatus.FEATURED.value}' THEN 0 ELSE 1 END, s.created_at DESC, s.id DESC"
+_CURRENT_TLDR_SQL = f"""(
+    SELECT s.content ->> 'tldr' FROM summaries_summary s
+    WHERE s.episode_id = e.id AND {VISIBLE_SUMMARY_SQL}
+    ORDER BY {_CURRENT_FIRST} LIMIT 1)"""
+_VISIBLE_EPISODES_SQL = f"""
+    FROM podcasts_episode e JOIN podcasts_podcast p ON p.id = e.podcast_id
+    WHERE NOT e.hidden AND p.status = '{Podcast.Status.ACTIVE.value}' AND ({{condition}})"""
+_CARDS_SQL = f"""
+    SELECT e.id, e.title, e.published_at, p.id, p.title, p.feed_url, {_CURRENT_TLDR_SQL}
+    {_VISIBLE_EPISODES_SQL}
+    ORDER BY e.published_at DESC NULLS LAST, e.id DESC
+    LIMIT %s OFFSET %s"""
+_COUNT_SQL = f"SELECT COUNT(*) {_VISIBLE_EPISODES_SQL}"
 
 
-def home_stream(*, user: AbstractBaseUser) -> QuerySet[Episode]:
+@dataclass(slots=True)
+class PodcastRef:
+    pk: int
+    title: str
+    feed_url: str
+
+    def __str__(self) -> str:
+        return self.title or self.feed_url
+
+    def get_absolute_url(self) -> str:
+        return reverse_pk("podcasts:podcast_detail", self.pk)
+
+
+@dataclass(slots=True)
+class EpisodeCard:
+    """What a list shows of an episode: enough for its link, byline, date and TL;DR."""
+
+    pk: int
+    title: str
+    published_at: datetime | None
+    podcast: PodcastRef
+    current_tldr: str | None
+    snippet: SafeString | None = None
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    def get_absolute_url(self) -> str:
+        return reverse_pk("podcasts:episode_detail", self.pk)
+
+
+def _aware(value):
+    """SQLite hands raw SQL its datetimes as naive UTC (the ORM would make them aware)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and settings.USE_TZ and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt_timezone.utc)
+    return value
+
+
+def _cards(condition: str, params: list, *, limit: int, offset: int = 0) -> list[EpisodeCard]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CARDS_SQL.format(condition=condition), [*params, limit, offset])
+        rows = cursor.fetchall()
+    return [
+        EpisodeCard(
+            pk=episode_id,
+            title=title,
+            published_at=_aware(published_at),
+            podcast=PodcastRef(pk=podcast_id, title=podcast_title, feed_url=feed_url),
+            current_tldr=tldr,
+        )
+        for episode_id, title, published_at, podcast_id, podcast_title, feed_url, tldr in rows
+    ]
+
+
+class EpisodeCards(Sequence):
+    """Visible episodes matching an SQL condition, newest first, as cards for a Paginator:
+    a page costs a COUNT and one query for its rows, whatever its size."""
+
+    def __init__(self, condition: str, params: list | tuple = ()):
+        self.condition = condition
+        self.params = list(params)
+
+    def count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(_COUNT_SQL.format(condition=self.condition), self.params)
+            return cursor.fetchone()[0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.count() if index.stop is None else max(index.stop, 0))
+            if step != 1:
+                raise ValueError("EpisodeCards slices take no step")
+            return _cards(self.condition, self.params, limit=max(stop - start, 0), offset=start)
+        return self[index : index + 1][0]
+
+
+def cards_by_id(ids: list[int]) -> list[EpisodeCard]:
+    """Cards for the visible episodes among `ids`, in the order given."""
+    if not ids:
+        return []
+    placeholders = ", ".join(["%s"] * len(ids))
+    by_id = {card.pk: card for card in _cards(f"e.id IN ({placeholders})", ids, limit=len(ids))}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def home_stream(*, user: AbstractBaseUser) -> EpisodeCards:
     """The newest episodes of the podcasts `user` subscribes to."""
-    subscribed = Subscription.objects.filter(user=user).values("podcast_id")
-    return with_current_tldr(
-        episodes_visible().filter(podcast_id__in=subscribed).select_related("podcast")
-    ).order_by(F("published_at").desc(nulls_last=True), "-id")
+    return EpisodeCards("e.podcast_id IN (SELECT podcast_id FROM podcasts_subscription WHERE user_id = %s)", [user.pk])
 
 
-def latest_episodes() -> QuerySet[Episode]:
+def latest_episodes() -> EpisodeCards:
     """The public landing's sample: recent summarized episodes across the directory."""
-    return with_current_tldr(episodes_visible().select_related("podcast")).filter(
-        current_tldr__isnull=False
-    ).order_by(F("published_at").desc(nulls_last=True), "-id")
+    return EpisodeCards(f"{_CURRENT_TLDR_SQL} IS NOT NULL")
 
 
 def podcast_directory(*, user: AbstractBaseUser) -> QuerySet[Podcast]:
@@ -91,10 +209,8 @@ def podcast_directory(*, user: AbstractBaseUser) -> QuerySet[Podcast]:
     return podcasts
 
 
-def podcast_episodes(*, podcast: Podcast) -> QuerySet[Episode]:
-    return with_current_tldr(episodes_visible().filter(podcast=podcast)).order_by(
-        F("published_at").desc(nulls_last=True), "-id"
-    )
+def podcast_episodes(*, podcast: Podcast) -> EpisodeCards:
+    return EpisodeCards("e.podcast_id = %s", [podcast.pk])
 
 
 def subscription_for(*, user: AbstractBaseUser, podcast: Podcast) -> Subscription | None:
@@ -173,18 +289,14 @@ class RankedEpisodes(Sequence):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            page_ids = self.ids[index]
-            if not page_ids:
-                return []
-            by_id = {e.pk: e for e in with_current_tldr(episodes_visible().select_related("podcast")).filter(pk__in=page_ids)}
-            return [by_id[pk] for pk in page_ids if pk in by_id]
+            return cards_by_id(self.ids[index])
         return self[index : index + 1][0]
 
 
 # Each source filtered through its own GIN index (podcasts/migrations/0003_search_indexes):
 # titles rank highest, then summaries; transcripts only add a little, since ranking
 # thousands of long transcripts would cost more than it tells.
-_PG_SEARCH_SQL = """
+_PG_SEARCH_SQL = f"""
 SELECT e.id
 FROM (
     SELECT u.id AS episode_id,
@@ -195,10 +307,7 @@ FROM (
     SELECT s.episode_id, 0.4 * ts_rank(s.search_vector, websearch_to_tsquery('english'::regconfig, %(q)s))
     FROM summaries_summary s
     WHERE s.search_vector @@ websearch_to_tsquery('english'::regconfig, %(q)s)
-      AND s.editorial_status IN ('published', 'featured')
-      AND NOT EXISTS (
-          SELECT 1 FROM summaries_delivery d
-          WHERE d.summary_id = s.id AND d.kind = 'regeneration' AND d.status IN ('pending', 'processing'))
+      AND {VISIBLE_SUMMARY_SQL}
     UNION ALL
     SELECT t.episode_id, 0.01
     FROM podcasts_transcript t
@@ -214,7 +323,26 @@ LIMIT %(limit)s
 SEARCH_MAX_RESULTS = 5000
 
 
-def episode_search(*, query: str) -> "QuerySet[Episode] | RankedEpisodes":
+def _ranked_episode_ids(query: str) -> list[int]:
+    """The ranked hits for `query`, kept in the cache for SEARCH_CACHE_SECONDS.
+
+    A word common to a third of the library costs tens of milliseconds to rank,
+    and every further page of the same results would rank it again. Visibility
+    is applied again when a page is fetched, so a cached list never shows an
+    episode or summary hidden since; a new episode appears once the entry expires.
+    """
+    key = "search:v1:" + hashlib.sha256(query.encode()).hexdigest()
+    ids = cache.get(key) if settings.SEARCH_CACHE_SECONDS else None
+    if ids is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_SEARCH_SQL, {"q": query, "limit": SEARCH_MAX_RESULTS})
+            ids = [row[0] for row in cursor.fetchall()]
+        if settings.SEARCH_CACHE_SECONDS:
+            cache.set(key, ids, settings.SEARCH_CACHE_SECONDS)
+    return ids
+
+
+def episode_search(*, query: str) -> "RankedEpisodes":
     """Episodes whose title, current summary or transcript matches `query`, best first.
 
     PostgreSQL: full-text search (websearch syntax, English stemming) ranked by
@@ -222,43 +350,65 @@ def episode_search(*, query: str) -> "QuerySet[Episode] | RankedEpisodes":
     """
     query = query.strip()
     if not query:
-        return episodes_visible().none()
+        return RankedEpisodes([])
     if settings.IS_POSTGRES:
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_SEARCH_SQL, {"q": query, "limit": SEARCH_MAX_RESULTS})
-            return RankedEpisodes([row[0] for row in cursor.fetchall()])
+        return RankedEpisodes(_ranked_episode_ids(query))
     matching_summaries = summaries_visible().filter(content__icontains=query).values("episode_id")
     matching_transcripts = Transcript.objects.filter(text__icontains=query).values("episode_id")
-    return with_current_tldr(episodes_visible().select_related("podcast")).filter(
-        Q(title__icontains=query) | Q(pk__in=matching_summaries) | Q(pk__in=matching_transcripts)
-    ).order_by(F("published_at").desc(nulls_last=True), "-id")
+    matching = (
+        episodes_visible()
+        .filter(Q(title__icontains=query) | Q(pk__in=matching_summaries) | Q(pk__in=matching_transcripts))
+        .order_by(F("published_at").desc(nulls_last=True), "-id")
+    )
+    return RankedEpisodes(list(matching.values_list("id", flat=True)[:SEARCH_MAX_RESULTS]))
 
 
-def search_snippets(*, episodes: list[Episode], query: str) -> dict[int, SafeString]:
+# ts_headline parses the whole text it is given: on an hour-long transcript that is
+# most of a results page's time. It is given a window around the first match instead,
+# found with strpos on the words as typed or their stems.
+SNIPPET_WINDOW = 600
+_PG_SNIPPET_SQL = """
+SELECT t.episode_id,
+       ts_headline('english'::regconfig,
+                   substr(t.text, greatest(1, first_hit.pos - %(before)s), %(width)s),
+                   websearch_to_tsquery('english'::regconfig, %(q)s),
+                   %(options)s)
+FROM podcasts_transcript t
+CROSS JOIN LATERAL (
+    SELECT COALESCE(min(NULLIF(strpos(lower(t.text), word), 0)), 1) AS pos
+    FROM unnest(%(words)s::text[] || tsvector_to_array(to_tsvector('english'::regconfig, %(q)s))) AS word
+    WHERE word <> ''
+) AS first_hit
+WHERE t.episode_id = ANY(%(ids)s)
+"""
+
+
+def _plain_words(query: str) -> list[str]:
+    """The words of a websearch query as typed, lower-cased, without operators or negated words."""
+    words = re.findall(r"-?\w+", query.lower())
+    return [word for word in words if not word.startswith("-") and word != "or"]
+
+
+def search_snippets(*, episodes: "list[EpisodeCard]", query: str) -> dict[int, SafeString]:
     """Highlighted, escaped snippets for one page of results (one query on PostgreSQL)."""
     ids = [episode.pk for episode in episodes]
     if not ids or not query.strip():
         return {}
     snippets: dict[int, SafeString] = {}
     if settings.IS_POSTGRES:
-        from django.contrib.postgres.search import SearchHeadline
-
-        search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        rows = (
-            Transcript.objects.filter(episode_id__in=ids)
-            .annotate(
-                headline=SearchHeadline(
-                    "text",
-                    search_query,
-                    config=SEARCH_CONFIG,
-                    start_sel=_MARK_OPEN,
-                    stop_sel=_MARK_CLOSE,
-                    max_words=30,
-                    min_words=12,
-                )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _PG_SNIPPET_SQL,
+                {
+                    "q": query,
+                    "ids": ids,
+                    "words": _plain_words(query),
+                    "before": SNIPPET_WINDOW // 3,
+                    "width": SNIPPET_WINDOW,
+                    "options": f"StartSel='{_MARK_OPEN}', StopSel='{_MARK_CLOSE}', MaxWords=30, MinWords=12",
+                },
             )
-            .values_list("episode_id", "headline")
-        )
+            rows = cursor.fetchall()
         for episode_id, headline in rows:
             if headline and _MARK_OPEN in headline:
                 snippets[episode_id] = _marked_snippet(headline)

@@ -150,6 +150,8 @@ def search(request: HttpRequest) -> HttpResponse:
     page = _page(request, selectors.episode_search(query=query)) if query else None
     snippets = selectors.search_snippets(episodes=list(page.object_list), query=query) if page else {}
     results = [(episode, snippets.get(episode.pk)) for episode in page.object_list] if page else []
+    for episode, snippet in results:
+        episode.snippet = snippet
     return render(
         request,
         "podcasts/search.html",

@@ -1,6 +1,7 @@
 import html
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 
 register = template.Library()
@@ -52,3 +53,14 @@ def seek_link(audio_url: str, start) -> str:
         return format_html('<span class="seek">{}</span>', label)
     at = seconds(start)
     return format_html('<a class="seek" href="{}#t={}" data-seek="{}">{}</a>', audio_url, str(at), str(at), label)
+
+
+@register.simple_tag
+def published(value) -> str:
+    """A publication date as <time>: one call per card instead of two |date filters,
+    which dominate the render time of a list page."""
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_html('<time datetime="{}">{} {}</time>', value.isoformat(), value.day, value.strftime("%b %Y"))

@@ -31,7 +31,7 @@ def test_home_streams_subscribed_episodes_newest_first_with_tldr(make_user, make
     response = csrf_client(user).get("/")
 
     episodes = list(response.context["page_obj"])
-    assert episodes == [new, old]
+    assert [episode.pk for episode in episodes] == [new.pk, old.pk]
     body = response.content.decode()
     assert "Fresh news." in body and "Not followed" not in body
 

@@ -104,3 +104,71 @@ def test_empty_search_shows_the_form_only(db):
 
     assert response.status_code == HTTPStatus.OK
     assert response.context["results"] == []
+
+
+@pytest.mark.postgres_only
+def test_postgres_search_ranks_once_then_pages_from_the_cache(make_podcast, make_episode, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SEARCH_CACHE_SECONDS = 60
+    podcast = make_podcast()
+    for n in range(3):
+        make_episode(podcast, title=f"Geysers {n}")
+
+    with CaptureQueriesContext(connection) as first:
+        assert len(_titles(Client().get("/search/", {"q": "geyser"}))) == 3
+    with CaptureQueriesContext(connection) as second:
+        assert len(_titles(Client().get("/search/", {"q": "geyser"}))) == 3
+
+    def ranking(queries):
+        return [q for q in queries.captured_queries if "ts_rank" in q["sql"]]
+
+    assert len(ranking(first)) == 1 and ranking(second) == []
+
+
+@pytest.mark.postgres_only
+def test_cached_search_results_still_leave_out_an_episode_hidden_since(make_podcast, make_episode, settings):
+    settings.SEARCH_CACHE_SECONDS = 60
+    podcast = make_podcast()
+    kept = make_episode(podcast, title="Glaciers today")
+    hidden = make_episode(podcast, title="Glaciers tomorrow")
+    assert sorted(_titles(Client().get("/search/", {"q": "glacier"}))) == sorted([kept.title, hidden.title])
+
+    Episode.objects.filter(pk=hidden.pk).update(hidden=True)
+
+    assert _titles(Client().get("/search/", {"q": "glacier"})) == [kept.title]
+
+
+@pytest.mark.postgres_only
+def test_search_cache_can_be_turned_off(make_podcast, make_episode, settings):
+    settings.SEARCH_CACHE_SECONDS = 0
+    podcast = make_podcast()
+    make_episode(podcast, title="Fjords of the north")
+    assert len(_titles(Client().get("/search/", {"q": "fjord"}))) == 1
+
+    make_episode(podcast, title="Fjords of the south")
+
+    assert len(_titles(Client().get("/search/", {"q": "fjord"}))) == 2
+
+
+def test_snippet_comes_from_deep_inside_a_long_transcript(make_podcast, make_episode):
+    episode = make_episode(make_podcast(), title="Episode", tldr="Plain.")
+    filler = "and then the conversation wandered somewhere else entirely " * 4000  # ~240 kB
+    Transcript.objects.filter(episode=episode).update(text=filler + "Finally the turbine & <b>bearing</b> story.")
+
+    body = Client().get("/search/", {"q": "turbine"}).content.decode()
+
+    assert "<mark>turbine</mark>" in body
+    assert "&lt;b&gt;" in body or "<b>" not in body
+    assert "wandered" in body  # the window starts before the match
+
+
+@pytest.mark.postgres_only
+def test_postgres_snippet_finds_a_stemmed_match_in_a_long_transcript(make_podcast, make_episode):
+    episode = make_episode(make_podcast(), title="Episode", tldr="Plain.")
+    Transcript.objects.filter(episode=episode).update(text="filler words here " * 5000 + "The turbine hums.")
+
+    body = Client().get("/search/", {"q": "turbines"}).content.decode()
+
+    assert "<mark>turbine</mark> hums" in body

@@ -1,0 +1,125 @@
+"""List pages read episode cards through SQL: it must agree with the ORM's visibility rules."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from podcasts import selectors
+from podcasts.models import Episode, Podcast
+from summaries.models import Delivery, Summary
+from tests.web.factories import make_summary
+
+pytestmark = pytest.mark.django_db
+
+
+def _current_tldr_by_orm(episode) -> str | None:
+    summary = selectors.summary_current(episode_id=episode.pk)
+    return summary.content["tldr"] if summary else None
+
+
+def _card(episode):
+    cards = selectors.cards_by_id([episode.pk])
+    return cards[0] if cards else None
+
+
+@pytest.fixture
+def episode(make_podcast, make_episode):
+    return make_episode(make_podcast(), title="Agreement", summary_version=None)
+
+
+def _age(summary, *, minutes: int) -> Summary:
+    Summary.objects.filter(pk=summary.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    return summary
+
+
+@pytest.mark.parametrize(
+    "states, expected",
+    [
+        ([], None),
+        ([("candidate", "A candidate.")], None),
+        ([("hidden", "Hidden by a curator.")], None),
+        ([("retired", "Retired.")], None),
+        ([("published", "Older."), ("published", "Newer.")], "Newer."),
+        ([("featured", "Featured pick."), ("published", "Newer but not featured.")], "Featured pick."),
+        ([("published", "Shown."), ("hidden", "Newer but hidden.")], "Shown."),
+    ],
+)
+def test_card_tldr_is_the_current_summary_by_the_orm_rules(episode, states, expected):
+    for age, (state, tldr) in enumerate(reversed(states)):
+        _age(make_summary(episode, editorial_status=state, tldr=tldr), minutes=age + 1)
+
+    assert _current_tldr_by_orm(episode) == expected
+    assert _card(episode).current_tldr == expected
+
+
+def test_card_skips_a_summary_made_for_a_regeneration_in_flight(episode, make_user):
+    _age(make_summary(episode, tldr="The current one."), minutes=10)
+    in_flight = make_summary(episode, prompt_version="v2", tldr="Made for the regeneration.")
+    delivery = Delivery.objects.create(
+        episode=episode, user=make_user(), kind=Delivery.Kind.REGENERATION, status=Delivery.Status.PROCESSING, summary=in_flight
+    )
+
+    assert _current_tldr_by_orm(episode) == _card(episode).current_tldr == "The current one."
+
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT)
+    assert _current_tldr_by_orm(episode) == _card(episode).current_tldr == "Made for the regeneration."
+
+
+def test_cards_leave_out_hidden_episodes_and_inactive_podcasts(make_podcast, make_episode):
+    shown = make_episode(make_podcast())
+    hidden = make_episode(make_podcast())
+    Episode.objects.filter(pk=hidden.pk).update(hidden=True)
+    paused = make_episode(make_podcast(status=Podcast.Status.PENDING_APPROVAL))
+
+    cards = selectors.cards_by_id([paused.pk, hidden.pk, shown.pk])
+
+    assert [card.pk for card in cards] == [shown.pk]
+
+
+def test_card_carries_links_an_aware_date_and_the_podcast(episode):
+    card = _card(episode)
+
+    assert card.get_absolute_url() == reverse("podcasts:episode_detail", args=[episode.pk])
+    assert card.podcast.get_absolute_url() == reverse("podcasts:podcast_detail", args=[episode.podcast_id])
+    assert str(card.podcast) == episode.podcast.title
+    assert timezone.is_aware(card.published_at) and card.published_at == episode.published_at
+
+
+def test_episode_cards_count_and_slice_like_a_list(make_podcast, make_episode):
+    podcast = make_podcast()
+    made = [make_episode(podcast, days_ago=n) for n in range(5)]
+
+    cards = selectors.podcast_episodes(podcast=podcast)
+
+    assert len(cards) == cards.count() == 5
+    assert [card.pk for card in cards[1:3]] == [made[1].pk, made[2].pk]
+    assert cards[4].pk == made[4].pk
+    assert [card.pk for card in cards[3:]] == [made[3].pk, made[4].pk]
+
+
+def test_podcast_page_paginates_cards(make_podcast, make_episode):
+    podcast = make_podcast()
+    made = [make_episode(podcast, days_ago=n, tldr=f"Summary {n}.") for n in range(23)]
+
+    first = Client().get(podcast.get_absolute_url())
+    second = Client().get(podcast.get_absolute_url(), {"page": 2})
+
+    assert [card.pk for card in first.context["page_obj"]] == [e.pk for e in made[:20]]
+    assert [card.pk for card in second.context["page_obj"]] == [e.pk for e in made[20:]]
+    assert "Page 2 of 2" in second.content.decode() and "Summary 22." in second.content.decode()
+
+
+def test_reverse_pk_follows_the_script_prefix(episode):
+    from django.urls import set_script_prefix
+
+    from config.urlcache import reverse_pk
+
+    try:
+        set_script_prefix("/castnotes/")
+        assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/castnotes/episodes/{episode.pk}/"
+    finally:
+        set_script_prefix("/")
+    assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/episodes/{episode.pk}/"
