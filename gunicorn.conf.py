@@ -4,9 +4,14 @@ Gunicorn's own error and access logs are JSON lines like the rest of Castnotes;
 an access line carries method, path (never the query string), status and duration.
 """
 
+import multiprocessing
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Pages are CPU-bound (templates and queries): one single-threaded process per
+# request in flight, 2 × cores + 1 as gunicorn suggests. On 2 cores this measured
+# lower latency than 2 processes × 2 threads (bench/web.py, docs/web.md).
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
 accesslog = "-"
 errorlog = "-"
 # Path only (%(U)s): query strings may carry tokens or addresses.

@@ -7,7 +7,7 @@ episode and search pages interleaved with /healthz (the trivial baseline on the
 same server). Also counts queries per page in-process and fires a burst of 50
 concurrent Regenerate POSTs from one user.
 
-    python bench/web.py [--requests 1500] [--concurrency 8] [--workers 2] [--reseed]
+    python bench/web.py [--requests 1500] [--concurrency 4] [--workers N] [--threads N] [--reseed]
 
 Prints per-page p50/p95 and one line:
 RESULT web p50_ms=<n> p95_ms=<n> vs_baseline=<worst page p95 / baseline p95> max_queries=<n> regen_burst_deliveries=<n>
@@ -41,7 +41,7 @@ BROAD_TERMS = ["compost", "tidal turbines", "bebop"]
 ENV = {
     **os.environ,
     # Persistent connections, as a production deployment sets in DATABASE_URL (docs/web.md).
-    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL_OVERRIDE") or f"{PG_BASE}/{BENCH_DB}?conn_max_age=60&conn_health_checks=true",
+    "DATABASE_URL": f"{PG_BASE}/{BENCH_DB}?conn_max_age=60&conn_health_checks=true",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "DJANGO_DEBUG": "0",
     "DJANGO_SECURE_SSL_REDIRECT": "0",
@@ -347,8 +347,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    # By default the server runs as gunicorn.conf.py (the Procfile's web process) says.
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
 
@@ -382,11 +383,13 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-            "--threads", str(args.threads), "--log-level", "warning",
+            sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "gunicorn.conf.py",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+            *(["--workers", str(args.workers)] if args.workers else []),
+            *(["--threads", str(args.threads)] if args.threads else []),
         ],
         cwd=ROOT, env={**ENV, "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1"},
+        stdout=subprocess.DEVNULL,  # access log lines: written (their cost is real), not shown
     )
     try:
         wait_for(port)

@@ -60,8 +60,9 @@ def summaries_visible() -> QuerySet[Summary]:
 
 
 def summary_current(*, episode_id: int) -> Summary | None:
-    """The summary shown for an episode: a featured one, else the newest published one."""
-    return summaries_visible().filter(episode_id=episode_id).first()
+    """The summary shown for an episode: a featured one, else the newest published one
+    (summaries_visible()'s first, read with the SQL the list pages use; see below)."""
+    return next(iter(Summary.objects.raw(_CURRENT_SUMMARY_SQL, [episode_id])), None)
 
 
 # --- Episode cards (home, podcast page, landing, search results) ----------------------
@@ -82,6 +83,10 @@ VISIBLE_SUMMARY_SQL = f"""
         WHERE d.summary_id = s.id AND d.kind = '{Delivery.Kind.REGENERATION.value}' AND d.status IN ({_IN_FLIGHT}))
 """
 _CURRENT_FIRST = f"CASE WHEN s.editorial_status = '{EditorialStatus.FEATURED.value}' THEN 0 ELSE 1 END, s.created_at DESC, s.id DESC"
+_CURRENT_SUMMARY_SQL = f"""
+    SELECT s.* FROM summaries_summary s
+    WHERE s.episode_id = %s AND {VISIBLE_SUMMARY_SQL}
+    ORDER BY {_CURRENT_FIRST} LIMIT 1"""
 _CURRENT_TLDR_SQL = f"""(
     SELECT s.content ->> 'tldr' FROM summaries_summary s
     WHERE s.episode_id = e.id AND {VISIBLE_SUMMARY_SQL}

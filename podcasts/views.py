@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.ratelimits import limit
 from podcasts import selectors
 from podcasts.forms import FeedSubmissionForm, SearchForm, SignUpForm, SubscriptionForm
-from podcasts.models import Transcript
 from podcasts.services import FeedIngestError, podcast_submit
 from podcasts.subscribers import (
     subscription_create,
@@ -121,9 +120,9 @@ def feed_submit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = get_object_or_404(selectors.episodes_visible().select_related("podcast"), pk=pk)
+    episode = get_object_or_404(selectors.episodes_visible().select_related("podcast", "transcript"), pk=pk)
     summary = selectors.summary_current(episode_id=episode.pk)
-    transcript = Transcript.objects.filter(episode=episode).first()
+    transcript = getattr(episode, "transcript", None)
     outdated = selectors.summary_is_outdated(summary)
     may_regenerate = selectors.summary_is_regenerable(summary) and user_may_regenerate(user=request.user)
     pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
