@@ -87,6 +87,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if env.str("TEST_DATABASE_NAME", default="") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# PostgreSQL plans each statement afresh, and on a small server planning the page
+# queries costs more than running them. With server-side binding psycopg prepares a
+# statement once it has run DATABASE_PREPARE_THRESHOLD times on a connection, so a
+# persistent connection (conn_max_age) plans each hot query once. 0 turns this off
+# (e.g. behind a transaction-pooling PgBouncer older than 1.21).
+DATABASE_PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+if IS_POSTGRES and DATABASE_PREPARE_THRESHOLD:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": DATABASE_PREPARE_THRESHOLD}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -30,6 +30,17 @@ def episodes_visible() -> QuerySet[Episode]:
     return Episode.objects.filter(hidden=False, podcast__status=Podcast.Status.ACTIVE)
 
 
+def episode_page() -> QuerySet[Episode]:
+    """Visible episodes with what their page shows: podcast and transcript in the same
+    query, without the columns the page never reads (the transcript's full text and
+    the pipeline's bookkeeping are most of a row's bytes)."""
+    return episodes_visible().select_related("podcast", "transcript").only(
+        "id", "podcast_id", "title", "description", "published_at", "enclosure_url", "audio_path",
+        "podcast__id", "podcast__title", "podcast__feed_url",
+        "transcript__id", "transcript__episode_id", "transcript__source", "transcript__segments",
+    )
+
+
 def podcasts_visible() -> QuerySet[Podcast]:
     return Podcast.objects.filter(status=Podcast.Status.ACTIVE)
 
@@ -368,23 +379,24 @@ def episode_search(*, query: str) -> "RankedEpisodes":
     return RankedEpisodes(list(matching.values_list("id", flat=True)[:SEARCH_MAX_RESULTS]))
 
 
-# ts_headline parses the whole text it is given: on an hour-long transcript that is
-# most of a results page's time. It is given a window around the first match instead,
-# found with strpos on the words as typed or their stems.
-SNIPPET_WINDOW = 600
+# A transcript snippet is a window around the first match: found in SQL with strpos
+# on the words as typed or their English stems (so an hour-long transcript is never
+# sent over or parsed whole), then cut at word boundaries and marked in Python.
+SNIPPET_WINDOW = 240
 _PG_SNIPPET_SQL = """
 SELECT t.episode_id,
-       ts_headline('english'::regconfig,
-                   substr(t.text, greatest(1, first_hit.pos - %(before)s), %(width)s),
-                   websearch_to_tsquery('english'::regconfig, %(q)s),
-                   %(options)s)
+       substr(t.text, greatest(1, hit.pos - %(before)s), %(width)s),
+       hit.pos > %(before)s + 1,
+       hit.pos - %(before)s + %(width)s <= length(t.text),
+       stems.words
 FROM podcasts_transcript t
+CROSS JOIN (SELECT tsvector_to_array(to_tsvector('english'::regconfig, %(q)s)) AS words) AS stems
 CROSS JOIN LATERAL (
-    SELECT COALESCE(min(NULLIF(strpos(lower(t.text), word), 0)), 1) AS pos
-    FROM unnest(%(words)s::text[] || tsvector_to_array(to_tsvector('english'::regconfig, %(q)s))) AS word
+    SELECT min(NULLIF(strpos(lower(t.text), word), 0)) AS pos
+    FROM unnest(%(words)s::text[] || stems.words) AS word
     WHERE word <> ''
-) AS first_hit
-WHERE t.episode_id = ANY(%(ids)s)
+) AS hit
+WHERE t.episode_id = ANY(%(ids)s::bigint[]) AND hit.pos IS NOT NULL
 """
 
 
@@ -394,6 +406,19 @@ def _plain_words(query: str) -> list[str]:
     return [word for word in words if not word.startswith("-") and word != "or"]
 
 
+def _marked_window(window: str, *, words: list[str], stems: list[str], cut_start: bool, cut_end: bool) -> SafeString:
+    """A window of transcript text, cut back to whole words, the query's words (and any
+    word starting with one of their stems) marked, everything escaped."""
+    if cut_start:
+        window = window.split(" ", 1)[-1]
+    if cut_end:
+        window = window.rsplit(" ", 1)[0]
+    alternatives = [re.escape(word) for word in words] + [re.escape(stem) + r"\w*" for stem in stems]
+    pattern = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+    marked = pattern.sub(lambda m: f"{_MARK_OPEN}{m.group(0)}{_MARK_CLOSE}", window.strip())
+    return _marked_snippet(("… " if cut_start else "") + marked + (" …" if cut_end else ""))
+
+
 def search_snippets(*, episodes: "list[EpisodeCard]", query: str) -> dict[int, SafeString]:
     """Highlighted, escaped snippets for one page of results (one query on PostgreSQL)."""
     ids = [episode.pk for episode in episodes]
@@ -401,22 +426,15 @@ def search_snippets(*, episodes: "list[EpisodeCard]", query: str) -> dict[int, S
         return {}
     snippets: dict[int, SafeString] = {}
     if settings.IS_POSTGRES:
+        words = _plain_words(query)
         with connection.cursor() as cursor:
             cursor.execute(
                 _PG_SNIPPET_SQL,
-                {
-                    "q": query,
-                    "ids": ids,
-                    "words": _plain_words(query),
-                    "before": SNIPPET_WINDOW // 3,
-                    "width": SNIPPET_WINDOW,
-                    "options": f"StartSel='{_MARK_OPEN}', StopSel='{_MARK_CLOSE}', MaxWords=30, MinWords=12",
-                },
+                {"q": query, "ids": ids, "words": words, "before": SNIPPET_WINDOW // 3, "width": SNIPPET_WINDOW},
             )
             rows = cursor.fetchall()
-        for episode_id, headline in rows:
-            if headline and _MARK_OPEN in headline:
-                snippets[episode_id] = _marked_snippet(headline)
+        for episode_id, window, cut_start, cut_end, stems in rows:
+            snippets[episode_id] = _marked_window(window, words=words, stems=stems, cut_start=cut_start, cut_end=cut_end)
         # Episodes matched by title or summary only: highlight the TL;DR in Python.
         for episode in episodes:
             if episode.pk not in snippets and episode.current_tldr:

@@ -120,7 +120,7 @@ def feed_submit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = get_object_or_404(selectors.episodes_visible().select_related("podcast", "transcript"), pk=pk)
+    episode = get_object_or_404(selectors.episode_page(), pk=pk)
     summary = selectors.summary_current(episode_id=episode.pk)
     transcript = getattr(episode, "transcript", None)
     outdated = selectors.summary_is_outdated(summary)
