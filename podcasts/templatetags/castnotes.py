@@ -78,9 +78,8 @@ def episode_card(episode, heading: str = "h3", show_podcast: bool = False, searc
     title = format_html('<{0}><a href="{1}">{2}</a></{0}>', mark_safe(heading), episode.get_absolute_url(), episode.title or "Untitled episode")
     byline = ""
     if show_podcast:
-        byline = format_html('<a href="{}">{}</a>', episode.podcast.get_absolute_url(), str(episode.podcast))
-        if episode.published_at:
-            byline += " · "
+        separator = " · " if episode.published_at else ""
+        byline = format_html('<a href="{}">{}</a>{}', episode.podcast.get_absolute_url(), str(episode.podcast), separator)
     meta = format_html('<p class="meta">{}{}</p>', byline, published(episode.published_at))
     snippet = getattr(episode, "snippet", None)
     if snippet:

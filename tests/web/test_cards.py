@@ -125,3 +125,26 @@ def test_reverse_pk_follows_the_script_prefix(episode):
     finally:
         set_script_prefix("/")
     assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/episodes/{episode.pk}/"
+
+
+def test_cards_link_the_podcast_and_escape_feed_text_on_every_list_page(make_user, make_podcast, make_episode, subscribe):
+    from tests.web.factories import csrf_client
+
+    user = make_user()
+    podcast = make_podcast("Tom & <i>Jerry</i>")
+    subscribe(user, podcast)
+    episode = make_episode(podcast, title="Cheese <script>alert(1)</script>", tldr="Mice <b>win</b>.")
+    podcast_link = f'<a href="{podcast.get_absolute_url()}">Tom &amp; &lt;i&gt;Jerry&lt;/i&gt;</a> · <time datetime="'
+
+    pages = {
+        "home": csrf_client(user).get("/"),
+        "landing": Client().get("/"),
+        "search": Client().get("/search/", {"q": "cheese"}),
+    }
+
+    for name, response in pages.items():
+        body = response.content.decode()
+        assert podcast_link in body, name
+        assert f'<a href="{episode.get_absolute_url()}">Cheese &lt;script&gt;alert(1)&lt;/script&gt;</a>' in body, name
+        assert "<script>alert" not in body and "<b>win</b>" not in body, name
+    assert "Mice &lt;b&gt;win&lt;/b&gt;." in pages["home"].content.decode()
