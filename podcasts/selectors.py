@@ -8,6 +8,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import connection
@@ -106,7 +107,7 @@ _VISIBLE_EPISODES_SQL = f"""
     FROM podcasts_episode e JOIN podcasts_podcast p ON p.id = e.podcast_id
     WHERE NOT e.hidden AND p.status = '{Podcast.Status.ACTIVE.value}' AND ({{condition}})"""
 _CARDS_SQL = f"""
-    SELECT e.id, e.title, e.published_at, p.id, p.title, p.feed_url, {_CURRENT_TLDR_SQL}
+    SELECT e.id, e.title, e.published_at, p.id, p.title, p.feed_url, {_CURRENT_TLDR_SQL}, COUNT(*) OVER ()
     {_VISIBLE_EPISODES_SQL}
     ORDER BY e.published_at DESC NULLS LAST, e.id DESC
     LIMIT %s OFFSET %s"""
@@ -154,11 +155,12 @@ def _aware(value):
     return value
 
 
-def _cards(condition: str, params: list, *, limit: int, offset: int = 0) -> list[EpisodeCard]:
+def _cards(condition: str, params: list, *, limit: int, offset: int = 0) -> tuple[list[EpisodeCard], int | None]:
+    """One page of cards, and the number of matching episodes (None when the page is empty)."""
     with connection.cursor() as cursor:
         cursor.execute(_CARDS_SQL.format(condition=condition), [*params, limit, offset])
         rows = cursor.fetchall()
-    return [
+    cards = [
         EpisodeCard(
             pk=episode_id,
             title=title,
@@ -166,13 +168,14 @@ def _cards(condition: str, params: list, *, limit: int, offset: int = 0) -> list
             podcast=PodcastRef(pk=podcast_id, title=podcast_title, feed_url=feed_url),
             current_tldr=tldr,
         )
-        for episode_id, title, published_at, podcast_id, podcast_title, feed_url, tldr in rows
+        for episode_id, title, published_at, podcast_id, podcast_title, feed_url, tldr, _total in rows
     ]
+    return cards, (rows[0][-1] if rows else None)
 
 
 class EpisodeCards(Sequence):
-    """Visible episodes matching an SQL condition, newest first, as cards for a Paginator:
-    a page costs a COUNT and one query for its rows, whatever its size."""
+    """Visible episodes matching an SQL condition, newest first, as cards: a list for a
+    Paginator (CardPaginator reads a page and the total in one query)."""
 
     def __init__(self, condition: str, params: list | tuple = ()):
         self.condition = condition
@@ -183,6 +186,10 @@ class EpisodeCards(Sequence):
             cursor.execute(_COUNT_SQL.format(condition=self.condition), self.params)
             return cursor.fetchone()[0]
 
+    def window(self, *, offset: int, limit: int) -> tuple[list[EpisodeCard], int | None]:
+        """Cards offset..offset+limit and the total (None when that window is empty)."""
+        return _cards(self.condition, self.params, limit=limit, offset=offset)
+
     def __len__(self) -> int:
         return self.count()
 
@@ -191,8 +198,26 @@ class EpisodeCards(Sequence):
             start, stop, step = index.indices(self.count() if index.stop is None else max(index.stop, 0))
             if step != 1:
                 raise ValueError("EpisodeCards slices take no step")
-            return _cards(self.condition, self.params, limit=max(stop - start, 0), offset=start)
+            return self.window(offset=start, limit=max(stop - start, 0))[0]
         return self[index : index + 1][0]
+
+
+class CardPaginator(Paginator):
+    """A Paginator for EpisodeCards that reads a page's rows and the total with one
+    query (COUNT(*) OVER ()) instead of a COUNT first. An empty or out-of-range page
+    falls back to Paginator.get_page's rules (first page, or the last)."""
+
+    def get_page(self, number):
+        try:
+            number = int(number) if number not in (None, "") else 1
+        except (TypeError, ValueError):
+            number = 1
+        if number >= 1:
+            cards, total = self.object_list.window(offset=(number - 1) * self.per_page, limit=self.per_page)
+            if cards:
+                self.__dict__["count"] = total  # Paginator.count is a cached_property
+                return self._get_page(cards, number, self)
+        return super().get_page(number)
 
 
 def cards_by_id(ids: list[int]) -> list[EpisodeCard]:
@@ -200,7 +225,7 @@ def cards_by_id(ids: list[int]) -> list[EpisodeCard]:
     if not ids:
         return []
     placeholders = ", ".join(["%s"] * len(ids))
-    by_id = {card.pk: card for card in _cards(f"e.id IN ({placeholders})", ids, limit=len(ids))}
+    by_id = {card.pk: card for card in _cards(f"e.id IN ({placeholders})", ids, limit=len(ids))[0]}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 

@@ -31,7 +31,8 @@ class SeeOther(HttpResponseRedirect):
 
 
 def _page(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    paginator_class = selectors.CardPaginator if isinstance(queryset, selectors.EpisodeCards) else Paginator
+    return paginator_class(queryset, per_page).get_page(request.GET.get("page"))
 
 
 @require_GET

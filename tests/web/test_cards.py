@@ -148,3 +148,56 @@ def test_cards_link_the_podcast_and_escape_feed_text_on_every_list_page(make_use
         assert f'<a href="{episode.get_absolute_url()}">Cheese &lt;script&gt;alert(1)&lt;/script&gt;</a>' in body, name
         assert "<script>alert" not in body and "<b>win</b>" not in body, name
     assert "Mice &lt;b&gt;win&lt;/b&gt;." in pages["home"].content.decode()
+
+
+@pytest.mark.parametrize("audio_url", ["/episodes/7/audio?a=1&b=2", ""])
+def test_transcript_items_link_each_line_like_seek_link_and_escape_its_text(audio_url):
+    from podcasts.selectors import TranscriptLine
+    from podcasts.templatetags.castnotes import seek_link, transcript_items
+
+    lines = [TranscriptLine(start=75.4, text="A <b>bold</b> & \"quoted\" claim"), TranscriptLine(start=3725, text="Later.")]
+
+    html = transcript_items(audio_url, lines)
+
+    assert html == (
+        f'<li>{seek_link(audio_url, 75.4)} <span>A &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; claim</span></li>\n'
+        f"<li>{seek_link(audio_url, 3725)} <span>Later.</span></li>"
+    )
+
+
+@pytest.mark.parametrize(
+    "asked, shown, first_title",
+    [("2", 2, "Summary 20."), ("9", 2, "Summary 20."), ("0", 2, "Summary 20."), ("x", 1, "Summary 0."), (None, 1, "Summary 0.")],
+)
+def test_podcast_page_numbers_out_of_range_or_invalid_fall_back_like_django(make_podcast, make_episode, asked, shown, first_title):
+    podcast = make_podcast()
+    for n in range(23):
+        make_episode(podcast, days_ago=n, tldr=f"Summary {n}.")
+
+    response = Client().get(podcast.get_absolute_url(), {"page": asked} if asked is not None else {})
+
+    page = response.context["page_obj"]
+    assert page.number == shown and page.paginator.count == 23 and page.paginator.num_pages == 2
+    assert page.object_list[0].current_tldr == first_title
+
+
+def test_empty_list_page_counts_zero(make_user):
+    from tests.web.factories import csrf_client
+
+    response = csrf_client(make_user()).get("/", {"page": "3"})
+
+    page = response.context["page_obj"]
+    assert page.number == 1 and page.paginator.count == 0 and list(page) == []
+    assert "Nothing here yet." in response.content.decode()
+
+
+def test_a_list_page_costs_one_query_for_rows_and_total(make_podcast, make_episode, django_assert_num_queries):
+    from podcasts.selectors import CardPaginator
+
+    podcast = make_podcast()
+    for n in range(23):
+        make_episode(podcast, days_ago=n)
+
+    with django_assert_num_queries(1):
+        page = CardPaginator(selectors.podcast_episodes(podcast=podcast), 20).get_page(2)
+        assert (page.paginator.count, page.paginator.num_pages, len(page.object_list)) == (23, 2, 3)
