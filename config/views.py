@@ -1,10 +1,20 @@
 import logging
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
 logger = logging.getLogger("castnotes.health")
+
+
+@lru_cache(maxsize=4)
+def _redis_client(url: str):
+    """One pooled client per process: a new client per probe would connect (and
+    announce itself to Redis) on every call of a probe that runs every few seconds."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def healthz(request):
@@ -19,9 +29,7 @@ def healthz(request):
         checks["database"] = f"error: {type(exc).__name__}"
     if settings.REDIS_URL:
         try:
-            import redis
-
-            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+            _redis_client(settings.REDIS_URL).ping()
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"

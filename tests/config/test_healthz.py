@@ -40,3 +40,17 @@ def test_healthz_is_503_when_database_is_unreachable(client, settings):
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert json.loads(response.content)["checks"]["database"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_healthz_reuses_one_redis_connection(client, settings, redis_url):
+    import redis
+
+    settings.REDIS_URL = redis_url
+    admin = redis.Redis.from_url(redis_url)
+    before = admin.info("stats")["total_connections_received"]
+
+    for _ in range(5):
+        assert client.get("/healthz").status_code == HTTPStatus.OK
+
+    assert admin.info("stats")["total_connections_received"] - before <= 1

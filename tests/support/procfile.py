@@ -127,13 +127,29 @@ class ProcfileRun:
         return self.returncode
 
     def kill_group(self) -> None:
-        """Last resort in a finally block: nothing may outlive the test."""
+        """Last resort in a finally block: nothing may outlive the test.
+
+        honcho starts each process in a session of its own, so killing honcho's
+        group alone would leave gunicorn and the workers running, taking the jobs
+        of the tests that follow."""
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            for group in {self.proc.pid, *self._children_groups()}:
+                try:
+                    os.killpg(group, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.proc.wait()
+
+    def _children_groups(self) -> set[int]:
+        groups = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.proc.pid:  # parent pid
+                    groups.add(os.getpgid(int(stat.parent.name)))
+            except (OSError, ValueError, IndexError):
+                continue
+        return groups
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
