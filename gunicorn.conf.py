@@ -42,3 +42,13 @@ logconfig_dict = {
     },
     "root": {"handlers": ["error_console"], "level": "INFO"},
 }
+
+
+def post_worker_init(worker):
+    """Move everything loaded at start-up (Django, the URLconf, the models) out of the
+    garbage collector's sight: a full collection then scans a request's objects only,
+    instead of pausing a request now and then to walk the whole application."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -70,9 +70,11 @@ def podcast_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def podcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    podcast = get_object_or_404(selectors.podcasts_visible(), pk=pk)
+    found = selectors.podcast_page(pk=pk, user=request.user)
+    if found is None:
+        raise Http404("No such podcast.")
+    podcast, subscription = found
     page = _page(request, selectors.podcast_episodes(podcast=podcast))
-    subscription = selectors.subscription_for(user=request.user, podcast=podcast)
     return render(
         request,
         "podcasts/podcast_detail.html",
@@ -121,7 +123,9 @@ def feed_submit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = get_object_or_404(selectors.episode_page(), pk=pk)
+    episode = selectors.episode_page(pk=pk)
+    if episode is None:
+        raise Http404("No such episode.")
     summary = selectors.summary_current(episode_id=episode.pk)
     transcript = getattr(episode, "transcript", None)
     outdated = selectors.summary_is_outdated(summary)

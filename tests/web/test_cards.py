@@ -201,3 +201,54 @@ def test_a_list_page_costs_one_query_for_rows_and_total(make_podcast, make_episo
     with django_assert_num_queries(1):
         page = CardPaginator(selectors.podcast_episodes(podcast=podcast), 20).get_page(2)
         assert (page.paginator.count, page.paginator.num_pages, len(page.object_list)) == (23, 2, 3)
+
+
+@pytest.mark.parametrize("with_transcript", [True, False])
+def test_episode_page_reads_episode_podcast_and_transcript_in_one_query(make_podcast, make_episode, with_transcript, django_assert_num_queries):
+    episode = make_episode(make_podcast("Deep Sea"), transcript=with_transcript)
+
+    with django_assert_num_queries(1):
+        loaded = selectors.episode_page(pk=episode.pk)
+        transcript = getattr(loaded, "transcript", None)
+        assert str(loaded.podcast) == "Deep Sea" and loaded.podcast.get_absolute_url() == episode.podcast.get_absolute_url()
+
+    assert (transcript is not None) == with_transcript
+    if with_transcript:
+        assert transcript.segments == episode.transcript.segments and transcript.get_source_display() == "Whisper"
+        assert selectors.transcript_lines(transcript)[1].text == "Today we talk about turbines under the sea."
+
+
+def test_episode_page_is_404_for_hidden_episodes_and_inactive_podcasts(make_podcast, make_episode):
+    hidden = make_episode(make_podcast())
+    Episode.objects.filter(pk=hidden.pk).update(hidden=True)
+    paused = make_episode(make_podcast(status=Podcast.Status.DISABLED))
+
+    assert Client().get(hidden.get_absolute_url()).status_code == 404
+    assert Client().get(paused.get_absolute_url()).status_code == 404
+    assert Client().get("/episodes/987654/").status_code == 404
+
+
+def test_podcast_page_reads_the_podcast_and_the_users_subscription_in_one_query(make_user, make_podcast, subscribe, django_assert_num_queries):
+    from django.contrib.auth.models import AnonymousUser
+
+    from podcasts.models import Subscription
+
+    user, other = make_user(), make_user()
+    podcast = make_podcast("Tides")
+    subscribe(user, podcast)
+    Subscription.objects.filter(user=user, podcast=podcast).update(notify_new_episodes=True)
+
+    with django_assert_num_queries(1):
+        loaded, subscription = selectors.podcast_page(pk=podcast.pk, user=user)
+    assert loaded.title == "Tides" and subscription.notify_new_episodes is True and subscription.podcast == podcast
+    assert selectors.podcast_page(pk=podcast.pk, user=other)[1] is None
+    assert selectors.podcast_page(pk=podcast.pk, user=AnonymousUser())[1] is None
+    Podcast.objects.filter(pk=podcast.pk).update(status=Podcast.Status.PENDING_APPROVAL)
+    assert selectors.podcast_page(pk=podcast.pk, user=user) is None
+    assert csrf_get(user, podcast.get_absolute_url()).status_code == 404
+
+
+def csrf_get(user, url):
+    from tests.web.factories import csrf_client
+
+    return csrf_client(user).get(url)
