@@ -448,8 +448,9 @@ SELECT t.episode_id,
        stems.words
 FROM podcasts_transcript t
 CROSS JOIN (SELECT tsvector_to_array(to_tsvector('english'::regconfig, %(q)s)) AS words) AS stems
+CROSS JOIN LATERAL (SELECT lower(t.text) AS body OFFSET 0) AS lowered  -- OFFSET 0: lower-case once, not per word
 CROSS JOIN LATERAL (
-    SELECT min(NULLIF(strpos(lower(t.text), word), 0)) AS pos
+    SELECT min(NULLIF(strpos(lowered.body, word), 0)) AS pos
     FROM unnest(%(words)s::text[] || stems.words) AS word
     WHERE word <> ''
 ) AS hit
