@@ -1,6 +1,8 @@
 import html
 
 from django import template
+
+from config.urlcache import reverse_pk, reverse_static
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
@@ -110,3 +112,10 @@ def transcript_items(audio_url: str, lines) -> str:
         link = f'<a class="seek" href="{href}#t={at}" data-seek="{at}">{label}</a>' if href else f'<span class="seek">{label}</span>'
         items.append(f"<li>{link} <span>{escape(line.text)}</span></li>")
     return mark_safe("\n".join(items))
+
+
+@register.simple_tag
+def route(name: str, pk=None) -> str:
+    """{% url %} for the site's own routes that take no argument or just a primary key,
+    resolved once per name (config.urlcache): every page's header has five of them."""
+    return reverse_static(name) if pk is None else reverse_pk(name, pk)

@@ -252,3 +252,17 @@ def csrf_get(user, url):
     from tests.web.factories import csrf_client
 
     return csrf_client(user).get(url)
+
+
+def test_route_tag_matches_reverse_and_follows_the_script_prefix(episode):
+    from django.urls import set_script_prefix
+
+    from podcasts.templatetags.castnotes import route
+
+    assert route("podcasts:podcast_list") == reverse("podcasts:podcast_list")
+    assert route("summaries:episode_regenerate", episode.pk) == reverse("summaries:episode_regenerate", args=[episode.pk])
+    try:
+        set_script_prefix("/castnotes/")
+        assert route("login") == "/castnotes/accounts/login/"
+    finally:
+        set_script_prefix("/")
