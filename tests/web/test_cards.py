@@ -266,3 +266,17 @@ def test_route_tag_matches_reverse_and_follows_the_script_prefix(episode):
         assert route("login") == "/castnotes/accounts/login/"
     finally:
         set_script_prefix("/")
+
+
+def test_published_shows_the_day_in_the_current_time_zone():
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+
+    from podcasts.templatetags.castnotes import published
+
+    late_utc = datetime(2025, 3, 4, 23, 30, tzinfo=dt_timezone.utc)
+
+    assert published(late_utc) == '<time datetime="2025-03-04T23:30:00+00:00">4 Mar 2025</time>'
+    with timezone.override("Europe/Paris"):
+        assert published(late_utc) == '<time datetime="2025-03-05T00:30:00+01:00">5 Mar 2025</time>'
+    assert published(None) == ""
