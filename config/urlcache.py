@@ -29,6 +29,13 @@ def reverse_static(name: str) -> str:
     return _static(name, get_script_prefix())
 
 
+def pk_url_builder(name: str):
+    """A function pk -> reverse(name, args=[pk]), for building many links in one request."""
+    pattern = _pattern(name, get_script_prefix())
+    placeholder = str(_PK_PLACEHOLDER)
+    return lambda pk: pattern.replace(placeholder, str(int(pk)))
+
+
 def reverse_pk(name: str, pk: int) -> str:
     """reverse(name, args=[pk]) for a URL whose only argument is an integer pk."""
     return _pattern(name, get_script_prefix()).replace(str(_PK_PLACEHOLDER), str(int(pk)))

@@ -2,7 +2,7 @@ import html
 
 from django import template
 
-from config.urlcache import reverse_pk, reverse_static
+from config.urlcache import pk_url_builder, reverse_pk, reverse_static
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
@@ -61,9 +61,9 @@ def seek_link(audio_url: str, start) -> str:
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _time_html(value) -> str:
+def _time_html(value, tz=None) -> str:
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.get_current_timezone())
+        value = value.astimezone(tz or timezone.get_current_timezone())
     return f'<time datetime="{value.isoformat()}">{value.day} {_MONTHS[value.month]} {value.year}</time>'
 
 
@@ -75,35 +75,41 @@ def published(value) -> str:
 
 
 @register.simple_tag
-def episode_card(episode, heading: str = "h3", show_podcast: bool = False, search: bool = False) -> str:
-    """One episode card of a list page (templates/podcasts/_episode_cards.html).
+def episode_cards(episodes, heading: str = "h3", show_podcast: bool = False, search: bool = False) -> str:
+    """A list page's episode cards (home, podcast page, landing, search results).
 
-    A tag, not template markup: home, podcast and search pages render twenty of them
-    per request, and the template engine took a quarter of those pages' time. Every
-    value is escaped here (a snippet arrives already escaped and marked safe)."""
+    One tag for the whole list, not template markup or a tag per card: twenty cards
+    per request made the template engine a quarter of those pages' time, resolving
+    the same arguments, time zone and URL patterns for every card. Every value is
+    escaped here with html.escape (what django.utils.html.escape does for a str);
+    a search snippet arrives already escaped and marked safe."""
     if heading not in ("h2", "h3"):
-        raise ValueError("episode_card heading must be h2 or h3")
-    # html.escape is what django.utils.html.escape does for a str, without its lazy-string checks.
-    title = html.escape(episode.title or "Untitled episode")
-    byline = ""
-    if show_podcast:
-        podcast = episode.podcast
-        separator = " · " if episode.published_at else ""
-        byline = f'<a href="{html.escape(podcast.get_absolute_url())}">{html.escape(str(podcast))}</a>{separator}'
-    snippet = getattr(episode, "snippet", None)
-    if snippet:
-        body = f'<p class="snippet">{conditional_escape(snippet)}</p>'
-    elif episode.current_tldr:
-        body = f'<p class="tldr"><strong>TL;DR</strong> {html.escape(str(episode.current_tldr))}</p>'
-    elif not search:
-        body = '<p class="muted">No summary yet.</p>'
-    else:
-        body = ""
-    date = _time_html(episode.published_at) if episode.published_at else ""
-    return mark_safe(
-        f'<article class="card">\n  <{heading}><a href="{html.escape(episode.get_absolute_url())}">{title}</a></{heading}>\n'
-        f'  <p class="meta">{byline}{date}</p>\n  {body}\n</article>\n'
-    )
+        raise ValueError("episode_cards heading must be h2 or h3")
+    tz = timezone.get_current_timezone()
+    episode_url = pk_url_builder("podcasts:episode_detail")
+    podcast_url = pk_url_builder("podcasts:podcast_detail")
+    cards = []
+    for episode in episodes:
+        title = html.escape(episode.title or "Untitled episode")
+        byline = ""
+        if show_podcast:
+            separator = " · " if episode.published_at else ""
+            byline = f'<a href="{podcast_url(episode.podcast.pk)}">{html.escape(str(episode.podcast))}</a>{separator}'
+        snippet = getattr(episode, "snippet", None)
+        if snippet:
+            body = f'<p class="snippet">{conditional_escape(snippet)}</p>'
+        elif episode.current_tldr:
+            body = f'<p class="tldr"><strong>TL;DR</strong> {html.escape(str(episode.current_tldr))}</p>'
+        elif not search:
+            body = '<p class="muted">No summary yet.</p>'
+        else:
+            body = ""
+        date = _time_html(episode.published_at, tz) if episode.published_at else ""
+        cards.append(
+            f'<article class="card">\n  <{heading}><a href="{episode_url(episode.pk)}">{title}</a></{heading}>\n'
+            f'  <p class="meta">{byline}{date}</p>\n  {body}\n</article>\n'
+        )
+    return mark_safe("".join(cards))
 
 
 @register.simple_tag
