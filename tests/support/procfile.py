@@ -129,27 +129,35 @@ class ProcfileRun:
     def kill_group(self) -> None:
         """Last resort in a finally block: nothing may outlive the test.
 
-        honcho starts each process in a session of its own, so killing honcho's
-        group alone would leave gunicorn and the workers running, taking the jobs
-        of the tests that follow."""
-        if self.proc is not None and self.proc.poll() is None:
-            for group in {self.proc.pid, *self._children_groups()}:
-                try:
-                    os.killpg(group, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        honcho starts each process in a session of its own, and gunicorn's workers
+        outlive a killed master, so killing honcho's group alone would leave
+        gunicorn, the workers and the scheduler running (taking the jobs, and
+        holding the test database, of the tests that follow). The whole process
+        tree is collected first, then killed."""
+        if self.proc is None:
+            return
+        for pid in [self.proc.pid, *self._descendants()]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.proc.poll() is None:
             self.proc.wait()
 
-    def _children_groups(self) -> set[int]:
-        groups = set()
+    def _descendants(self) -> list[int]:
+        children: dict[int, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.proc.pid:  # parent pid
-                    groups.add(os.getpgid(int(stat.parent.name)))
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-        return groups
+            children.setdefault(parent, []).append(int(stat.parent.name))
+        found, queue = [], [self.proc.pid]
+        while queue:
+            for child in children.get(queue.pop(), []):
+                found.append(child)
+                queue.append(child)
+        return found
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
