@@ -9,7 +9,7 @@ from curation.models import CurationItem
 from podcasts.download import audio_paths, episode_download
 from podcasts.models import Episode, Transcript
 from tests.support.httpserver import Route
-from tests.support.pipeline import demo_mp3, make_episode, podcast, queue_jobs, rq_redis  # noqa: F401
+from tests.support.pipeline import demo_mp3, make_episode, podcast, queue_jobs  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def broken_route(body: bytes, *, cut_at: int):
     return handler
 
 
-def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server, media_root, make_episode, demo_mp3, rq_redis, django_capture_on_commit_callbacks):
+def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server, media_root, make_episode, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
     episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
 
@@ -70,7 +70,7 @@ def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server
     assert not audio_paths(episode)[0].exists()
 
 
-def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, make_episode, demo_mp3, rq_redis, django_capture_on_commit_callbacks):
+def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, make_episode, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
     episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
 

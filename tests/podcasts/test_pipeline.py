@@ -13,7 +13,7 @@ from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_claim, episode_enqueue, pipeline_process, summarize_function, transcript_store
 from tests.support.concurrency import raised, run_at_once
 from tests.support.httpserver import Route
-from tests.support.pipeline import demo_vtt, demo_mp3, jfk_bytes, make_episode, podcast, queue_jobs, rq_redis, whisper_model  # noqa: F401
+from tests.support.pipeline import demo_vtt, demo_mp3, jfk_bytes, make_episode, podcast, queue_jobs, whisper_model  # noqa: F401
 
 Status = Episode.PipelineStatus
 
@@ -120,7 +120,7 @@ def test_process_limit_and_bad_arguments(http_server, media_root, make_episode, 
 
 
 @pytest.mark.django_db
-def test_enqueue_hands_only_the_id_to_the_right_queue_as_json(make_episode, rq_redis, django_capture_on_commit_callbacks):
+def test_enqueue_hands_only_the_id_to_the_right_queue_as_json(make_episode, redis_queues, django_capture_on_commit_callbacks):
     import django_rq
 
     new = make_episode()

@@ -18,7 +18,7 @@ from podcasts.models import Episode, Transcript
 from podcasts.tasks import transcribe_episode
 from summaries.models import Summary
 from summaries.tasks import summarize_episode
-from tests.support.pipeline import DEMO_AUDIO, copy_audio, make_episode, podcast, rq_redis  # noqa: F401
+from tests.support.pipeline import DEMO_AUDIO, copy_audio, make_episode, podcast  # noqa: F401
 from tests.support.workers import start_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -33,7 +33,7 @@ def queue_idle(name: str) -> bool:
 
 
 def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcript_or_summary(
-    media_root, make_episode, rq_redis, tmp_path
+    media_root, make_episode, redis_queues, tmp_path
 ):
     episodes = [
         make_episode(
@@ -44,8 +44,8 @@ def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcrip
         for n in range(EPISODES)
     ]
     logs = {kind: [tmp_path / f"{kind}-{n}.log" for n in range(3)] for kind in ("whisper", "summaries")}
-    workers = [start_worker(rq_redis, "transcription", whisper=True, burst=False, log=log) for log in logs["whisper"]]
-    workers += [start_worker(rq_redis, "summaries", burst=False, log=log) for log in logs["summaries"]]
+    workers = [start_worker(redis_queues, "transcription", whisper=True, burst=False, log=log) for log in logs["whisper"]]
+    workers += [start_worker(redis_queues, "summaries", burst=False, log=log) for log in logs["summaries"]]
     try:
         wait_for(
             lambda: all("Listening on" in log.read_text(errors="replace") for log in logs["whisper"] + logs["summaries"]),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from curation.models import CurationItem
 from podcasts.models import Episode
 from podcasts.pipeline import episode_enqueue, pipeline_sweep
-from tests.support.pipeline import make_episode, podcast, queue_jobs, rq_redis  # noqa: F401
+from tests.support.pipeline import make_episode, podcast, queue_jobs  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(make_episode, settings, rq_redis, django_capture_on_commit_callbacks):
+def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
     episode = make_episode()
     good_queues = settings.RQ_QUEUES
     down = f"redis://127.0.0.1:{closed_port()}/0"
@@ -61,7 +61,7 @@ def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(mak
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [episode.pk])]
 
 
-def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(make_episode, settings, rq_redis, django_capture_on_commit_callbacks):
+def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
     episode = make_episode()
     settings.RQ_QUEUES = {name: {**conf, "URL": f"redis://127.0.0.1:{closed_port()}/0"} for name, conf in settings.RQ_QUEUES.items()}
 
@@ -72,7 +72,7 @@ def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(m
     assert Episode.objects.get(pk=episode.pk).enqueued_at is None
 
 
-def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(make_episode, rq_redis, django_capture_on_commit_callbacks, settings):
+def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(make_episode, redis_queues, django_capture_on_commit_callbacks, settings):
     settings.PIPELINE_STUCK_SECONDS = 600
     stuck = make_episode(pipeline_status=Status.DOWNLOADING)
     fresh = make_episode(pipeline_status=Status.DOWNLOADING)
@@ -95,7 +95,7 @@ def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(make_epis
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [stuck.pk])]
 
 
-def test_a_long_transcription_is_not_stuck_before_its_job_timeout(make_episode, settings, rq_redis, django_capture_on_commit_callbacks):
+def test_a_long_transcription_is_not_stuck_before_its_job_timeout(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
     settings.PIPELINE_STUCK_SECONDS = 600
     three_hours = make_episode(pipeline_status=Status.TRANSCRIBING, audio_duration=3 * 3600)
     age(three_hours, minutes=60)
@@ -138,7 +138,7 @@ def test_ready_rows_with_attempts_used_up_are_failed(make_episode, settings, dja
     assert CurationItem.objects.get(flag_class="job_failed").evidence["error"] == "HTTP 503"
 
 
-def test_backoff_is_honoured_and_lost_jobs_are_requeued(make_episode, settings, rq_redis, django_capture_on_commit_callbacks):
+def test_backoff_is_honoured_and_lost_jobs_are_requeued(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
     settings.PIPELINE_LOST_JOB_SECONDS = 3600
     now = timezone.now()
     waiting = make_episode(attempts=1, retry_after=now + timedelta(minutes=5))
@@ -155,7 +155,7 @@ def test_backoff_is_honoured_and_lost_jobs_are_requeued(make_episode, settings, 
     assert Episode.objects.get(pk=queued.pk).enqueued_at == now - timedelta(minutes=30)
 
 
-def test_transcribed_rows_wait_for_a_summarizer(make_episode, rq_redis, django_capture_on_commit_callbacks):
+def test_transcribed_rows_wait_for_a_summarizer(make_episode, redis_queues, django_capture_on_commit_callbacks):
     from podcasts.pipeline import summarize_job
 
     episode = make_episode(pipeline_status=Status.TRANSCRIBED)
@@ -166,7 +166,7 @@ def test_transcribed_rows_wait_for_a_summarizer(make_episode, rq_redis, django_c
     assert (episode.pk in report["enqueued"]) == (summarize_job() is not None)
 
 
-def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode, rq_redis, capsys, django_capture_on_commit_callbacks):
+def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode, redis_queues, capsys, django_capture_on_commit_callbacks):
     episode = make_episode()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -183,7 +183,7 @@ def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode
         call_command("sweep", "--stuck-after", "-1")
 
 
-def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails(make_episode, rq_redis, caplog):
+def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails(make_episode, redis_queues, caplog):
     episode = make_episode()
 
     with caplog.at_level("INFO", logger="castnotes.scheduler"):
@@ -197,7 +197,7 @@ def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails
 
 
 def test_sweep_command_also_recovers_a_delivery_left_processing_by_a_dead_worker(
-    make_episode, rq_redis, capsys, django_user_model, django_capture_on_commit_callbacks
+    make_episode, redis_queues, capsys, django_user_model, django_capture_on_commit_callbacks
 ):
     from datetime import timedelta
 

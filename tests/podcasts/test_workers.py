@@ -15,7 +15,7 @@ from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_enqueue, summarize_job
 from podcasts.tasks import transcribe_episode
 from tests.support.httpserver import Route
-from tests.support.pipeline import FIXTURES, copy_audio, jfk_bytes, make_episode, podcast, queue_jobs, rq_redis  # noqa: F401
+from tests.support.pipeline import FIXTURES, copy_audio, jfk_bytes, make_episode, podcast, queue_jobs  # noqa: F401
 from tests.support.workers import ROOT, run_worker, start_worker, wait_for, worker_command, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -28,19 +28,19 @@ def failed_jobs(queue_name: str) -> list[str]:
     return FailedJobRegistry(queue=queue).get_job_ids()
 
 
-def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_server, media_root, make_episode, jfk_bytes, rq_redis):
+def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_server, media_root, make_episode, jfk_bytes, redis_queues):
     http_server.routes["/a.flac"] = Route(jfk_bytes, headers={"Content-Type": "audio/flac"})
     http_server.routes["/b.flac"] = Route(jfk_bytes, headers={"Content-Type": "audio/flac"})
     episodes = [make_episode(enclosure_url=http_server.url(path)) for path in ("/a.flac", "/b.flac")]
     for episode in episodes:
         episode_enqueue(episode_id=episode.pk)  # autocommit: handed over at once
 
-    run_worker(rq_redis, "downloads")
+    run_worker(redis_queues, "downloads")
     assert set(Episode.objects.values_list("pipeline_status", flat=True)) == {Status.DOWNLOADED}
     assert len(queue_jobs("transcription")) == 2
 
     result = subprocess.run(
-        worker_command("transcription", whisper=True), cwd=ROOT, env=worker_env(rq_redis), capture_output=True, timeout=240
+        worker_command("transcription", whisper=True), cwd=ROOT, env=worker_env(redis_queues), capture_output=True, timeout=240
     )
 
     assert result.returncode == 0, result.stderr.decode()[-2000:]
@@ -56,14 +56,14 @@ def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_se
         assert {args[0] for _, args in queue_jobs("summaries")} == {e.pk for e in episodes}
 
 
-def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(media_root, make_episode, rq_redis, tmp_path):
+def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(media_root, make_episode, redis_queues, tmp_path):
     episode = make_episode(
         pipeline_status=Status.DOWNLOADED,
         audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"),
         audio_duration=11.0,
     )
     episode_enqueue(episode_id=episode.pk)
-    worker = start_worker(rq_redis, "transcription", whisper=True, burst=False, log=tmp_path / "worker.log")
+    worker = start_worker(redis_queues, "transcription", whisper=True, burst=False, log=tmp_path / "worker.log")
     try:
         wait_for(
             lambda: Episode.objects.filter(pk=episode.pk, pipeline_status=Status.TRANSCRIBING).exists(),
@@ -85,7 +85,7 @@ def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(medi
     assert (episode.pipeline_status, episode.attempts) == (Status.DOWNLOADED, 1)
     assert queue_jobs("transcription") == [("podcasts.tasks.transcribe_episode", [episode.pk])]
 
-    run_worker(rq_redis, "transcription", whisper=True)
+    run_worker(redis_queues, "transcription", whisper=True)
 
     episode.refresh_from_db()
     assert episode.pipeline_status == Status.TRANSCRIBED
@@ -95,7 +95,7 @@ def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(medi
 
 
 @pytest.mark.postgres_only
-def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(media_root, make_episode, rq_redis):
+def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(media_root, make_episode, redis_queues):
     episode = make_episode(
         pipeline_status=Status.DOWNLOADED,
         audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"),
@@ -104,7 +104,7 @@ def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(medi
     assert enqueue("transcription", transcribe_episode, episode.pk)
     assert enqueue("transcription", transcribe_episode, episode.pk)  # at-least-once: the same job twice
 
-    workers = [start_worker(rq_redis, "transcription", whisper=True) for _ in range(2)]
+    workers = [start_worker(redis_queues, "transcription", whisper=True) for _ in range(2)]
     codes = [worker.wait(timeout=240) for worker in workers]
 
     assert codes == [0, 0]

@@ -22,7 +22,6 @@ from tests.fakes.anthropic_server import (
     error_reply,
     text_reply,
 )
-from tests.support.pipeline import rq_redis  # noqa: F401  (fixture)
 from tests.web.factories import *  # noqa: F403  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -322,7 +321,7 @@ def test_a_large_run_is_split_into_batches_under_the_size_limit(outdated, batch_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(batch_api, make_podcast, make_episode, rq_redis, monkeypatch, settings):
+def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(batch_api, make_podcast, make_episode, redis_queues, monkeypatch, settings):
     import subprocess
 
     import django_rq
@@ -339,7 +338,7 @@ def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(bat
     batch_api.batch_end(result["batch_ids"][0])
     monkeypatch.setattr(scheduler, "PERIODIC", [])  # only the batch poll (no feeds to fetch)
     env = worker_env(
-        rq_redis,
+        redis_queues,
         ANTHROPIC_API_KEY="sk-test-fake",
         ANTHROPIC_BASE_URL=batch_api.url,
         SUMMARY_PROVIDER="anthropic",

@@ -49,14 +49,6 @@ def make_episode(podcast):
     return make
 
 
-@pytest.fixture
-def rq_redis(settings, redis_url):
-    """Queues on the test Redis: jobs are enqueued for real (REDIS_URL set)."""
-    settings.REDIS_URL = redis_url
-    settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
-    return redis_url
-
-
 def queue_jobs(name: str) -> list[tuple[str, list]]:
     """(function name, args) of every job waiting on queue `name`."""
     import django_rq
