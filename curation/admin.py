@@ -155,14 +155,8 @@ class ChoicesFacetFilter(admin.ChoicesFieldListFilter):
         return {f"{i}__c": counts.get(str(value), 0) for i, (value, _) in enumerate(self.field.flatchoices)}
 
 
-class ReadOnlyLogInlineMixin:
-    """CuratorAction rows shown inline: nobody adds, changes or deletes them."""
-
-    model = CuratorAction
-    fields = ["created_at", "actor_label", "action", "from_state", "to_state", "reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+class ViewOnlyMixin:
+    """For admin classes and inlines whose rows nobody adds, changes or deletes (superusers included)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -172,6 +166,16 @@ class ReadOnlyLogInlineMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyLogInlineMixin(ViewOnlyMixin):
+    """CuratorAction rows shown inline: nobody adds, changes or deletes them."""
+
+    model = CuratorAction
+    fields = ["created_at", "actor_label", "action", "from_state", "to_state", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
 
 class ActionHistoryInline(ReadOnlyLogInlineMixin, admin.TabularInline):
@@ -371,7 +375,7 @@ class CurationItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(CuratorAction)
-class CuratorActionAdmin(admin.ModelAdmin):
+class CuratorActionAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """The log, view only for everyone (superusers included)."""
 
     list_display = ["created_at", "actor_label", "action", "from_state", "to_state", "target_repr", "reason"]
@@ -381,11 +385,3 @@ class CuratorActionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
-from curation.admin import CuratorActionGenericInline, ReasonActionForm, run_per_object
+from curation.admin import CuratorActionGenericInline, ReasonActionForm, ViewOnlyMixin, run_per_object
 from curation.services import EDITORIAL_MOVES, CurationError, editorial_transition
-from summaries.models import Delivery, EditorialStatus, Summary
+from summaries.models import Delivery, EditorialStatus, LLMUsage, Summary
 
 
 def _move_action(to: str, description: str):
@@ -92,21 +92,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     raw_id_fields = ["episode", "user", "summary"]
 
 
-from summaries.models import LLMUsage  # noqa: E402  (kept apart so edits above merge cleanly)
-
-
 @admin.register(LLMUsage)
-class LLMUsageAdmin(admin.ModelAdmin):
+class LLMUsageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """Read-only: the daily token ledger (an llm_budget_exhausted item links here)."""
 
     list_display = ["day", "input_tokens", "output_tokens", "reserved_tokens", "requests", "cost_usd", "updated_at"]
     readonly_fields = list_display
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
