@@ -64,7 +64,7 @@ def podcasts_visible() -> QuerySet[Podcast]:
 
 def summaries_visible() -> QuerySet[Summary]:
     """Summaries subscribers may read, the current one first: a featured one, else the
-    newest published (as summaries.selectors.summary_visible_for_episode).
+    newest published.
 
     A summary made for a regeneration still in flight is not shown yet, even if
     the summarizer published it: delete-last means the old one stays current

@@ -3,31 +3,21 @@
 from datetime import UTC
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from summaries.models import EditorialStatus, LLMUsage, Summary
-
-VISIBLE_STATES = (EditorialStatus.FEATURED, EditorialStatus.PUBLISHED)
+from podcasts import selectors as podcast_selectors
+from summaries.models import LLMUsage, Summary
 
 
 def summary_visible_for_episode(*, episode) -> Summary | None:
-    """The summary subscribers see: a featured one first, else the newest published one."""
-    return (
-        Summary.objects.filter(episode=episode, editorial_status__in=VISIBLE_STATES)
-        .annotate(
-            featured_first=Case(
-                When(editorial_status=EditorialStatus.FEATURED, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
-        )
-        .order_by("featured_first", "-created_at", "-id")
-        .first()
-    )
+    """The summary subscribers see: a featured one first, else the newest published one
+    (one definition, podcasts.selectors.summary_current)."""
+    return podcast_selectors.summary_current(episode_id=episode.pk)
 
 
 def summary_is_outdated(*, summary: Summary) -> bool:
     """Made with another prompt version than the current one (computed here, never from the client)."""
-    return summary.prompt_version != settings.SUMMARY_PROMPT_VERSION
+    return podcast_selectors.summary_is_outdated(summary)
 
 
 def llm_usage_today() -> dict:
