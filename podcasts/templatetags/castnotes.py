@@ -1,11 +1,11 @@
 import html
 
 from django import template
+from django.utils import timezone
+from django.utils.html import conditional_escape, escape, strip_tags
+from django.utils.safestring import mark_safe
 
 from config.urlcache import pk_url_builder, reverse_pk, reverse_static
-from django.utils import timezone
-from django.utils.html import conditional_escape, escape, format_html, strip_tags
-from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -46,16 +46,21 @@ def page_url(context, page_number) -> str:
     return "?" + query.urlencode()
 
 
+def _seek_html(href: str, start) -> str:
+    """A timestamp link; `href` is the audio URL already escaped ("" without audio)."""
+    label = timestamp(start)
+    if not href:
+        return f'<span class="seek">{label}</span>'
+    at = seconds(start)
+    return f'<a class="seek" href="{href}#t={at}" data-seek="{at}">{label}</a>'
+
+
 @register.simple_tag
 def seek_link(audio_url: str, start) -> str:
     """A timestamp: a link to the audio at that second (works without JavaScript) that
     castnotes.js turns into a seek of the page's player. A tag, not an include: an
     episode page renders hundreds of them."""
-    label = timestamp(start)
-    if not audio_url:
-        return format_html('<span class="seek">{}</span>', label)
-    at = seconds(start)
-    return format_html('<a class="seek" href="{}#t={}" data-seek="{}">{}</a>', audio_url, str(at), str(at), label)
+    return mark_safe(_seek_html(conditional_escape(audio_url) if audio_url else "", start))
 
 
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -116,15 +121,11 @@ def episode_cards(episodes, heading: str = "h3", show_podcast: bool = False, sea
 def transcript_items(audio_url: str, lines) -> str:
     """The transcript's <li>s, each a seek link and its text: an hour of speech is a
     thousand lines, too many for a template loop."""
-    # Escaped with escape() once per value instead of a format_html per line: for a
-    # thousand lines the lazy-string checks of format_html cost more than the text.
-    href = escape(audio_url) if audio_url else ""
-    items = []
-    for line in lines:
-        label, at = timestamp(line.start), seconds(line.start)
-        link = f'<a class="seek" href="{href}#t={at}" data-seek="{at}">{label}</a>' if href else f'<span class="seek">{label}</span>'
-        items.append(f"<li>{link} <span>{escape(line.text)}</span></li>")
-    return mark_safe("\n".join(items))
+    # Escaped once per value, not through a format_html per line: for a thousand lines
+    # the lazy-string checks of format_html cost more than the text. The URL may arrive
+    # already escaped ({% firstof %}), hence conditional_escape.
+    href = conditional_escape(audio_url) if audio_url else ""
+    return mark_safe("\n".join(f"<li>{_seek_html(href, line.start)} <span>{escape(line.text)}</span></li>" for line in lines))
 
 
 @register.simple_tag

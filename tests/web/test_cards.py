@@ -280,3 +280,16 @@ def test_published_shows_the_day_in_the_current_time_zone():
     with timezone.override("Europe/Paris"):
         assert published(late_utc) == '<time datetime="2025-03-05T00:30:00+01:00">5 Mar 2025</time>'
     assert published(None) == ""
+
+
+def test_episode_page_links_every_timestamp_to_the_enclosure_escaped_once(make_podcast, make_episode):
+    import re
+
+    episode = make_episode(make_podcast())
+    Episode.objects.filter(pk=episode.pk).update(enclosure_url="https://media.example.com/a.mp3?x=1&y=2")
+
+    body = Client().get(episode.get_absolute_url()).content.decode()
+
+    hrefs = re.findall(r'class="seek" href="([^"]*)"', body)
+    assert len(hrefs) >= 5  # chapters, quotes and transcript lines
+    assert all(href.startswith("https://media.example.com/a.mp3?x=1&amp;y=2#t=") for href in hrefs), hrefs
