@@ -38,7 +38,7 @@ def pk_url_builder(name: str):
 
 def reverse_pk(name: str, pk: int) -> str:
     """reverse(name, args=[pk]) for a URL whose only argument is an integer pk."""
-    return _pattern(name, get_script_prefix()).replace(str(_PK_PLACEHOLDER), str(int(pk)))
+    return pk_url_builder(name)(pk)
 
 
 @receiver(setting_changed)

@@ -154,10 +154,6 @@ class EpisodeCard:
     current_tldr: str | None
     snippet: SafeString | None = None
 
-    @property
-    def id(self) -> int:
-        return self.pk
-
     def get_absolute_url(self) -> str:
         return reverse_pk("podcasts:episode_detail", self.pk)
 
