@@ -159,11 +159,11 @@ CACHES = {
 # Sessions are read on every signed-in page: from Redis when there is one, written
 # through to the database so a flushed cache logs nobody out. Without Redis the
 # cache is per process, which could keep serving a session another process ended.
-# Ranked search hits are cached this long (0 turns the cache off); see podcasts.selectors.
-SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=60)
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 )
+# Ranked search hits are cached this long (0 turns the cache off); see podcasts.selectors.
+SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=60)
 
 # --- Pipeline ---------------------------------------------------------------------
 MAX_ATTEMPTS = env.int("MAX_ATTEMPTS", default=3)
