@@ -18,7 +18,8 @@ from podcasts.models import Episode, Transcript
 from podcasts.tasks import transcribe_episode
 from summaries.models import Summary
 from summaries.tasks import summarize_episode
-from tests.support.pipeline import DEMO_AUDIO, copy_audio, make_episode, podcast  # noqa: F401
+from tests.factories import make_episode
+from tests.support.pipeline import DEMO_AUDIO, copy_audio
 from tests.support.workers import start_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -33,10 +34,11 @@ def queue_idle(name: str) -> bool:
 
 
 def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcript_or_summary(
-    media_root, make_episode, redis_queues, tmp_path
+    media_root, podcast, redis_queues, tmp_path
 ):
     episodes = [
         make_episode(
+            podcast,
             pipeline_status=Status.DOWNLOADED,
             audio_path=copy_audio(DEMO_AUDIO / f"episode-{n % 3 + 1}.mp3", media_root, f"audio/{n}/episode.mp3"),
             audio_duration=15.0,

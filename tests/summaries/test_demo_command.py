@@ -2,13 +2,13 @@ import pytest
 from django.core.management import call_command
 
 from summaries.selectors import summary_visible_for_episode
-from tests.summaries.conftest import make_episode
+from tests.factories import make_transcribed_episode
 
 
 @pytest.mark.django_db
 def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast demo users
-    episodes = [make_episode(guid=f"d{i}") for i in range(2)]
+    episodes = [make_transcribed_episode(guid=f"d{i}") for i in range(2)]
 
     call_command("demo")
 

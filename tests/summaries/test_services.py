@@ -20,7 +20,7 @@ from summaries.services import (
     summary_supersede_older,
 )
 from tests.fakes.anthropic_server import error_reply, text_reply, tool_reply
-from tests.summaries.conftest import make_episode
+from tests.factories import make_transcribed_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_summarize_stores_a_published_summary_and_advances_and_a_rerun_is_a_noop
 
 
 def test_episode_not_transcribed_is_left_alone(fake_anthropic, db):
-    episode = make_episode(status=Status.TRANSCRIBING)
+    episode = make_transcribed_episode(pipeline_status=Status.TRANSCRIBING)
 
     assert episode_summarize(episode_id=episode.pk) is None
 
@@ -160,8 +160,8 @@ def test_transient_failures_end_failed_after_max_attempts(fake_anthropic, episod
 
 def test_budget_exhaustion_defers_to_next_utc_midnight_with_one_p1_item(fake_anthropic, settings, db):
     settings.LLM_DAILY_TOKEN_BUDGET = 1000  # smaller than one request's worst case
-    first = make_episode(guid="a")
-    second = make_episode(guid="b")
+    first = make_transcribed_episode(guid="a")
+    second = make_transcribed_episode(guid="b")
 
     for ep in (first, second, first):
         episode_summarize(episode_id=ep.pk)
@@ -181,13 +181,13 @@ def test_budget_exhaustion_defers_to_next_utc_midnight_with_one_p1_item(fake_ant
 
 
 def test_budget_counts_every_request_and_closes_once_spent(fake_anthropic, settings, db):
-    episode = make_episode()
+    episode = make_transcribed_episode()
     summary_generate(episode=episode, prompt_version="v2")
     spent = LLMUsage.objects.get().used_tokens
     # Room for what was spent, but not for another worst-case request.
     settings.LLM_DAILY_TOKEN_BUDGET = spent + 100
 
-    other = make_episode(guid="other")
+    other = make_transcribed_episode(guid="other")
     episode_summarize(episode_id=other.pk)
 
     assert len(fake_anthropic.requests) == 1
@@ -296,7 +296,7 @@ def test_extractive_pipeline_needs_no_key_and_labels_itself(extractive, episode)
 
 
 def test_demo_summaries_show_one_outdated_episode_and_the_rest_current(extractive, db):
-    episodes = [make_episode(guid=f"g{i}", title=f"Episode {i}") for i in range(3)]
+    episodes = [make_transcribed_episode(guid=f"g{i}", title=f"Episode {i}") for i in range(3)]
     Episode.objects.filter(pk=episodes[0].pk).update(published_at=timezone.now() - timedelta(days=3))
     Episode.objects.filter(pk=episodes[1].pk).update(pipeline_status=Status.SUMMARIZED)  # summarized earlier at v2
     summary_generate(episode=episodes[1], prompt_version="v2")
@@ -342,7 +342,7 @@ def test_transcript_too_short_to_summarize_skips_the_episode_without_a_failure_i
         "segments": [{"start": 0.0, "end": 11.0, "text": "And so my fellow Americans, ask not what your country can do for you."}],
         "text": "And so my fellow Americans, ask not what your country can do for you.",
     }
-    episode = make_episode(transcript=clip)
+    episode = make_transcribed_episode(transcript=clip)
 
     assert episode_summarize(episode_id=episode.pk) is None
     assert episode_summarize(episode_id=episode.pk) is None  # a rerun is a no-op

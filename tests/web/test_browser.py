@@ -7,7 +7,7 @@ from django.db import connection
 from podcasts.models import Episode, Profile, Transcript
 from summaries.models import Delivery
 from tests.fakes.transcripts import short_transcript
-from tests.web.factories import make_summary
+from tests.factories import make_podcast, make_summary, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def site(settings, redis_url, live_server):
 
 
 @pytest.fixture
-def premium_episode(make_user, make_podcast, site):
+def premium_episode(db, site):
     user = make_user("premium", plan=Profile.Plan.PREMIUM)
     data = short_transcript()
     episode = Episode.objects.create(
