@@ -7,7 +7,6 @@ from tests.factories import make_transcribed_episode
 
 @pytest.mark.django_db
 def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast demo users
     episodes = [make_transcribed_episode(guid=f"d{i}") for i in range(2)]
 
     call_command("demo")

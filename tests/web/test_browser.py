@@ -19,7 +19,6 @@ def site(settings, redis_url, live_server):
     settings.SUMMARY_PROMPT_VERSION = "v2"
     settings.REDIS_URL = redis_url
     settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return live_server
 
 
