@@ -16,17 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from config.queues import enqueue_on_commit
 from podcasts.models import Profile
-from podcasts.selectors import (
-    episodes_visible,
-    summaries_visible,
-    summary_current,
-    summary_is_outdated,
-    summary_is_regenerable,
-)
+from podcasts.selectors import episodes_visible
 from podcasts.subscribers import profile_get_or_create, user_may_regenerate
+from summaries.deliveries import delivery_enqueue
 from summaries.models import Delivery, Summary
+from summaries.selectors import summaries_visible, summary_current, summary_is_outdated, summary_is_regenerable
 
 logger = logging.getLogger("castnotes.regeneration")
 
@@ -124,7 +119,7 @@ def regeneration_request(*, episode_id: int, user: AbstractBaseUser) -> Delivery
             existing.created = False
             return existing
         delivery.created = True
-        _enqueue(delivery.pk)
+        delivery_enqueue(delivery_id=delivery.pk)
     logger.info(
         "regeneration_requested",
         extra={
@@ -136,12 +131,6 @@ def regeneration_request(*, episode_id: int, user: AbstractBaseUser) -> Delivery
         },
     )
     return delivery
-
-
-def _enqueue(delivery_id: int) -> None:
-    from summaries import tasks_deliveries
-
-    enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
 
 
 # --- Bulk regeneration (manage.py regenerate_summaries) --------------------------------
@@ -157,6 +146,28 @@ def system_user_get_or_create() -> AbstractBaseUser:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def regeneration_system_request(*, episode_id: int) -> Delivery:
+    """A regeneration of one episode by the system account at the current prompt version,
+    outdated or not (a curator's re-summarize): the open one if there is one."""
+    system_user = system_user_get_or_create()
+    with transaction.atomic():
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    episode_id=episode_id,
+                    user=system_user,
+                    kind=Delivery.Kind.REGENERATION,
+                    target_prompt_version=settings.SUMMARY_PROMPT_VERSION,
+                )
+            ],
+            ignore_conflicts=True,  # delivery_one_open_regeneration: already pending
+        )
+        delivery = _open_regeneration(episode_id=episode_id, user=system_user)
+        if delivery.status == Delivery.Status.PENDING and not delivery.batch_id:
+            delivery_enqueue(delivery_id=delivery.pk)
+    return delivery
 
 
 def outdated_current_summaries(
@@ -261,7 +272,7 @@ def regeneration_execute(
             )
             if not batch_id:
                 for delivery_id in ids:
-                    _enqueue(delivery_id)
+                    delivery_enqueue(delivery_id=delivery_id)
         created_ids.extend(ids)
     logger.info(
         "regeneration_bulk_created",
