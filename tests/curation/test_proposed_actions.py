@@ -33,7 +33,7 @@ def test_retranscribe_drops_the_transcript_and_queues_whisper_on_the_audio_kept(
     assert episode.pipeline_status == Status.DOWNLOADED
     assert not Transcript.objects.filter(episode=episode).exists()
     assert queue_jobs("transcription") == [("podcasts.tasks.transcribe_episode", [episode.pk])]
-    assert CuratorAction.objects.filter(object_id=str(item.pk), to_state="resolved").count() == 1
+    assert CuratorAction.objects.filter(curation_item=item, to_state="resolved").count() == 1
 
 
 def test_retranscribe_without_audio_downloads_again(episode, curator, redis_queues, django_capture_on_commit_callbacks):
