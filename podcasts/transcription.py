@@ -399,6 +399,9 @@ def _window_segments(
         vad_filter=True,
         condition_on_previous_text=False,
         word_timestamps=word_timestamps,
+        # VAD has already kept only speech; whisper's own no-speech test would drop a whole
+        # 30-s chunk of quiet or synthetic speech (seen with tiny.en). no_speech_prob is still stored.
+        no_speech_threshold=None,
     )
     own_start, own_end = own
     for seg in segments_iter:  # lazy: decoding happens while iterating
@@ -509,7 +512,7 @@ def transcribe_file(
     if not multilingual:
         if language and code != "en":
             raise LanguageUnsupported(
-                f"The feed's language is {language!r} but the whisper model {model_label(name)} is English-only; "
+                f"The language is {language!r} but the whisper model {model_label(name)} is English-only; "
                 "set WHISPER_MODEL to a multilingual model (e.g. base)."
             )
         code = "en"

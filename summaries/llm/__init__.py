@@ -184,9 +184,12 @@ def segments_clean(segments: Any) -> list[dict[str, Any]]:
 
 
 def transcript_summarize(
-    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None
+    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None, language: str = ""
 ) -> SummaryResult:
-    """Summarize, validate, verify quotes. Raises ProviderError subclasses."""
+    """Summarize, validate, verify quotes. Raises ProviderError subclasses.
+
+    `language` (the transcript's) lets the extractive summarizer pick its stop words.
+    """
     from summaries.prompts import prompt_get
 
     prompt = prompt_get(prompt_version)
@@ -199,7 +202,8 @@ def transcript_summarize(
         from summaries.llm.extractive import summarize
     else:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
-    output = summarize(segments, prompt=prompt, budget=budget or NoBudget())
+    extra = {"language": language} if provider == "extractive" else {}
+    output = summarize(segments, prompt=prompt, budget=budget or NoBudget(), **extra)
     return output_verify(output, segments=segments, prompt_version=prompt.version)
 
 
