@@ -28,6 +28,7 @@ RESULT transcribe ratio=<(b) throughput / (a) throughput> rtf=<audio s per wall 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -125,8 +126,6 @@ def long_audio(minutes: int, clip: Path, cache: Path) -> Path:
 
 def transcribe_peak_rss(path: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """(peak RSS in MB, audio seconds, wall seconds) of one `manage.py transcribe --json` process."""
-    import json
-
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(

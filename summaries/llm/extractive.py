@@ -17,7 +17,7 @@ import numpy as np
 import stopwordsiso
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
+from summaries.llm.base import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
 from summaries.prompts import PromptTemplate
 from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 
