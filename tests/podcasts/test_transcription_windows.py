@@ -21,7 +21,7 @@ from tests.support.pipeline import DEMO_AUDIO, FIXTURES, JFK_REFERENCE, copy_aud
 pytestmark = pytest.mark.slow
 
 Status = Episode.PipelineStatus
-WINDOW = 30.0  # seconds: the ~110 s clip is cut three times
+WINDOW = 30.0  # seconds: the ~100 s clip is cut at least three times
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +64,7 @@ def test_windows_agree_with_the_whole_file_on_the_words(whole_and_windowed, spee
 
     whole_wer, windowed_wer = word_error_rate(reference, whole.text), word_error_rate(reference, windowed.text)
     print(f"WER whole {whole_wer:.3f}, windowed {windowed_wer:.3f} ({windowed.windows} windows)")
-    assert (whole.windows, windowed.windows) == (1, 4)
+    assert whole.windows == 1 and windowed.windows >= 4  # three seams or more
     assert abs(windowed_wer - whole_wer) <= 0.01
     assert windowed.duration == pytest.approx(whole.duration, abs=0.01)
 
