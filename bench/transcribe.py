@@ -280,7 +280,9 @@ def main() -> int:
 
         def measure(minutes: int, audio: Path) -> None:
             try:
-                memory[minutes] = transcribe_peak_rss(audio, dict(os.environ))
+                memory[minutes] = peak, duration, wall = transcribe_peak_rss(audio, dict(os.environ))
+                # Printed as soon as known too: the 3-hour run can outlast everything else by an hour.
+                print(f"(memory: {minutes} min done, peak RSS {peak:.0f} MB, {duration / wall:.1f}x real time)", flush=True)
             except BaseException as exc:  # reported after the timing rounds
                 memory_errors.append(exc)
 
