@@ -94,10 +94,10 @@ def test_segment_and_word_times_are_absolute_and_ascending(whole_and_windowed):
     segments = windowed.segments
     assert segments[-1]["end"] > 3 * WINDOW  # absolute: the last window's times are not restarted at 0
     assert all(s["start"] <= s["end"] for s in segments)
-    assert all(a["end"] <= b["start"] + 1e-6 for a, b in zip(segments, segments[1:]))
+    assert all(a["end"] <= b["start"] + 1e-6 for a, b in zip(segments, segments[1:], strict=False))
     times = [(w["start"], w["end"]) for w in all_words(windowed)]
     assert all(start <= end for start, end in times)
-    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(times, times[1:]))
+    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(times, times[1:], strict=False))
     assert set(all_words(windowed)[0]) == {"start", "end", "word", "probability"}
     for segment in segments:
         assert segment["words"][0]["start"] >= segment["start"] - 1e-6
