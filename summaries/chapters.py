@@ -86,7 +86,7 @@ def chapters_document(*, episode: Episode, chapters: list[Chapter]) -> dict:
     """The JSON Chapters document: version, chapters [{startTime, title, toc?}]."""
     items = []
     for chapter in chapters:
-        start = int(chapter.start) if chapter.start.is_integer() else round(chapter.start, 3)
+        start = int(chapter.start) if float(chapter.start).is_integer() else round(float(chapter.start), 3)
         item: dict[str, Any] = {"startTime": start, "title": chapter.title}
         if not chapter.toc:
             item["toc"] = False
