@@ -6,6 +6,7 @@ parser on Episode.chapters). Ad breaks are added as `toc: false` chapters once
 sponsor spans exist (`ad_break_chapters`).
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ def _start(value: Any) -> float | None:
         start = float(value)
     except (TypeError, ValueError):
         return None
-    return start if start >= 0 and start == start and start != float("inf") else None
+    return start if math.isfinite(start) and start >= 0 else None
 
 
 def _from_rows(rows: Any, *, source: str) -> list[Chapter]:

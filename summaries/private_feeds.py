@@ -16,7 +16,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from config.urlcache import reverse_pk
-
 from podcasts.models import Episode, Podcast, Transcript
 from podcasts.selectors import episodes_visible, podcasts_visible, summaries_visible
 from summaries.chapters import Chapter, episode_chapters
@@ -159,9 +158,7 @@ def feed_render(*, feed: Feed, links: FeedLinks) -> str:
         item.chapters_url = links.chapters(pk) if item.chapters else ""
         item.transcripts = [(links.transcript(pk, fmt), mime) for fmt, mime in item.transcript_types.items()]
         item.html = render_to_string("summaries/feed_item.html", {"item": item})
-    return render_to_string(
-        "summaries/feed.xml", {"feed": feed, "site_url": links.site(), "self_url": links.feed(feed.podcast)}
-    )
+    return render_to_string("summaries/feed.xml", {"feed": feed, "site_url": links.site(), "self_url": links.feed(feed.podcast)})
 
 
 def feed_etag(body: str) -> str:

@@ -58,9 +58,7 @@ def feed_token_get_or_create(*, user: AbstractBaseUser) -> FeedToken:
 def feed_token_rotate(*, user: AbstractBaseUser) -> FeedToken:
     """Replace the user's feed token: every old feed URL is a 404 from now on."""
     with transaction.atomic():
-        token, created = FeedToken.objects.select_for_update().get_or_create(
-            user=user, defaults=_new_feed_token_values()
-        )
+        token, created = FeedToken.objects.select_for_update().get_or_create(user=user, defaults=_new_feed_token_values())
         if not created:
             for field, value in _new_feed_token_values().items():
                 setattr(token, field, value)
@@ -126,9 +124,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str = "", read_only: bool 
 
 def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
     """Revoke one of the user's own tokens; False when it is not theirs or already revoked."""
-    revoked = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    revoked = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
         logger.info("api_token_revoked", extra={"event": "api_token_revoked", "user_id": user.pk, "token_id": token_id})
     return bool(revoked)

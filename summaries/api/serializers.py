@@ -55,7 +55,7 @@ class EpisodeSerializer(serializers.Serializer):
 
 
 class ChapterSerializer(serializers.Serializer):
-    startTime = serializers.FloatField()  # noqa: N815 (JSON Chapters field name)
+    startTime = serializers.FloatField()  # the JSON Chapters field name
     title = serializers.CharField()
     toc = serializers.BooleanField(required=False)
 

@@ -12,13 +12,13 @@ app_name = "api"
 class SchemaView(SpectacularAPIView):
     """The schema describes the API; it shows no one's data, so it needs no token."""
 
-    authentication_classes = []
-    permission_classes = [AllowAny]
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
 
 class DocsView(SpectacularSwaggerSplitView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
 
 urlpatterns = [

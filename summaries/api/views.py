@@ -136,15 +136,20 @@ class PodcastUnsubscribe(APIView):
 
 
 def _episodes_with_tldr():
-    current_tldr = (
-        summaries_visible().filter(episode_id=OuterRef("pk")).annotate(tldr=KeyTextTransform("tldr", "content"))
-    )
+    current_tldr = summaries_visible().filter(episode_id=OuterRef("pk")).annotate(tldr=KeyTextTransform("tldr", "content"))
     return (
         episodes_visible()
         .select_related("podcast")
         .only(
-            "id", "title", "published_at", "duration_seconds", "enclosure_url", "enclosure_type", "pipeline_status",
-            "podcast__id", "podcast__title",
+            "id",
+            "title",
+            "published_at",
+            "duration_seconds",
+            "enclosure_url",
+            "enclosure_type",
+            "pipeline_status",
+            "podcast__id",
+            "podcast__title",
         )
         .annotate(current_tldr=Subquery(current_tldr.values("tldr")[:1]))
         .order_by("-published_at", "-id")

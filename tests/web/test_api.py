@@ -297,7 +297,9 @@ def test_search_without_a_query_is_400(api_for, reader, library):
 
 
 def test_pages_are_capped_and_out_of_range_pages_are_404(api_for, reader, library):
-    Podcast.objects.bulk_create([Podcast(feed_url=f"https://bulk.example.com/{n}.xml", title=f"Bulk {n:03d}") for n in range(110)])
+    Podcast.objects.bulk_create(
+        [Podcast(feed_url=f"https://bulk.example.com/{n}.xml", title=f"Bulk {n:03d}") for n in range(110)]
+    )
     api = api_for(reader)
 
     default = api.get("/podcasts/").json()
@@ -429,9 +431,16 @@ def test_the_openapi_schema_loads_and_lists_every_endpoint(site):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     expected = {
-        "/api/v1/podcasts/", "/api/v1/podcasts/{id}/", "/api/v1/podcasts/{id}/subscribe/",
-        "/api/v1/podcasts/{id}/unsubscribe/", "/api/v1/episodes/", "/api/v1/episodes/{id}/",
-        "/api/v1/episodes/{id}/transcript/", "/api/v1/episodes/{id}/regenerate/", "/api/v1/search/", "/api/v1/feeds/",
+        "/api/v1/podcasts/",
+        "/api/v1/podcasts/{id}/",
+        "/api/v1/podcasts/{id}/subscribe/",
+        "/api/v1/podcasts/{id}/unsubscribe/",
+        "/api/v1/episodes/",
+        "/api/v1/episodes/{id}/",
+        "/api/v1/episodes/{id}/transcript/",
+        "/api/v1/episodes/{id}/regenerate/",
+        "/api/v1/search/",
+        "/api/v1/feeds/",
     }
     assert expected <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {

@@ -141,13 +141,18 @@ def test_feed_shows_only_the_current_visible_summary(listener):
 
 def test_markup_in_feed_text_and_llm_text_is_escaped_in_the_item_html(make_user, make_podcast, make_episode, subscribe):
     user = make_user()
-    podcast = make_podcast('Tom & Jerry <i>Show</i>')
+    podcast = make_podcast("Tom & Jerry <i>Show</i>")
     subscribe(user, podcast)
-    episode = make_episode(podcast, title='Cats & <b>dogs</b>', tldr='<img src=x onerror="alert(1)"> & more')
-    Episode.objects.filter(pk=episode.pk).update(description="<p>Notes with <a href='https://e.example'>a link</a> &amp; <script>x()</script></p>")
+    episode = make_episode(podcast, title="Cats & <b>dogs</b>", tldr='<img src=x onerror="alert(1)"> & more')
+    Episode.objects.filter(pk=episode.pk).update(
+        description="<p>Notes with <a href='https://e.example'>a link</a> &amp; <script>x()</script></p>"
+    )
     summary = Summary.objects.get(episode=episode)
-    summary.content = {**summary.content, "key_points": ["<script>alert(2)</script>", "b", "c"],
-                       "chapters": [{"title": "<em>Intro</em>", "start": 0}]}
+    summary.content = {
+        **summary.content,
+        "key_points": ["<script>alert(2)</script>", "b", "c"],
+        "chapters": [{"title": "<em>Intro</em>", "start": 0}],
+    }
     summary.save(update_fields=["content"])
     token = feed_token_get_or_create(user=user).token
 
@@ -166,7 +171,9 @@ def test_markup_in_feed_text_and_llm_text_is_escaped_in_the_item_html(make_user,
     assert _podcastparser("http://testserver/f.xml", body)["episodes"][0]["title"] == "Cats & <b>dogs</b>"
 
 
-@pytest.mark.parametrize("path", ["/feeds/{token}.xml", "/feeds/{token}/{podcast}.xml", "/feeds/{token}/transcripts/{episode}.vtt"])
+@pytest.mark.parametrize(
+    "path", ["/feeds/{token}.xml", "/feeds/{token}/{podcast}.xml", "/feeds/{token}/transcripts/{episode}.vtt"]
+)
 def test_wrong_rotated_and_unknown_tokens_are_the_same_plain_404(listener, path):
     user, podcast, episode, token = listener
     good = path.format(token=token, podcast=podcast.pk, episode=episode.pk)
