@@ -269,3 +269,10 @@ def test_account_forms_need_the_csrf_token(make_user):
     assert client.post("/accounts/feed/rotate/").status_code == HTTPStatus.FORBIDDEN
     assert client.post("/accounts/api-tokens/", {"name": "x"}).status_code == HTTPStatus.FORBIDDEN
     assert not ApiToken.objects.exists()
+
+
+def test_a_signed_in_session_is_not_an_api_login(make_user):
+    client = csrf_client(make_user())
+
+    assert client.get("/api/v1/podcasts/").status_code == HTTPStatus.UNAUTHORIZED
+    assert client.post("/api/v1/feeds/", {"feed_url": "https://feeds.example.org/x.xml"}).status_code == HTTPStatus.UNAUTHORIZED
