@@ -3,8 +3,9 @@
 import logging
 import re
 
-# Private feed URLs carry their secret in the path (/feeds/<token>.xml): logs keep only "/feeds/[token]".
-_FEED_TOKEN_IN_PATH = re.compile(r"/feeds/[^/\s?#]+")
+# Private feed URLs carry their secret in the path (/feeds/<token>.xml): logs keep only
+# "/feeds/[token]". Any long hex run counts, so a mistyped or rotated token is cut too.
+_FEED_TOKEN_IN_PATH = re.compile(r"/feeds/[0-9a-fA-F]{16,}")
 
 
 def redact_path(path: str) -> str:

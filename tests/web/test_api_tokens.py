@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils.module_loading import import_string
 from pythonjsonlogger.json import JsonFormatter
 
-from config.logging import GunicornAccessFields
+from config.logging import GunicornAccessFields, redact_path
 from summaries.models import ApiToken, FeedToken
 from summaries.tokens import (
     api_token_authenticate,
@@ -276,3 +276,16 @@ def test_a_signed_in_session_is_not_an_api_login(make_user):
 
     assert client.get("/api/v1/podcasts/").status_code == HTTPStatus.UNAUTHORIZED
     assert client.post("/api/v1/feeds/", {"feed_url": "https://feeds.example.org/x.xml"}).status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.parametrize(
+    "path,logged",
+    [
+        ("/feeds/" + "0a" * 22 + ".xml", "/feeds/[token].xml"),
+        ("/feeds/" + "0a" * 10 + "/transcripts/3.vtt", "/feeds/[token]/transcripts/3.vtt"),
+        ("/api/v1/feeds/", "/api/v1/feeds/"),
+        ("/podcasts/submit/", "/podcasts/submit/"),
+    ],
+)
+def test_feed_tokens_are_cut_out_of_logged_paths(path, logged):
+    assert redact_path(path) == logged
