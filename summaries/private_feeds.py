@@ -155,7 +155,8 @@ def feed_render(*, feed: Feed, links: FeedLinks) -> str:
     for item in feed.items:
         pk = item.episode.pk
         item.link = links.episode(pk)
-        item.chapters_url = links.chapters(pk) if item.chapters else ""
+        # No chapters here but a publisher's chapters file: point the app at the publisher's own.
+        item.chapters_url = links.chapters(pk) if item.chapters else item.episode.chapters_url
         item.transcripts = [(links.transcript(pk, fmt), mime) for fmt, mime in item.transcript_types.items()]
         item.html = render_to_string("summaries/feed_item.html", {"item": item})
     return render_to_string("summaries/feed.xml", {"feed": feed, "site_url": links.site(), "self_url": links.feed(feed.podcast)})

@@ -253,3 +253,18 @@ def test_json_transcript_is_the_podcasting_2_0_format(listener):
 
     assert document["version"] == "1.0.0"
     assert document["segments"][0] == {"startTime": 0.0, "endTime": 4.0, "body": SEGMENTS[0]["text"]}
+
+
+def test_an_episode_without_chapters_points_at_the_publishers_chapters_file(make_user, make_podcast, make_episode, subscribe):
+    user = make_user()
+    podcast = make_podcast()
+    subscribe(user, podcast)
+    episode = make_episode(podcast, summary_version=None)
+    Episode.objects.filter(pk=episode.pk).update(chapters_url="https://publisher.example.com/1/chapters.json")
+    bare = make_episode(podcast, summary_version=None)
+    token = feed_token_get_or_create(user=user).token
+
+    items = {item["guid"]: item for item in _podcastparser("http://testserver/f.xml", _get(f"/feeds/{token}.xml").content)["episodes"]}
+
+    assert items[f"castnotes:episode:{episode.pk}"]["chapters_json_url"] == "https://publisher.example.com/1/chapters.json"
+    assert "chapters_json_url" not in items[f"castnotes:episode:{bare.pk}"]
