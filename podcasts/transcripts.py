@@ -300,9 +300,7 @@ def export_podcast_json(segments: list[dict[str, Any]]) -> str:
     return json.dumps(
         {
             "version": "1.0.0",
-            "segments": [
-                {"startTime": seg["start"], "endTime": seg["end"], "body": _cue_text(seg["text"])} for seg in segments
-            ],
+            "segments": [{"startTime": seg["start"], "endTime": seg["end"], "body": _cue_text(seg["text"])} for seg in segments],
         },
         ensure_ascii=False,
     )

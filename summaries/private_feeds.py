@@ -17,9 +17,10 @@ from django.urls import reverse
 
 from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Transcript
-from podcasts.selectors import episodes_visible, podcasts_visible, summaries_visible
+from podcasts.selectors import episodes_visible, podcasts_visible
 from summaries.chapters import Chapter, episode_chapters
 from summaries.models import Summary
+from summaries.selectors import summaries_visible
 
 # Podcast apps read a feed's newest items; older ones stay on the web pages.
 FEED_MAX_ITEMS = 100
@@ -136,7 +137,7 @@ class FeedLinks:
         return self.origin + "/"
 
     def episode(self, pk: int) -> str:
-        return self.origin + reverse_pk("podcasts:episode_detail", pk)
+        return self.origin + reverse_pk("summaries:episode_detail", pk)
 
     def chapters(self, pk: int) -> str:
         return self.origin + reverse_pk("listeners:episode_chapters", pk)

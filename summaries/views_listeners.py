@@ -21,12 +21,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from podcasts.models import Transcript
-from podcasts.selectors import episodes_visible, podcasts_visible, summary_current
+from podcasts.selectors import episodes_visible, podcasts_visible
 from podcasts.transcripts import export_podcast_json, export_srt, export_vtt
 from podcasts.views import SeeOther
 from summaries.chapters import JSON_CHAPTERS_CONTENT_TYPE, chapters_document, episode_chapters
 from summaries.models import ApiToken
 from summaries.private_feeds import FeedLinks, feed_build, feed_etag, feed_podcast, feed_render
+from summaries.selectors import summary_current
 from summaries.tokens import (
     api_token_create,
     api_token_revoke,

@@ -1,6 +1,6 @@
-"""What the API shows. Feed text and LLM text are plain JSON strings: a client that
-renders them as HTML must escape them (search snippets are the one HTML field,
-`snippet_html`, escaped by the server with only <mark> added)."""
+"""What the API shows. Feed text and LLM text are plain JSON strings, never HTML: a
+client that renders them as HTML must escape them (search snippets too: plain-text
+pieces, each marked or not)."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -139,14 +139,19 @@ class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=200, trim_whitespace=True)
 
 
+class SnippetPieceSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False)
+    marked = serializers.BooleanField(help_text="A word of the query: highlight it.")
+
+
 class SearchResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     title = serializers.CharField()
     published_at = serializers.DateTimeField(allow_null=True)
     podcast = PodcastRefSerializer()
     tldr = serializers.CharField(source="current_tldr", allow_null=True)
-    snippet_html = serializers.CharField(
-        source="snippet", allow_null=True, help_text="Escaped text with <mark> around the query's words."
+    snippet = SnippetPieceSerializer(
+        many=True, help_text="Where the query matched, as plain-text pieces; `marked` ones are the query's words."
     )
 
 

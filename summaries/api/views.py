@@ -23,11 +23,15 @@ from rest_framework.views import APIView
 
 from config.urlcache import reverse_pk
 from podcasts.models import Podcast, Subscription, Transcript
-from podcasts.selectors import (
+from podcasts.selectors import episodes_visible, podcast_directory, podcasts_visible
+from podcasts.services import FeedIngestError, podcast_submit
+from podcasts.subscribers import subscription_create, subscription_delete, user_may_regenerate
+from podcasts.templatetags.castnotes import plain_text
+from summaries.api import serializers as s
+from summaries.chapters import chapters_document, episode_chapters, sponsor_spans
+from summaries.regeneration import RegenerationRefused, regeneration_request
+from summaries.selectors import (
     episode_search,
-    episodes_visible,
-    podcast_directory,
-    podcasts_visible,
     regeneration_pending,
     search_snippets,
     summaries_visible,
@@ -35,12 +39,6 @@ from podcasts.selectors import (
     summary_is_outdated,
     summary_is_regenerable,
 )
-from podcasts.services import FeedIngestError, podcast_submit
-from podcasts.subscribers import subscription_create, subscription_delete, user_may_regenerate
-from podcasts.templatetags.castnotes import plain_text
-from summaries.api import serializers as s
-from summaries.chapters import chapters_document, episode_chapters, sponsor_spans
-from summaries.regeneration import RegenerationRefused, regeneration_request
 
 REFUSALS = {
     401: OpenApiResponse(s.ErrorSerializer, description="No token, or an invalid or revoked one."),
@@ -301,7 +299,7 @@ class Search(generics.GenericAPIView):
         page = self.paginate_queryset(episode_search(query=q))
         snippets = search_snippets(episodes=page, query=q)
         for card in page:
-            card.snippet = snippets.get(card.pk)
+            card.snippet = [{"text": text, "marked": marked} for text, marked in snippets.get(card.pk) or ()]
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 

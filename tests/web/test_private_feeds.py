@@ -264,7 +264,9 @@ def test_an_episode_without_chapters_points_at_the_publishers_chapters_file(make
     bare = make_episode(podcast, summary_version=None)
     token = feed_token_get_or_create(user=user).token
 
-    items = {item["guid"]: item for item in _podcastparser("http://testserver/f.xml", _get(f"/feeds/{token}.xml").content)["episodes"]}
+    items = {
+        item["guid"]: item for item in _podcastparser("http://testserver/f.xml", _get(f"/feeds/{token}.xml").content)["episodes"]
+    }
 
     assert items[f"castnotes:episode:{episode.pk}"]["chapters_json_url"] == "https://publisher.example.com/1/chapters.json"
     assert "chapters_json_url" not in items[f"castnotes:episode:{bare.pk}"]
