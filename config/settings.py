@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "summaries",
     "curation",
     "django_ratelimit",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -325,6 +328,30 @@ RATELIMIT_REGENERATE = env.str("RATELIMIT_REGENERATE", default="60/m")
 # Behind a proxy REMOTE_ADDR is the proxy: name the header that carries the client address.
 if env.str("RATELIMIT_IP_META_KEY", default=""):
     RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY")
+# --- JSON API (docs/api.md): personal Bearer tokens only, JSON only, capped pages ----------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["summaries.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "summaries.api.permissions.ReadOnlyTokenIsReadOnly",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "summaries.api.pagination.Pagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Castnotes API",
+    "DESCRIPTION": "Podcasts, episodes with summaries, chapters and transcripts, search, feed submission and "
+    "regeneration, with the web's rules. Authenticate with `Authorization: Bearer <personal API token>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from the drf-spectacular-sidecar package (static files): no CDN, CSP script-src 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"PipelineStatusEnum": "podcasts.models.PipelineStatus"},
+}
 SILENCED_SYSTEM_CHECKS = [
     # Django's own RedisCache increments atomically (INCR); django-ratelimit 4.1 predates it.
     "django_ratelimit.W001",

@@ -302,3 +302,14 @@ def export_json(transcript) -> str:
 
 def export_txt(segments: list[dict[str, Any]]) -> str:
     return "\n".join(f"[{_timestamp(seg['start'], '.')[:8]}] {_cue_text(seg['text'])}" for seg in segments) + "\n"
+
+
+def export_podcast_json(segments: list[dict[str, Any]]) -> str:
+    """The Podcasting 2.0 JSON transcript format (what podcast:transcript type="application/json" means)."""
+    return json.dumps(
+        {
+            "version": "1.0.0",
+            "segments": [{"startTime": seg["start"], "endTime": seg["end"], "body": _cue_text(seg["text"])} for seg in segments],
+        },
+        ensure_ascii=False,
+    )
