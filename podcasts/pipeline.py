@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.queues import enqueue
+from podcasts.ad_spans import ad_spans_store_detected, detect_for_episode
 from podcasts.models import Episode
 
 logger = logging.getLogger("castnotes.pipeline")
@@ -284,6 +285,8 @@ def transcript_store(
     from podcasts.models import Transcript
 
     text = " ".join(s["text"] for s in segments)
+    # Sponsor spans are computed before the transaction (CPU work, up to seconds on long episodes).
+    ad_spans = detect_for_episode(episode_id=episode_id, segments=segments)
     with transaction.atomic():
         if not episode_advance(
             episode_id=episode_id, from_status=from_status, to_status=Status.TRANSCRIBED, **(episode_fields or {})
@@ -292,7 +295,7 @@ def transcript_store(
             return False
         try:
             with transaction.atomic():
-                Transcript.objects.create(
+                transcript = Transcript.objects.create(
                     episode_id=episode_id,
                     source=source,
                     language=language,
@@ -305,6 +308,8 @@ def transcript_store(
                     no_speech_ratio=no_speech_ratio,
                     source_url=source_url,
                 )
+                if ad_spans is not None:
+                    ad_spans_store_detected(transcript=transcript, spans=ad_spans)
         except IntegrityError:
             logger.info("transcript_exists", extra={"event": "transcript_exists", "episode_id": episode_id})
         episode = Episode.objects.get(pk=episode_id)
