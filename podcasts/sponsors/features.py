@@ -10,7 +10,6 @@ names in the show notes, speech rate).
 """
 
 import html
-import math
 import re
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 MAX_UNIT_WORDS = 45
 MAX_UNIT_SECONDS = 20.0
 CONTEXT_SECONDS = 30.0
+WIDE_SECONDS = 90.0  # an ad break's cues (lead-in, addresses, codes) lie within about this of each other
 REPEAT_MIN_DISTANCE = 120.0
 TAG = re.compile(r"<[^>]+>")
 
@@ -34,7 +34,7 @@ CUES: dict[str, re.Pattern] = {
         re.I,
     ),
     "slash": re.compile(r"\bslash\b|\.com/|\.co/", re.I),
-    "code": re.compile(r"\b(?:promo|offer|discount|coupon)\s?code\b|\buse code\b|\bcode [A-Z0-9]{3,}\b", re.I),
+    "code": re.compile(r"\b(?:promo|offer|discount|coupon)\s?code\b|\buse (?:the )?code\b|\bcode at checkout\b", re.I),
     "sponsor": re.compile(
         r"\bsponsor(?:ed|s)?\b|\bbrought to you by\b|\bsupport(?:ed)? (?:for|by|comes from)\b|\bpresented by\b|\bpartner(?:ed|ing)? with\b",
         re.I,
@@ -140,7 +140,7 @@ def plain_text(description: str) -> str:
 
 
 def sponsor_terms(description: str, title: str = "") -> set[str]:
-    """Names the show notes give that may be sponsors: domains, and capitalised words on lines with a link.
+    """Names the show notes give that may be sponsors: domains, and capitalised words on lines with an offer.
 
     Names of the episode's subjects would also be caught by the second rule,
     so words of the title are left out.
@@ -149,7 +149,8 @@ def sponsor_terms(description: str, title: str = "") -> set[str]:
     terms = {m.group(1).lower() for m in DOMAIN.finditer(raw)} - BOILERPLATE_DOMAINS
     title_words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", title)}
     for line in re.split(r"[\n\r]+|<br\s*/?>|</p>|</li>", raw):
-        if re.search(r"https?://|www\.|\.com\b|\bcode\b|\bsponsor", line, re.I):
+        # Names on lines that sell something; names on lines with a mere link are often the guests'.
+        if re.search(r"\bcode\b|\bsponsor|\bpromo|\boffer\b|\d+\s?% off|\bdiscount", line, re.I):
             for word in PROPER.findall(plain_text(line)):
                 terms.add(word.lower())
     return {t for t in terms if t not in title_words and len(t) >= 4}
@@ -162,11 +163,13 @@ def _window_indices(starts: np.ndarray, ends: np.ndarray, seconds: float) -> tup
     return lo, hi
 
 
-def context_matrix(units: list[Unit], seconds: float = CONTEXT_SECONDS):
-    """Sparse n×n matrix with 1 where unit j lies within `seconds` of unit i (j != i).
+def context_matrices(units: list[Unit], seconds: float = CONTEXT_SECONDS):
+    """Sparse n×n matrices (before, after): 1 where unit j lies within `seconds` before (after) unit i.
 
-    Multiplying a matrix of per-unit rows by it sums each unit's neighbourhood,
-    which is far cheaper than vectorising the neighbourhood text again.
+    Multiplying per-unit rows by them sums each unit's neighbourhood on either
+    side, far cheaper than vectorising the neighbourhood's text again. The
+    sides are kept apart because a unit inside an ad has ad copy on both sides,
+    and one just after an ad only before it: that is where boundaries are.
     """
     n = len(units)
     starts = np.array([u.start for u in units])
@@ -174,19 +177,21 @@ def context_matrix(units: list[Unit], seconds: float = CONTEXT_SECONDS):
     lo, hi = _window_indices(starts, ends, seconds)
     rows = np.repeat(np.arange(n), hi - lo)
     cols = np.concatenate([np.arange(lo[i], hi[i]) for i in range(n)]) if n else np.zeros(0, dtype=int)
-    keep = rows != cols
-    return sparse.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, n))
+    sides = []
+    for keep in (cols < rows, cols > rows):
+        sides.append(sparse.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, n)))
+    return sides[0], sides[1]
 
 
 DENSE_NAMES = (
     [f"cue_{name}" for name in CUE_NAMES]
-    + [f"ctx_{name}" for name in CUE_NAMES]
+    + [f"before_{name}" for name in CUE_NAMES]
+    + [f"after_{name}" for name in CUE_NAMES]
     + [
-        "ctx_cue_units",
-        "pos_rel",
-        "from_start",
-        "to_end",
-        "log_duration",
+        "before_cue_units",
+        "after_cue_units",
+        "wide_before_cue_units",
+        "wide_after_cue_units",
         "repeat_max",
         "repeat_ctx",
         "notes_terms",
@@ -201,7 +206,8 @@ DENSE_NAMES = (
 def dense_features(
     units: list[Unit],
     *,
-    window,
+    before,
+    after,
     description: str,
     title: str = "",
 ) -> np.ndarray:
@@ -211,14 +217,11 @@ def dense_features(
         return np.zeros((0, len(DENSE_NAMES)))
     starts = np.array([u.start for u in units])
     ends = np.array([u.end for u in units])
-    duration = max(float(ends.max()), 1.0)
     cues = np.array([[1.0 if pattern.search(u.text) else 0.0 for pattern in CUES.values()] for u in units])
-    lo, hi = _window_indices(starts, ends, CONTEXT_SECONDS)
-    csum = np.vstack([np.zeros(len(CUE_NAMES)), np.cumsum(cues, axis=0)])
+    wide_before, wide_after = context_matrices(units, WIDE_SECONDS)
+    window = before + after
+    sizes = np.asarray(window.sum(axis=1)).ravel() + 1
     any_cue = (cues.sum(axis=1) > 0).astype(float)
-    asum = np.concatenate([[0.0], np.cumsum(any_cue)])
-    ctx_cues = np.array([csum[hi[i]] - csum[lo[i]] - cues[i] for i in range(n)])
-    ctx_units = np.array([asum[hi[i]] - asum[lo[i]] - any_cue[i] for i in range(n)])
 
     # Copy read more than once in an episode: the unit's best match at least
     # REPEAT_MIN_DISTANCE seconds away.
@@ -237,18 +240,15 @@ def dense_features(
         block[:, short] = 0.0
         repeat[first : first + 512] = block.max(axis=1)
     repeat[short] = 0.0
-    rsum = np.concatenate([[0.0], np.cumsum(repeat)])
-    repeat_ctx = np.array([(rsum[hi[i]] - rsum[lo[i]]) / max(hi[i] - lo[i], 1) for i in range(n)])
+    repeat_ctx = (window @ repeat + repeat) / sizes
 
     lowered = [set(re.findall(r"[a-z0-9]{4,}", u.text.lower())) for u in units]
     terms = np.array([1.0 if notes_terms and (words & notes_terms) else 0.0 for words in lowered])
-    tsum = np.concatenate([[0.0], np.cumsum(terms)])
-    terms_ctx = np.array([min(tsum[hi[i]] - tsum[lo[i]], 3.0) for i in range(n)])
+    terms_ctx = np.minimum(window @ terms, 3.0)
     if notes_vector is not None and notes_vector.nnz:
         # Talk about the episode's subject resembles its show notes; ad copy does not.
         own_sim = np.asarray((unit_vectors @ notes_vector.T).todense()).ravel()
-        counts = np.asarray(window.sum(axis=1)).ravel() + 1
-        notes_sim = (window @ own_sim + own_sim) / counts
+        notes_sim = (window @ own_sim + own_sim) / sizes
     else:
         notes_sim = np.zeros(n)
 
@@ -260,12 +260,12 @@ def dense_features(
 
     columns = [
         cues,
-        np.minimum(ctx_cues, 4.0),
-        np.minimum(ctx_units, 8.0)[:, None],
-        (starts / duration)[:, None],
-        np.exp(-starts / 120.0)[:, None],
-        np.exp(-(duration - ends) / 120.0)[:, None],
-        np.full((n, 1), math.log1p(duration / 60.0)),
+        np.minimum(before @ cues, 4.0),
+        np.minimum(after @ cues, 4.0),
+        np.minimum(before @ any_cue, 8.0)[:, None],
+        np.minimum(after @ any_cue, 8.0)[:, None],
+        np.minimum(wide_before @ any_cue, 12.0)[:, None],
+        np.minimum(wide_after @ any_cue, 12.0)[:, None],
         repeat[:, None],
         repeat_ctx[:, None],
         terms[:, None],

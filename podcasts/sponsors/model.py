@@ -1,4 +1,4 @@
-"""The classifier: TF-IDF of a unit and its neighbourhood plus dense cues, logistic regression.
+"""The classifier: TF-IDF of a unit and of its neighbourhood on each side, dense cues, logistic regression.
 
 The fitted model is stored as JSON (vocabulary, idf, scaler, coefficients):
 small, diff-able and safe to load, unlike a pickle, and independent of the
@@ -14,9 +14,9 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler, normalize
+from sklearn.preprocessing import MaxAbsScaler, normalize
 
-from podcasts.sponsors.features import DENSE_NAMES, Unit, context_matrix, dense_features, transcript_units
+from podcasts.sponsors.features import DENSE_NAMES, Unit, context_matrices, dense_features, transcript_units
 
 ARTIFACT_PATH = Path(__file__).resolve().parent / "model.json"
 FORMAT = 1
@@ -26,7 +26,7 @@ SEED = 0
 NGRAMS = (1, 2)
 MIN_DF = 3
 MAX_FEATURES = 12000
-C = 0.5
+C = 0.25
 
 
 @dataclass
@@ -91,27 +91,30 @@ def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 class EpisodeInput:
     units: list[Unit]
     texts: list[str]
-    window: sparse.csr_matrix
+    before: sparse.csr_matrix
+    after: sparse.csr_matrix
     dense: np.ndarray
 
 
 def episode_input(segments: list[dict], *, title: str = "", description: str = "") -> EpisodeInput:
     units = transcript_units(segments)
-    window = context_matrix(units)
+    before, after = context_matrices(units)
     return EpisodeInput(
         units=units,
         texts=[u.text for u in units],
-        window=window,
-        dense=dense_features(units, window=window, description=description, title=title),
+        before=before,
+        after=after,
+        dense=dense_features(units, before=before, after=after, description=description, title=title),
     )
 
 
 def _matrix(model_counter: CountVectorizer, idf, mean, scale, data: EpisodeInput) -> sparse.csr_matrix:
     counts = model_counter.transform(data.texts)
     own = _tfidf(counts, idf)
-    ctx = _tfidf(data.window @ counts, idf)
+    before = _tfidf(data.before @ counts, idf)
+    after = _tfidf(data.after @ counts, idf)
     dense = (data.dense - mean) / scale
-    return sparse.hstack([own, ctx, sparse.csr_matrix(dense)]).tocsr()
+    return sparse.hstack([own, before, after, sparse.csr_matrix(dense)]).tocsr()
 
 
 def unit_labels(units: list[Unit], truth: list[tuple[float, float]]) -> np.ndarray:
@@ -132,17 +135,20 @@ def fit(inputs: list[EpisodeInput], labels: list[np.ndarray], *, names: list[str
     vocabulary = [t for t, _ in sorted(counter.vocabulary_.items(), key=lambda kv: kv[1])]
     idf = TfidfTransformer(sublinear_tf=True).fit(counts).idf_
     dense = np.vstack([data.dense for data in inputs])
-    scaler = StandardScaler().fit(dense)
+    # Scaled to [-1, 1] and not centred: a rare 0/1 cue stays 0/1 instead of
+    # becoming a huge z-score that swamps everything else.
+    scaler = MaxAbsScaler().fit(dense)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     fixed = CountVectorizer(ngram_range=NGRAMS, vocabulary={t: i for i, t in enumerate(vocabulary)})
-    X = sparse.vstack([_matrix(fixed, idf, scaler.mean_, scale, data) for data in inputs]).tocsr()
+    mean = np.zeros(dense.shape[1])
+    X = sparse.vstack([_matrix(fixed, idf, mean, scale, data) for data in inputs]).tocsr()
     y = np.concatenate(labels)
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=SEED)
     clf.fit(X, y)
     return Model(
         vocabulary=vocabulary,
         idf=idf,
-        scaler_mean=scaler.mean_,
+        scaler_mean=mean,
         scaler_scale=scale,
         coef=clf.coef_.ravel(),
         intercept=float(clf.intercept_[0]),
