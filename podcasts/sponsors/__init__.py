@@ -2,7 +2,7 @@
 
 Public contract (other apps rely on these names): DETECTOR_VERSION,
 DetectedAdSpan, detect_ad_spans. A pure function of the transcript and its
-show notes; storage lives in podcasts/services_ads.py. See docs/sponsors.md.
+show notes; storage lives in podcasts/ad_spans.py. See docs/sponsors.md.
 """
 
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from podcasts.sponsors import PARAMS, DetectedAdSpan, spans_from_input
 from podcasts.sponsors.spans import SpanParams
-from podcasts.sponsors.corpus import CorpusEpisode, load_corpus
+from podcasts.sponsors.corpus import CorpusEpisode
 from podcasts.sponsors.metric import SpanScore, score_spans
 from podcasts.sponsors.model import EpisodeInput, Model, episode_input, fit, unit_labels
 
@@ -21,9 +21,9 @@ def fit_corpus(episodes: list[CorpusEpisode], inputs: dict[str, EpisodeInput] | 
     return fit(data, labels, names=[e.name for e in episodes])
 
 
-def train(corpus: Path, output: Path) -> Model:
-    """Fit on every episode of the corpus and write the artifact; the same corpus gives the same bytes."""
-    model = fit_corpus(load_corpus(corpus))
+def train(episodes: list[CorpusEpisode], output: Path) -> Model:
+    """Fit on every episode and write the artifact; the same episodes give the same bytes."""
+    model = fit_corpus(episodes)
     output.write_text(model.to_json(), encoding="utf-8")
     return model
 

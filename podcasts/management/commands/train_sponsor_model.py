@@ -28,7 +28,7 @@ class Command(BaseCommand):
         output = Path(options["output"])
         if not output.parent.is_dir():
             raise CommandError(f"No such folder for --output: {output.parent}")
-        model = train(corpus, output)
+        model = train(episodes, output)
         digest = hashlib.sha256(output.read_bytes()).hexdigest()[:16]
         self.stdout.write(
             f"Trained on {len(model.trained_on)} episodes, {len(model.vocabulary)} terms; "
