@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from podcasts.ad_spans import AdSpanInvalid, ad_span_add, ad_span_check_bounds, ad_span_reject, ad_span_restore, transcript_detect_ad_spans
 from podcasts.models import AdSpan, Episode, Podcast, Profile, Subscription, Transcript
+from podcasts.stages import status_label
 
 
 @admin.register(Podcast)
@@ -15,11 +16,16 @@ class PodcastAdmin(admin.ModelAdmin):
 
 @admin.register(Episode)
 class EpisodeAdmin(admin.ModelAdmin):
-    list_display = ["title", "podcast", "published_at", "pipeline_status", "attempts"]
+    list_display = ["title", "podcast", "published_at", "stage", "attempts"]
     list_filter = ["pipeline_status"]
     search_fields = ["title", "guid"]
     list_select_related = ["podcast"]
     raw_id_fields = ["podcast"]
+
+    @admin.display(description="Pipeline", ordering="pipeline_status")
+    def stage(self, episode: Episode) -> str:
+        """The pipeline status in words, from the stage table ("Transcribing", "Queued", …)."""
+        return status_label(episode.pipeline_status)
 
 
 class AdSpanInline(admin.TabularInline):

@@ -16,17 +16,19 @@ from podcasts.ad_spans import (
 from podcasts.models import AdSpan, PipelineStatus, Transcript
 from podcasts.pipeline import transcript_store
 from podcasts.sponsors import DETECTOR_VERSION
-from tests.support.pipeline import make_episode, podcast  # noqa: F401
+from tests.factories import make_episode, make_podcast
 from tests.support.sponsors import corpus  # noqa: F401
 
 TOSH = "ep-tosh-show-5f6894439bb6"
 
 
 @pytest.fixture
-def stored(corpus, make_episode, django_capture_on_commit_callbacks):
+def stored(db, corpus, django_capture_on_commit_callbacks):
     """The Tosh Show episode stored through the pipeline's transcript_store (which runs the detector)."""
     source = corpus[TOSH]
-    episode = make_episode(title=source.title, description=source.description, pipeline_status=PipelineStatus.TRANSCRIBING)
+    episode = make_episode(
+        make_podcast(), title=source.title, description=source.description, pipeline_status=PipelineStatus.TRANSCRIBING
+    )
     with django_capture_on_commit_callbacks(execute=False):
         assert transcript_store(
             episode_id=episode.pk,
@@ -163,9 +165,9 @@ def test_database_refuses_a_span_that_ends_before_it_starts(stored):
 
 
 @pytest.mark.django_db
-def test_a_detector_fault_keeps_the_transcript(make_episode, django_capture_on_commit_callbacks, caplog):
+def test_a_detector_fault_keeps_the_transcript(django_capture_on_commit_callbacks, caplog):
     """Segments the detector cannot read (a start that is not a number): the transcript is stored, without spans."""
-    episode = make_episode(pipeline_status=PipelineStatus.TRANSCRIBING)
+    episode = make_episode(make_podcast(), pipeline_status=PipelineStatus.TRANSCRIBING)
     segments = [{"start": "soon", "end": 3.0, "text": "Brought to you by Example.com."}]
 
     with django_capture_on_commit_callbacks(execute=False):
