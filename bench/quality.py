@@ -47,7 +47,9 @@ def ads_section(episodes: list[CorpusEpisode]) -> dict[str, str]:
         s = r.score
         print(f"| {r.episode.name:<44} | {s.truth:5} | {s.predicted:9} | {s.tp:2} | {s.fp:2} | {s.fn:2} | {s.f1:4.2f} |")
     overall = total(results)
-    print(f"| {'overall':<44} | {overall.truth:5} | {overall.predicted:9} | {overall.tp:2} | {overall.fp:2} | {overall.fn:2} | {overall.f1:4.2f} |")
+    print(
+        f"| {'overall':<44} | {overall.truth:5} | {overall.predicted:9} | {overall.tp:2} | {overall.fp:2} | {overall.fn:2} | {overall.f1:4.2f} |"
+    )
     noad_fp = sum(r.score.predicted for r in results if not r.episode.truth)
     print(f"\nfalse positives on episodes without ads: {noad_fp}; cross-validation took {cv_seconds:.1f} s")
 

@@ -96,7 +96,9 @@ def _replace_automated(
         return AdSpan.objects.bulk_create(rows)
 
 
-def ad_spans_store_detected(*, transcript: Transcript, spans: list[DetectedAdSpan], version: str = DETECTOR_VERSION) -> list[AdSpan]:
+def ad_spans_store_detected(
+    *, transcript: Transcript, spans: list[DetectedAdSpan], version: str = DETECTOR_VERSION
+) -> list[AdSpan]:
     """Store the detector's spans for a transcript (replacing its earlier ones); returns the stored rows."""
     return _replace_automated(
         transcript=transcript,
@@ -112,9 +114,7 @@ def transcript_detect_ad_spans(*, transcript_id: int) -> list[AdSpan]:
     Detection runs outside any transaction; storing is one short one.
     """
     transcript = Transcript.objects.select_related("episode").get(pk=transcript_id)
-    detected = detect_ad_spans(
-        transcript.segments, title=transcript.episode.title, description=transcript.episode.description
-    )
+    detected = detect_ad_spans(transcript.segments, title=transcript.episode.title, description=transcript.episode.description)
     stored = ad_spans_store_detected(transcript=transcript, spans=detected)
     logger.info(
         "ad_spans_detected",
@@ -235,9 +235,7 @@ def ad_span_add(*, transcript_id: int, start: float, end: float, label: str = ""
             confidence=1.0,
             origin=AdSpan.Origin.CURATOR,
         )
-        curator_action_record(
-            actor=actor, target=span, action="ad_span_add", to_state=AdSpan.Status.ACTIVE, reason=reason
-        )
+        curator_action_record(actor=actor, target=span, action="ad_span_add", to_state=AdSpan.Status.ACTIVE, reason=reason)
     return span
 
 

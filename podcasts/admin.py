@@ -1,7 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 
-from podcasts.ad_spans import AdSpanInvalid, ad_span_add, ad_span_check_bounds, ad_span_reject, ad_span_restore, transcript_detect_ad_spans
+from podcasts.ad_spans import (
+    AdSpanInvalid,
+    ad_span_add,
+    ad_span_check_bounds,
+    ad_span_reject,
+    ad_span_restore,
+    transcript_detect_ad_spans,
+)
 from podcasts.models import AdSpan, Episode, Podcast, Profile, Subscription, Transcript
 from podcasts.stages import status_label
 

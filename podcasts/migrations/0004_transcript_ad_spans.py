@@ -5,31 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('podcasts', '0003_search_indexes'),
+        ("podcasts", "0003_search_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AdSpan',
+            name="AdSpan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.FloatField()),
-                ('end', models.FloatField()),
-                ('label', models.CharField(blank=True, help_text="The sponsor's name when known.", max_length=200)),
-                ('confidence', models.FloatField(default=1.0)),
-                ('origin', models.CharField(choices=[('detector', 'Offline detector'), ('llm', 'LLM'), ('curator', 'Curator')], max_length=20)),
-                ('detector_version', models.CharField(blank=True, help_text='Detector version, or the model that returned an LLM span.', max_length=100)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('rejected_by_curator', 'Not an ad (curator)')], default='active', max_length=30)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('transcript', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ad_spans', to='podcasts.transcript')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.FloatField()),
+                ("end", models.FloatField()),
+                ("label", models.CharField(blank=True, help_text="The sponsor's name when known.", max_length=200)),
+                ("confidence", models.FloatField(default=1.0)),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("detector", "Offline detector"), ("llm", "LLM"), ("curator", "Curator")], max_length=20
+                    ),
+                ),
+                (
+                    "detector_version",
+                    models.CharField(
+                        blank=True, help_text="Detector version, or the model that returned an LLM span.", max_length=100
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("rejected_by_curator", "Not an ad (curator)")],
+                        default="active",
+                        max_length=30,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "transcript",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ad_spans", to="podcasts.transcript"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['transcript', 'start', 'id'],
-                'indexes': [models.Index(fields=['transcript', 'status', 'start'], name='adspan_transcript_status')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('start__gte', 0), ('end__gt', models.F('start'))), name='adspan_end_after_start'), models.CheckConstraint(condition=models.Q(('confidence__gte', 0), ('confidence__lte', 1)), name='adspan_confidence_0_1'), models.CheckConstraint(condition=models.Q(('origin__in', ['detector', 'llm', 'curator'])), name='adspan_origin_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['active', 'rejected_by_curator'])), name='adspan_status_valid')],
+                "ordering": ["transcript", "start", "id"],
+                "indexes": [models.Index(fields=["transcript", "status", "start"], name="adspan_transcript_status")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("start__gte", 0), ("end__gt", models.F("start"))), name="adspan_end_after_start"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("confidence__gte", 0), ("confidence__lte", 1)), name="adspan_confidence_0_1"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("origin__in", ["detector", "llm", "curator"])), name="adspan_origin_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["active", "rejected_by_curator"])), name="adspan_status_valid"
+                    ),
+                ],
             },
         ),
     ]

@@ -63,8 +63,25 @@ DOMAIN = re.compile(r"\b(?:https?://)?(?:www\.)?([a-z0-9-]{3,})\.(?:com|net|org|
 PROPER = re.compile(r"\b[A-Z][a-zA-Z]{3,}\b")
 # Domains in every feed's boilerplate, not sponsors of the episode.
 BOILERPLATE_DOMAINS = {
-    "acast", "megaphone", "podcastchoices", "redcircle", "simplecast", "libsyn", "omny", "art19", "spotify",
-    "apple", "youtube", "instagram", "twitter", "facebook", "tiktok", "patreon", "google", "linktr", "bit",
+    "acast",
+    "megaphone",
+    "podcastchoices",
+    "redcircle",
+    "simplecast",
+    "libsyn",
+    "omny",
+    "art19",
+    "spotify",
+    "apple",
+    "youtube",
+    "instagram",
+    "twitter",
+    "facebook",
+    "tiktok",
+    "patreon",
+    "google",
+    "linktr",
+    "bit",
 }
 
 

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podcasts.sponsors import PARAMS, DetectedAdSpan, spans_from_input
-from podcasts.sponsors.spans import SpanParams
 from podcasts.sponsors.corpus import CorpusEpisode
 from podcasts.sponsors.metric import SpanScore, score_spans
 from podcasts.sponsors.model import EpisodeInput, Model, episode_input, fit, unit_labels
+from podcasts.sponsors.spans import SpanParams
 
 
 def inputs_of(episodes: list[CorpusEpisode]) -> dict[str, EpisodeInput]:
@@ -56,4 +56,3 @@ def total(results: list[FoldResult]) -> SpanScore:
     for result in results:
         score = score + result.score
     return score
-

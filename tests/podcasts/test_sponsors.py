@@ -9,7 +9,7 @@ import pytest
 from podcasts.sponsors import DETECTOR_VERSION, DetectedAdSpan, detect_ad_spans, load_model
 from podcasts.sponsors.corpus import parse_truth
 from podcasts.sponsors.metric import merge_spans, score_spans
-from tests.support.sponsors import HELD_OUT, NO_AD_EPISODE, corpus, held_out_model  # noqa: F401
+from tests.support.sponsors import NO_AD_EPISODE
 
 
 def _detect(episode, model=None):

@@ -17,7 +17,6 @@ from podcasts.models import AdSpan, PipelineStatus, Transcript
 from podcasts.pipeline import transcript_store
 from podcasts.sponsors import DETECTOR_VERSION
 from tests.factories import make_episode, make_podcast
-from tests.support.sponsors import corpus  # noqa: F401
 
 TOSH = "ep-tosh-show-5f6894439bb6"
 
@@ -105,7 +104,9 @@ def test_each_correction_writes_one_curator_action(stored, curator):
     assert ad_span_restore(ad_span=span, actor=curator, reason="r2")
     added = ad_span_add(transcript_id=stored.pk, start=100, end=120, actor=curator, reason="r3")
 
-    actions = list(CuratorAction.objects.order_by("id").values_list("action", "from_state", "to_state", "reason", "object_id", "actor_label"))
+    actions = list(
+        CuratorAction.objects.order_by("id").values_list("action", "from_state", "to_state", "reason", "object_id", "actor_label")
+    )
     assert actions == [
         ("ad_span_reject", "active", "rejected_by_curator", "r1", str(span.pk), "cur"),
         ("ad_span_restore", "rejected_by_curator", "active", "r2", str(span.pk), "cur"),
@@ -171,7 +172,9 @@ def test_a_detector_fault_keeps_the_transcript(django_capture_on_commit_callback
     segments = [{"start": "soon", "end": 3.0, "text": "Brought to you by Example.com."}]
 
     with django_capture_on_commit_callbacks(execute=False):
-        assert transcript_store(episode_id=episode.pk, from_status=PipelineStatus.TRANSCRIBING, source="publisher", segments=segments)
+        assert transcript_store(
+            episode_id=episode.pk, from_status=PipelineStatus.TRANSCRIBING, source="publisher", segments=segments
+        )
 
     transcript = Transcript.objects.get(episode=episode)
     assert not transcript.ad_spans.exists()

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from podcasts.sponsors import detect_ad_spans
 from podcasts.sponsors.metric import score_spans
 from podcasts.sponsors.model import ARTIFACT_PATH, Model
-from tests.support.sponsors import SPONSOR_FIXTURES, corpus  # noqa: F401
+from tests.support.sponsors import SPONSOR_FIXTURES
 
 SUBSET = ("ep-daily-gist-chicago-70a82fe93a5c", "ep-it-s-a-thing-e339179dfad6")
 

@@ -15,8 +15,12 @@ class Command(BaseCommand):
     help = "Refit the offline sponsor detector on a labelled corpus and write its artifact (reproducible)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder of ep-*/ episodes (default: ../shared/corpus/transcripts)")
-        parser.add_argument("--output", default=str(ARTIFACT_PATH), help="where to write the model JSON (default: the committed artifact)")
+        parser.add_argument(
+            "--corpus", default=str(DEFAULT_CORPUS), help="folder of ep-*/ episodes (default: ../shared/corpus/transcripts)"
+        )
+        parser.add_argument(
+            "--output", default=str(ARTIFACT_PATH), help="where to write the model JSON (default: the committed artifact)"
+        )
 
     def handle(self, *args, **options):
         corpus = Path(options["corpus"])
