@@ -191,3 +191,48 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile {self.user_id} ({self.plan})"
+
+
+class AdSpan(models.Model):
+    """A stretch of a transcript that is an ad (sponsor read, promo of another show), in seconds.
+
+    Rows come from the offline detector, from the LLM's summary reply, or from a
+    curator. A curator's "not an ad" keeps the row with status
+    rejected_by_curator, so re-detection can see it and does not bring the
+    span back (podcasts/ad_spans.py).
+    """
+
+    class Origin(models.TextChoices):
+        DETECTOR = "detector", "Offline detector"
+        LLM = "llm", "LLM"
+        CURATOR = "curator", "Curator"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REJECTED_BY_CURATOR = "rejected_by_curator", "Not an ad (curator)"
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="ad_spans")
+    start = models.FloatField()
+    end = models.FloatField()
+    label = models.CharField(max_length=200, blank=True, help_text="The sponsor's name when known.")
+    confidence = models.FloatField(default=1.0)
+    origin = models.CharField(max_length=20, choices=Origin.choices)
+    detector_version = models.CharField(
+        max_length=100, blank=True, help_text="Detector version, or the model that returned an LLM span."
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["transcript", "start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__gte=0) & Q(end__gt=models.F("start")), name="adspan_end_after_start"),
+            models.CheckConstraint(condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="adspan_confidence_0_1"),
+            models.CheckConstraint(condition=Q(origin__in=["detector", "llm", "curator"]), name="adspan_origin_valid"),
+            models.CheckConstraint(condition=Q(status__in=["active", "rejected_by_curator"]), name="adspan_status_valid"),
+        ]
+        indexes = [models.Index(fields=["transcript", "status", "start"], name="adspan_transcript_status")]
+
+    def __str__(self) -> str:
+        return f"{self.label or 'Ad'} {self.start:.0f}–{self.end:.0f} s ({self.origin}, {self.status})"

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config.queues import enqueue
 from curation.services import enqueue_for_review
+from podcasts.ad_spans import ad_spans_store_detected, detect_for_episode
 from podcasts.models import Episode, Transcript
 from podcasts.stages import ready_before, ready_states, stage_from_ready, stage_from_working, stages, working_states
 from podcasts.transcription import (
@@ -256,6 +257,8 @@ def transcript_store(
     Transcript.episode is the last guard against a second transcript.
     """
     text = " ".join(s["text"] for s in segments)
+    # Sponsor spans are computed before the transaction (CPU work, up to seconds on long episodes).
+    ad_spans = detect_for_episode(episode_id=episode_id, segments=segments)
     with transaction.atomic():
         if not episode_advance(
             episode_id=episode_id, from_status=from_status, to_status=Status.TRANSCRIBED, **(episode_fields or {})
@@ -264,7 +267,7 @@ def transcript_store(
             return False
         try:
             with transaction.atomic():
-                Transcript.objects.create(
+                transcript = Transcript.objects.create(
                     episode_id=episode_id,
                     source=source,
                     language=language,
@@ -277,6 +280,8 @@ def transcript_store(
                     no_speech_ratio=no_speech_ratio,
                     source_url=source_url,
                 )
+                if ad_spans is not None:
+                    ad_spans_store_detected(transcript=transcript, spans=ad_spans)
         except IntegrityError:
             logger.info("transcript_exists", extra={"event": "transcript_exists", "episode_id": episode_id})
         episode = Episode.objects.get(pk=episode_id)
