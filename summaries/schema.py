@@ -38,7 +38,7 @@ def _clean(value: str) -> str:
 _CLOCK = re.compile(r"^\[?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\]?$")
 
 
-def _seconds(value: Any) -> Any:
+def clock_seconds(value: Any) -> Any:
     """Accept "m:ss" / "h:mm:ss" (as the transcript shows times) besides plain seconds."""
     if isinstance(value, str):
         match = _CLOCK.match(value.strip())
@@ -56,7 +56,7 @@ class Quote(_Base):
     text: str = Field(min_length=1, max_length=600)
     start: float = Field(ge=0, allow_inf_nan=False)
 
-    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: clock_seconds(v))
 
     @field_validator("text")
     @classmethod
@@ -68,7 +68,7 @@ class Chapter(_Base):
     title: str = Field(min_length=1, max_length=150)
     start: float = Field(ge=0, allow_inf_nan=False)
 
-    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: clock_seconds(v))
 
     @field_validator("title")
     @classmethod

@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-EXTRACTIVE_MODEL = "extractive-tfidf-1"
+from summaries.llm.prepare import EpisodeContext, Span, ad_spans_normalize, ad_spans_verify, chapters_check, transcript_prepare
+
+EXTRACTIVE_MODEL = "extractive-tfidf-2"
 PROVIDERS = ("anthropic", "extractive")
 # Conservative characters per token for English (Claude's tokenizer averages ~3.5-4):
 # overestimating keeps requests under the input budget and the daily budget closed.
@@ -100,6 +102,8 @@ class ProviderOutput:
     model: str
     usage: Usage
     warnings: list[str] = field(default_factory=list)
+    # Ad spans the model reported (raw, checked in output_verify); None: the provider reports none.
+    ads: list[Any] | None = None
 
 
 @dataclass
@@ -111,6 +115,11 @@ class SummaryResult:
     usage: Usage
     warnings: list[str]
     dropped_quotes: list[dict[str, Any]]
+    # Every ad span the summary avoided (given + the model's verified ones), as {start, end, label}.
+    ads: list[dict[str, Any]] = field(default_factory=list)
+    model_ads: list[dict[str, Any]] = field(default_factory=list)
+    # The model's ad spans that did not match the transcript, each with the reason.
+    dropped_ads: list[dict[str, Any]] = field(default_factory=list)
 
 
 def estimate_tokens(text: str) -> int:
@@ -161,8 +170,27 @@ def source_hash(*, text: str, prompt_version: str, model: str) -> str:
     return digest.hexdigest()
 
 
+def _words_clean(words: Any) -> list[dict[str, Any]]:
+    """Word timings kept only when every entry has a numeric start/end and a word."""
+    if not isinstance(words, list) or not words:
+        return []
+    cleaned = []
+    for word in words:
+        if not isinstance(word, dict) or not isinstance(word.get("word"), str):
+            return []
+        try:
+            start, end = float(word["start"]), float(word.get("end", word["start"]))
+        except (KeyError, TypeError, ValueError):
+            return []
+        if not (math.isfinite(start) and math.isfinite(end)):
+            return []
+        cleaned.append({"start": start, "end": max(end, start), "word": word["word"]})
+    return cleaned
+
+
 def segments_clean(segments: Any) -> list[dict[str, Any]]:
-    """Segments with float times and non-empty text, in time order; ValueError on a bad shape."""
+    """Segments with float times and non-empty text, in time order (word timings kept when
+    well-formed); ValueError on a bad shape."""
     if not isinstance(segments, list):
         raise ValueError("segments must be a list")
     cleaned = []
@@ -175,43 +203,82 @@ def segments_clean(segments: Any) -> list[dict[str, Any]]:
         except (TypeError, ValueError):
             raise ValueError(f"segment {index} has a non-numeric start or end") from None
         if not math.isfinite(start) or start < 0 or not math.isfinite(end):
-            raise ValueError(f"segment {index} has an invalid start or end")
+            raise ValueError(f"segment {index} has an invalid start or end") from None
         text = " ".join(str(segment["text"]).split())
         if text:
-            cleaned.append({"start": start, "end": max(end, start), "text": text})
+            item = {"start": start, "end": max(end, start), "text": text}
+            words = _words_clean(segment.get("words"))
+            if words:
+                item["words"] = words
+            cleaned.append(item)
     cleaned.sort(key=lambda s: s["start"])
     return cleaned
 
 
 def transcript_summarize(
-    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None
+    segments: list[dict[str, Any]],
+    *,
+    provider: str,
+    prompt_version: str,
+    budget: Budget | None = None,
+    ads: Any = None,
+    context: EpisodeContext | None = None,
 ) -> SummaryResult:
-    """Summarize, validate, verify quotes. Raises ProviderError subclasses."""
+    """Prepare (ads and filler out), summarize, validate, verify. Raises ProviderError subclasses.
+
+    `ads`: the transcript's ad spans (dicts, tuples or detector spans); `context`: what
+    the feed says about the episode (titles, show notes, hosts)."""
     from summaries.prompts import prompt_get
 
     prompt = prompt_get(prompt_version)
+    context = context or EpisodeContext()
     segments = segments_clean(segments)
     if not segments:
         raise ValueError("the transcript has no text")
+    spans = ad_spans_normalize(ads)
+    prepared = transcript_prepare(segments, ads=spans, language=context.language)
+    if not prepared:
+        raise TranscriptTooShort("nothing but ads and filler in the transcript")
     if provider == "anthropic":
         from summaries.llm.anthropic import summarize
     elif provider == "extractive":
         from summaries.llm.extractive import summarize
     else:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
-    output = summarize(segments, prompt=prompt, budget=budget or NoBudget())
-    return output_verify(output, segments=segments, prompt_version=prompt.version)
+    output = summarize(prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
+    return output_verify(output, segments=prepared, prompt_version=prompt.version, full_segments=segments, ads=spans)
 
 
-def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], prompt_version: str) -> SummaryResult:
-    """Quote verification against the (cleaned) segments: the last step every provider output takes."""
+def output_verify(
+    output: ProviderOutput,
+    *,
+    segments: list[dict[str, Any]],
+    prompt_version: str,
+    full_segments: list[dict[str, Any]] | None = None,
+    ads: list[Span] | None = None,
+) -> SummaryResult:
+    """The last step every provider output takes: the model's ad spans checked against the
+    full transcript; quotes found in the prepared transcript (so none from an ad or filler),
+    starting at their first word, and none inside an ad span; chapters checked against the
+    transcript and the duration, none starting inside an ad span."""
     from summaries.quotes import quotes_verify
 
+    full_segments = full_segments or segments
+    duration = max(s["end"] for s in full_segments)
+    given = list(ads or [])
+    model_ads, dropped_ads = ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
+    spans = ad_spans_normalize([*given, *model_ads])
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)
+    in_ads = [q for q in verified if _in_spans(q["start"], spans)]
+    verified = [q for q in verified if q not in in_ads]
+    dropped += [{**q, "reason": "inside an ad span"} for q in in_ads]
     content["quotes"] = verified
-    warnings = list(output.warnings)
+    chapters, chapter_warnings = chapters_check(content["chapters"], segments=segments, ads=spans, duration=duration)
+    content["chapters"] = chapters
+    warnings = list(output.warnings) + chapter_warnings
     warnings += [f"unverified quote dropped: {q['text'][:120]!r}" for q in dropped]
+    warnings += [f"unverified ad span dropped ({d['reason']}): {str(d['span'])[:120]}" for d in dropped_ads]
     return SummaryResult(
         content=content,
         provider=output.provider,
@@ -220,4 +287,11 @@ def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], pro
         usage=output.usage,
         warnings=warnings,
         dropped_quotes=dropped,
+        ads=[s.as_dict() for s in spans],
+        model_ads=[s.as_dict() for s in model_ads],
+        dropped_ads=dropped_ads,
     )
+
+
+def _in_spans(t: float, spans: list[Span]) -> bool:
+    return any(s.contains(t) for s in spans)

@@ -254,7 +254,7 @@ def output_from_message(message: Any, *, model: str, price_factor: Decimal = Dec
     return ProviderOutput(content=content, provider="anthropic", model=model, usage=usage)
 
 
-def summarize(segments: list[dict], *, prompt: PromptTemplate, budget) -> ProviderOutput:
+def summarize(segments: list[dict], *, prompt: PromptTemplate, budget, context=None) -> ProviderOutput:
     model = settings.ANTHROPIC_MODEL
     session = _Session(budget=budget, model=model)
     duration = _duration(segments)
