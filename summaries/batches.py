@@ -28,6 +28,7 @@ from config.queues import enqueue_on_commit
 from curation.models import CurationItem
 from podcasts.models import Episode
 from podcasts.selectors import summary_current
+from summaries.context import episode_context, transcript_ad_spans
 from summaries.deliveries import _fail, _set_status, regeneration_finish
 from summaries.llm import (
     BATCH_PRICE_FACTOR,
@@ -39,7 +40,8 @@ from summaries.llm import (
     estimate_tokens,
     output_verify,
     price_for,
-    segments_clean,
+    TranscriptInput,
+    transcript_input,
 )
 from summaries.models import Delivery, LLMUsage
 from summaries.regeneration import (
@@ -87,7 +89,7 @@ def regeneration_batch_estimate(
     Input tokens are estimated from transcript characters (as the budget does) plus the
     prompt, output tokens at SUMMARY_MAX_OUTPUT_TOKENS per request: an upper bound.
     """
-    from summaries.llm.anthropic import TOOL
+    from summaries.llm.anthropic import tool_for
     from summaries.prompts import prompt_get
 
     plan = regeneration_plan(podcast_id=podcast_id, episode_id=episode_id, prompt_version=prompt_version)
@@ -97,7 +99,7 @@ def regeneration_batch_estimate(
     )
     totals = candidates.aggregate(chars=Sum(Length("episode__transcript__text")), count=Count("id"))
     count = totals["count"] or 0
-    overhead = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + estimate_tokens(str(TOOL))
+    overhead = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + estimate_tokens(str(tool_for(prompt)))
     input_tokens = int((totals["chars"] or 0) / CHARS_PER_TOKEN) + overhead * count
     output_tokens = settings.SUMMARY_MAX_OUTPUT_TOKENS * count
     list_cost = cost_usd(settings.ANTHROPIC_MODEL, input_tokens=input_tokens, output_tokens=output_tokens)
@@ -121,11 +123,11 @@ def _budget_remaining() -> int:
     return max(settings.LLM_DAILY_TOKEN_BUDGET - used, 0)
 
 
-def _segments(episode: Episode) -> list[dict[str, Any]]:
+def _input(episode: Episode) -> TranscriptInput:
+    """The transcript as every provider gets it: ad spans and filler out (see summaries.context)."""
     transcript = episode.transcript
-    return segments_clean(
-        transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
-    )
+    segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
+    return transcript_input(segments, ads=transcript_ad_spans(transcript), language=episode_context(episode).language)
 
 
 def _id_chunks(ids: list[int], size: int = 500):
@@ -205,12 +207,14 @@ def regeneration_batch_submit(
     deliveries = (
         delivery
         for chunk in _id_chunks(delivery_ids)
-        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript").order_by("pk")
+        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript", "episode__podcast").order_by("pk")
     )
     for delivery in deliveries:
         try:
-            params = single_request_params(_segments(delivery.episode), prompt=prompt)
-        except (Episode.transcript.RelatedObjectDoesNotExist, ValueError):
+            params = single_request_params(
+                _input(delivery.episode).prepared, prompt=prompt, context=episode_context(delivery.episode)
+            )
+        except (Episode.transcript.RelatedObjectDoesNotExist, ValueError, ProviderRejected):
             params = None  # no usable transcript: the normal worker fails and flags it
         if params is None:
             # Too long for one request: the normal worker summarizes it in parts, at list price.
@@ -289,7 +293,14 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
 
             transcript = _transcript(delivery.episode)
             output = output_from_message(entry.result.message, model=model, price_factor=BATCH_PRICE_FACTOR)
-            result = output_verify(output, segments=_segments(delivery.episode), prompt_version=delivery.target_prompt_version)
+            given = _input(delivery.episode)
+            result = output_verify(
+                output,
+                segments=given.prepared,
+                prompt_version=delivery.target_prompt_version,
+                full_segments=given.full,
+                ads=given.ads,
+            )
         except MalformedReply as exc:
             with transaction.atomic():  # the tokens were spent: counted once, with the failure
                 _ledger(exc.usage)

@@ -19,6 +19,7 @@ from curation.models import OPEN_STATUSES, CurationItem
 from curation.services import IllegalTransition, editorial_transition, enqueue_for_review
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_advance, episode_claim, episode_defer, episode_record_failure
+from summaries.context import episode_context, transcript_ad_spans
 from summaries.llm import (
     BudgetExceeded,
     MalformedReply,
@@ -188,6 +189,23 @@ def _flag_unverified_quotes(*, summary: Summary, dropped: list[dict[str, Any]]) 
     )
 
 
+def _flag_unverified_ad_spans(*, summary: Summary, dropped: list[dict[str, Any]]) -> CurationItem:
+    """The model reported ad spans that do not match the transcript: dropped, and shown to a curator."""
+    return enqueue_for_review(
+        target=summary,
+        flag_class=CurationItem.FlagClass.UNVERIFIED_AD_SPAN,
+        severity=CurationItem.Severity.P2,
+        proposed_by=f"summaries:{summary.provider}",
+        evidence={
+            "episode_id": summary.episode_id,
+            "summary_id": summary.pk,
+            "prompt_version": summary.prompt_version,
+            "model": summary.model,
+            "dropped_ad_spans": dropped,
+        },
+    )
+
+
 # --- Generating and storing --------------------------------------------------------------
 
 
@@ -217,7 +235,14 @@ def _produce(*, episode: Episode, transcript: Transcript, prompt_version: str, p
     """The LLM work, outside any transaction; failures are flagged and become domain errors."""
     segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
     try:
-        return transcript_summarize(segments, provider=provider, prompt_version=prompt_version, budget=DailyBudget())
+        return transcript_summarize(
+            segments,
+            provider=provider,
+            prompt_version=prompt_version,
+            budget=DailyBudget(),
+            ads=transcript_ad_spans(transcript),
+            context=episode_context(episode),
+        )
     except MalformedReply as exc:
         _flag_malformed(episode=episode, exc=exc, prompt_version=prompt_version, provider=provider)
         logger.warning(
@@ -300,6 +325,8 @@ def _store(*, episode: Episode, result: SummaryResult, hash_: str, supersede: bo
     )
     if result.dropped_quotes:
         _flag_unverified_quotes(summary=summary, dropped=result.dropped_quotes)
+    if result.dropped_ads:
+        _flag_unverified_ad_spans(summary=summary, dropped=result.dropped_ads)
     reason = _blocked(summary)
     if reason:
         logger.info("summary_held", extra={"event": "summary_held", "summary_id": summary.pk, "reason": reason})
@@ -429,7 +456,7 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
 # --- Demo ---------------------------------------------------------------------------------
 
 
-def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int]]:
+def demo_summaries_ensure(*, outdated_version: str = "v2") -> dict[str, list[int]]:
     """Give every transcribed demo episode a visible summary: the oldest at `outdated_version`
     (so its Regenerate button shows), the others at the current prompt version.
 

@@ -215,6 +215,29 @@ def segments_clean(segments: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+@dataclass
+class TranscriptInput:
+    """A transcript as the providers get it: `prepared` (ads and filler out) for summarizing,
+    `full` for checking a model's ad spans, `ads` the spans that were taken out."""
+
+    full: list[dict[str, Any]]
+    prepared: list[dict[str, Any]]
+    ads: list[Span]
+
+
+def transcript_input(segments: Any, *, ads: Any = None, language: str = "en") -> TranscriptInput:
+    """Clean and prepare raw segments; ValueError on a bad shape or an empty transcript,
+    TranscriptTooShort when nothing but ads and filler is left."""
+    full = segments_clean(segments)
+    if not full:
+        raise ValueError("the transcript has no text")
+    spans = ad_spans_normalize(ads)
+    prepared = transcript_prepare(full, ads=spans, language=language)
+    if not prepared:
+        raise TranscriptTooShort("nothing but ads and filler in the transcript")
+    return TranscriptInput(full=full, prepared=prepared, ads=spans)
+
+
 def transcript_summarize(
     segments: list[dict[str, Any]],
     *,
@@ -232,21 +255,15 @@ def transcript_summarize(
 
     prompt = prompt_get(prompt_version)
     context = context or EpisodeContext()
-    segments = segments_clean(segments)
-    if not segments:
-        raise ValueError("the transcript has no text")
-    spans = ad_spans_normalize(ads)
-    prepared = transcript_prepare(segments, ads=spans, language=context.language)
-    if not prepared:
-        raise TranscriptTooShort("nothing but ads and filler in the transcript")
+    given = transcript_input(segments, ads=ads, language=context.language)
     if provider == "anthropic":
         from summaries.llm.anthropic import summarize
     elif provider == "extractive":
         from summaries.llm.extractive import summarize
     else:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
-    output = summarize(prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
-    return output_verify(output, segments=prepared, prompt_version=prompt.version, full_segments=segments, ads=spans)
+    output = summarize(given.prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
+    return output_verify(output, segments=given.prepared, prompt_version=prompt.version, full_segments=given.full, ads=given.ads)
 
 
 def output_verify(

@@ -42,7 +42,10 @@ POINT_WORDS = (8, 40)
 QUOTE_WORDS = (7, 30)
 # Stop words allowed inside a phrase ("history of the bicycle" is one subject).
 _JOINERS = {"of", "the"}
-MAX_PHRASE_WORDS = 3
+MAX_PHRASE_WORDS = 4
+DISTINCT_POOL = 400
+# Words as the stop lists spell them (with apostrophes: "don't" stays one token).
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w']*\b"
 
 
 @dataclass
@@ -136,7 +139,7 @@ class _Phrases:
                 if j > i and not joined[j - 1]:
                     break
                 last = lowered[j]
-                if j > i and not self._content(last) and last not in _JOINERS:
+                if j > i and not self._content(last) and not (last == "of" or (last == "the" and lowered[j - 1] == "of")):
                     break
                 if not self._content(last) or not self.lang.noun_like(last if not tokens[j][0][:1].isupper() else tokens[j][0]):
                     continue
@@ -293,7 +296,7 @@ def _boundaries(sentences: list[_Sentence], duration: float, lang: Language) -> 
         return [0]
     texts = [" ".join(sentences[i].text for i in block) for block in blocks]
     try:
-        matrix = TfidfVectorizer(stop_words=sorted(lang.stop_words), sublinear_tf=True).fit_transform(texts)
+        matrix = TfidfVectorizer(stop_words=sorted(lang.stop_words), sublinear_tf=True, token_pattern=TOKEN_PATTERN).fit_transform(texts)
     except ValueError:
         return [0]
     dense = matrix.toarray()
@@ -383,22 +386,33 @@ def _distinct(ranked: list[int], analysis: _Analysis, count: int, *, taken: list
     marginal relevance with a hard cut), and is not a near-copy of one (TF-IDF cosine)."""
     chosen: list[int] = []
     subjects: list[str] = [analysis.sentences[i].phrases[0] for i in taken if analysis.sentences[i].phrases]
-    texts = [analysis.sentences[i].text for i in ranked + taken]
-    if not texts:
+    ranked = ranked[:DISTINCT_POOL]  # the best candidates are enough; keeps 3-hour episodes fast
+    ids = ranked + [i for i in taken if i not in ranked]
+    if not ids:
         return []
-    vectors = TfidfVectorizer(stop_words=sorted(analysis.phrases.lang.stop_words)).fit(texts)
-    matrix = {i: vectors.transform([analysis.sentences[i].text]) for i in ranked + taken}
+    texts = [analysis.sentences[i].text for i in ids]
+    try:
+        matrix = TfidfVectorizer(stop_words=sorted(analysis.phrases.lang.stop_words), token_pattern=TOKEN_PATTERN).fit_transform(texts)
+    except ValueError:  # nothing but stop words
+        return []
+    similarity = cosine_similarity(matrix)
+    row = {i: n for n, i in enumerate(ids)}
     for i in ranked:
         if len(chosen) >= count:
             break
         subject = analysis.sentences[i].phrases[0]
         if any(_overlaps(subject, s) for s in subjects):
             continue
-        if any(cosine_similarity(matrix[i], matrix[j])[0, 0] > 0.3 for j in chosen + taken):
+        if any(similarity[row[i], row[j]] > 0.3 for j in chosen + taken):
             continue
         chosen.append(i)
         subjects.append(subject)
     return chosen
+
+
+def _line_phrases(text: str, analysis: _Analysis) -> list[int]:
+    index = {str(k): n for n, k in enumerate(analysis.names)}
+    return [index[key] for key in set(_Phrases(analysis.phrases.lang)(text)) if key in index]
 
 
 def _join(items: list[str], lang: Language) -> str:
@@ -432,7 +446,7 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None, cont
     lang = language_get(context.language)
     timed = TimedText(segments)
     sentences = _sentences(timed, lang)
-    if sum(1 for s in sentences if s.words >= 6) < 4:
+    if sum(s.words for s in sentences) < 30:
         raise TranscriptTooShort("the transcript is too short to summarize")
     duration = max(s["end"] for s in segments)
     boundaries = _boundaries(sentences, duration, lang)
@@ -459,9 +473,19 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None, cont
     if len(point_ids) < 3:  # a short, single-subject episode: relax the one-subject-per-point rule
         extra = [i for i in sorted(point_ids_pool, key=lambda i: (-scores[i], i)) if i not in point_ids]
         point_ids = sorted(point_ids + extra[: 3 - len(point_ids)])
+    warnings: list[str] = []
     if len(point_ids) < 3:
         loose = [i for i, s in enumerate(sentences) if s.complete and s.words >= 6 and i not in point_ids]
         point_ids = sorted(point_ids + loose[: 3 - len(point_ids)])
+    points = [sentences[i].text for i in point_ids]
+    if len(points) < 3:
+        # No punctuation to find sentences by (some publisher transcripts): whole lines instead.
+        lines = sorted(
+            (s["text"] for s in segments if POINT_WORDS[0] <= len(s["text"].split()) <= POINT_WORDS[1]),
+            key=lambda text: -sum(analysis.weight[k] for k in _line_phrases(text, analysis)),
+        )
+        points = list(dict.fromkeys(points + lines))[:3]
+        warnings.append("the transcript has too few complete sentences: some key points are whole lines")
 
     quote_pool = [i for i in _candidates(analysis, QUOTE_WORDS) if i not in point_ids]
     quote_scores = _quote_scores(analysis, quote_pool)
@@ -482,7 +506,7 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None, cont
         content = summary_validate(
             {
                 "tldr": _tldr(analysis, topic_keys, lead, context, lang),
-                "key_points": [sentences[i].text for i in point_ids],
+                "key_points": points,
                 "quotes": [{"text": sentences[i].text, "start": sentences[i].start} for i in quote_ids],
                 "chapters": _chapters(analysis, boundaries, lang),
                 "topics": topics or ["the episode"],
@@ -490,5 +514,6 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None, cont
         )
     except SummaryInvalid as exc:  # e.g. fewer than three distinct sentences to choose from
         raise ProviderRejected(f"no valid extractive summary: {exc}") from None
-    warnings = ["show notes and title used as context"] if analysis.context_used else []
+    if analysis.context_used:
+        warnings.append("show notes and title used as context")
     return ProviderOutput(content=content, provider="extractive", model=EXTRACTIVE_MODEL, usage=Usage(), warnings=warnings)

@@ -24,8 +24,11 @@ def run_json(*args, capsys) -> dict:
 def test_extractive_prints_one_json_object(transcript_file, extractive, capsys):
     output = run_json(str(transcript_file), "--provider", "extractive", capsys=capsys)
 
-    assert set(output) == {"summary", "provider", "model", "prompt_version", "input_tokens", "output_tokens", "cost_usd", "requests", "warnings"}
-    assert (output["provider"], output["prompt_version"], output["cost_usd"]) == ("extractive", "v2", 0)
+    assert set(output) == {
+        "summary", "ads", "dropped_ads", "provider", "model", "prompt_version",
+        "input_tokens", "output_tokens", "cost_usd", "requests", "warnings",
+    }
+    assert (output["provider"], output["prompt_version"], output["cost_usd"], output["ads"]) == ("extractive", "v3", 0, [])
     assert len(output["summary"]["key_points"]) >= 3
 
 
