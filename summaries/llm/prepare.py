@@ -158,17 +158,16 @@ def transcript_prepare(segments: list[dict], *, ads: list[Span] | None = None, l
     result: list[dict] = []
     previous = None
     for segment in kept:
-        sentences = _sentences(segment["text"])
-        clean = [p for p in sentences if not _is_filler(fold(p), pieces, hallucinations)]
+        spans = _sentence_spans(segment["text"])
+        clean = [(a, b) for a, b in spans if not _is_filler(fold(segment["text"][a:b]), pieces, hallucinations)]
         if not clean:
             continue
         folded = fold(segment["text"])
         if folded == previous:
             continue  # a repetition loop
         previous = folded
-        if len(clean) != len(sentences):
-            segment = {**segment, "text": " ".join(clean)}
-            segment.pop("words", None)  # the word list no longer lines up with the text
+        if len(clean) != len(spans):
+            segment = _keep_sentences(segment, clean)
         result.append(segment)
     return result
 
@@ -178,6 +177,56 @@ _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 
 def _sentences(text: str) -> list[str]:
     return [p.strip() for p in _SENTENCE.split(text) if p.strip()]
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, trailing space excluded."""
+    spans, position = [], 0
+    for match in _SENTENCE.finditer(text):
+        spans.append((position, match.start()))
+        position = match.end()
+    if position < len(text):
+        spans.append((position, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _keep_sentences(segment: dict, spans: list[tuple[int, int]]) -> dict:
+    """The segment with only the sentences at `spans`, and only their words."""
+    text = segment["text"]
+    kept = {**segment, "text": " ".join(text[a:b].strip() for a, b in spans)}
+    words = segment.get("words") or []
+    offsets = word_offsets(text, words)
+    if words and len(offsets) == len(words):
+        kept["words"] = [w for at, w in zip(offsets, words) if any(a <= at < b for a, b in spans)]
+        if kept["words"]:
+            kept["start"] = kept["words"][0]["start"]
+    else:
+        kept.pop("words", None)  # the word list does not line up with the text
+    return kept
+
+
+def word_offsets(text: str, words: list[dict]) -> list[int]:
+    """Where each of `words` starts in `text` (whisper's words, joined, make the segment's
+    text); shorter than `words` from the first word that cannot be found in order."""
+    offsets: list[int] = []
+    lowered = text.lower()
+    cursor = 0
+    for word in words:
+        token = word["word"].strip().lower()
+        if not token:
+            offsets.append(cursor)
+            continue
+        if not word["word"][:1].isspace() and cursor and lowered.startswith(token, cursor):
+            at = cursor  # a piece glued to the previous word (" 9" then ",000")
+        else:
+            at = lowered.find(token, cursor)
+            while at > 0 and not lowered[at - 1].isspace():  # a whole word, not "i" inside "guidance"
+                at = lowered.find(token, at + 1)
+        if at < 0 or at - cursor > 40:  # the word list drifted from the text: stop trusting it here
+            break
+        offsets.append(at)
+        cursor = at + len(token)
+    return offsets
 
 
 class TimedText:
@@ -193,18 +242,10 @@ class TimedText:
         for segment in segments:
             self.offsets.append(offset)
             text = segment["text"]
-            cursor = 0
-            lowered = text.lower()
-            for word in segment.get("words") or []:
-                token = word["word"].strip().lower()
-                if not token:
-                    continue
-                at = lowered.find(token, cursor)
-                if at < 0 or at - cursor > 40:  # the word list drifted from the text: stop trusting it here
-                    break
+            words = segment.get("words") or []
+            for at, word in zip(word_offsets(text, words), words):
                 self._word_chars.append(offset + at)
                 self._word_times.append(float(word["start"]))
-                cursor = at + len(token)
             parts.append(text)
             offset += len(text) + 1
         self.text = " ".join(parts)
@@ -241,9 +282,15 @@ def chapters_check(chapters: list[dict], *, segments: list[dict], ads: list[Span
         if start > duration + 1.0:
             warnings.append(f"chapter past the end dropped: {chapter['title'][:80]!r} at {start:.0f}s")
             continue
-        span = _inside(start, ads)
+        # A start just before an ad (0:00 before a pre-roll at 0:00.04) starts inside it.
+        span = _inside(start, ads) or _inside(start + AD_OVERLAP_TOLERANCE, ads)
         if span is not None:
             start = span.end
+        elif starts and start <= starts[0]:
+            # Before the first line (the usual 0:00:00): the episode's start, unless an ad is there.
+            if not result:
+                result.append({**chapter, "start": start})
+            continue
         index = bisect.bisect_right(starts, start) - 1
         if index < 0 or float(segments[index]["end"]) < start:
             index += 1  # in a gap (or before the first line): the next line
