@@ -43,6 +43,9 @@ QUOTE_WORDS = (7, 30)
 # Stop words allowed inside a phrase ("history of the bicycle" is one subject).
 _JOINERS = {"of", "the"}
 MAX_PHRASE_WORDS = 4
+# How much more a phrase weighs when the episode title / the show notes name it too.
+TITLE_BOOST = 2.5
+NOTES_BOOST = 3.0  # chosen leave-one-podcast-out by bench/quality_summaries.py
 DISTINCT_POOL = 400
 # Words as the stop lists spell them (with apostrophes: "don't" stays one token).
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w']*\b"
@@ -160,7 +163,10 @@ class _Phrases:
         return surface if self.name_share(key) >= 0.5 else surface.lower()
 
 
-_INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|with|host|hosts?)\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)")
+_INTRODUCTION = re.compile(
+    r"\b(?:I'm|I am|my name is|with|host|hosts?)\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)"
+    r"|^(?:This is|Welcome (?:back )?to)\s+(?:the\s+)?([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3})[.,!]"
+)
 
 
 def _show_terms(context: EpisodeContext, sentences: list[_Sentence]) -> set[str]:
@@ -178,8 +184,9 @@ def _show_terms(context: EpisodeContext, sentences: list[_Sentence]) -> set[str]
         if sentence.start > 120:
             break
         for match in _INTRODUCTION.finditer(sentence.text):
-            terms.add(fold(match.group(1)))
-            terms.update(fold(match.group(1)).split())
+            name = fold(match.group(1) or match.group(2))
+            terms.add(name)
+            terms.update(name.split())
     return terms
 
 
@@ -213,8 +220,18 @@ class _Analysis:
     context_used: bool
 
 
-def _context_terms(context: EpisodeContext) -> tuple[str, str]:
-    return fold(context.title), fold(context.show_notes)
+_SPONSOR_LINE = re.compile(r"\b(sponsor|sponsored|brought to you|promo code|discount code|% off|advertis|ad choices|adchoices)", re.IGNORECASE)
+
+
+def _context_terms(context: EpisodeContext, lang: Language) -> tuple[str, str]:
+    """The title and the show notes, folded; show-notes lines about sponsors, links and
+    housekeeping are left out, so a sponsor the notes list never counts as a subject."""
+    lines = [
+        line
+        for line in re.split(r"\n|(?<=[.!?])\s+", context.show_notes)
+        if not _SPONSOR_LINE.search(line) and not lang.housekeeping.search(line) and "http" not in line
+    ]
+    return fold(context.title), fold(" ".join(lines))
 
 
 def _analyse(sentences: list[_Sentence], boundaries: list[int], lang: Language, context: EpisodeContext) -> _Analysis:
@@ -231,12 +248,14 @@ def _analyse(sentences: list[_Sentence], boundaries: list[int], lang: Language, 
     indicator[chapter_of, np.arange(len(sentences))] = 1.0
     counts = np.asarray(per_sentence.T.dot(indicator.T).T)
     total = counts.sum(axis=0)
-    title, notes = _context_terms(context)
+    title, notes = _context_terms(context, lang)
     show = _show_terms(context, sentences)
     weight = np.zeros(len(names))
     context_used = False
+    # A subject is said at least twice, except in a clip too short to repeat anything.
+    min_count = 2 if sum(s.words for s in sentences) >= 300 else 1
     for k, key in enumerate(names):
-        if total[k] < 2:
+        if total[k] < min_count:
             continue
         rarity = _rarity(key, lang)
         if not rarity:
@@ -247,10 +266,10 @@ def _analyse(sentences: list[_Sentence], boundaries: list[int], lang: Language, 
             continue
         padded = f" {key} "
         if title and padded in f" {title} ":
-            w *= 2.5
+            w *= TITLE_BOOST
             context_used = True
         elif notes and padded in f" {notes} ":
-            w *= 1.8
+            w *= NOTES_BOOST
             context_used = True
         weight[k] = w
     # A phrase said mostly as part of a longer one gives way to it ("varroa" → "varroa mite").
