@@ -163,13 +163,7 @@ class _Phrases:
         return surface if self.name_share(key) >= 0.5 else surface.lower()
 
 
-_INTRODUCTION = re.compile(
-    r"\b(?:I'm|I am|my name is|with|host|hosts?)\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)"
-    r"|^(?:This is|Welcome (?:back )?to)\s+(?:the\s+)?([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3})[.,!]"
-)
-
-
-def _show_terms(context: EpisodeContext, sentences: list[_Sentence]) -> set[str]:
+def _show_terms(context: EpisodeContext, sentences: list[_Sentence], lang: Language) -> set[str]:
     """The show's own name (and its initials) and its hosts: said every episode, about none."""
     terms: set[str] = set()
     for name in (context.podcast, context.hosts):
@@ -183,7 +177,7 @@ def _show_terms(context: EpisodeContext, sentences: list[_Sentence]) -> set[str]
     for sentence in sentences:
         if sentence.start > 120:
             break
-        for match in _INTRODUCTION.finditer(sentence.text):
+        for match in lang.introduction.finditer(sentence.text):
             name = fold(match.group(1) or match.group(2))
             terms.add(name)
             terms.update(name.split())
@@ -220,16 +214,13 @@ class _Analysis:
     context_used: bool
 
 
-_SPONSOR_LINE = re.compile(r"\b(sponsor|sponsored|brought to you|promo code|discount code|% off|advertis|ad choices|adchoices)", re.IGNORECASE)
-
-
 def _context_terms(context: EpisodeContext, lang: Language) -> tuple[str, str]:
     """The title and the show notes, folded; show-notes lines about sponsors, links and
     housekeeping are left out, so a sponsor the notes list never counts as a subject."""
     lines = [
         line
         for line in re.split(r"\n|(?<=[.!?])\s+", context.show_notes)
-        if not _SPONSOR_LINE.search(line) and not lang.housekeeping.search(line) and "http" not in line
+        if not lang.sponsor_line.search(line) and not lang.housekeeping.search(line) and "http" not in line
     ]
     return fold(context.title), fold(" ".join(lines))
 
@@ -249,7 +240,7 @@ def _analyse(sentences: list[_Sentence], boundaries: list[int], lang: Language, 
     counts = np.asarray(per_sentence.T.dot(indicator.T).T)
     total = counts.sum(axis=0)
     title, notes = _context_terms(context, lang)
-    show = _show_terms(context, sentences)
+    show = _show_terms(context, sentences, lang)
     weight = np.zeros(len(names))
     context_used = False
     # A subject is said at least twice, except in a clip too short to repeat anything.
@@ -391,13 +382,11 @@ def _sentence_scores(analysis: _Analysis, ids: list[int]) -> dict[int, float]:
     return scores
 
 
-_OPINION = re.compile(r"\b(I think|I believe|I feel|I love|I hate|the (thing|problem|truth|key) is|never|always|should|must|most|important|best|worst)\b", re.IGNORECASE)
-
-
 def _quote_scores(analysis: _Analysis, ids: list[int]) -> dict[int, float]:
     """Quotes say something: a subject, and a claim or a view (first person, a judgement)."""
     base = _sentence_scores(analysis, ids)
-    return {i: v * (1.6 if _OPINION.search(analysis.sentences[i].text) else 1.0) for i, v in base.items()}
+    opinion = analysis.phrases.lang.opinion
+    return {i: v * (1.6 if opinion.search(analysis.sentences[i].text) else 1.0) for i, v in base.items()}
 
 
 def _distinct(ranked: list[int], analysis: _Analysis, count: int, *, taken: list[int], topics: list[str]) -> list[int]:

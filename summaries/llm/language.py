@@ -53,6 +53,24 @@ _EN_HOUSEKEEPING = re.compile(
     re.IGNORECASE,
 )
 
+# Show-notes lines about sponsors: never context for what the episode is about.
+_EN_SPONSOR_LINE = re.compile(
+    r"\b(sponsor|sponsored|brought to you|promo code|discount code|% off|advertis|ad choices|adchoices)", re.IGNORECASE
+)
+
+# Who is introduced ("I'm Amy Guth", "This is Field Notes."): the show and its hosts, not a subject.
+_EN_INTRODUCTION = re.compile(
+    r"\b(?:I'm|I am|my name is|with|host|hosts?)\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)"
+    r"|^(?:This is|Welcome (?:back )?to)\s+(?:the\s+)?([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3})[.,!]"
+)
+
+# A quote says something: a claim or a view.
+_EN_OPINION = re.compile(
+    r"\b(I think|I believe|I feel|I love|I hate|the (thing|problem|truth|key) is|never|always|should|must|most|"
+    r"important|best|worst)\b",
+    re.IGNORECASE,
+)
+
 # Lines whisper invents over music, silence and applause (seen on real episodes).
 _EN_HALLUCINATIONS = {
     "thank you for watching",
@@ -106,6 +124,9 @@ class Language:
     hallucinations: frozenset[str]
     # Joins the last two items of a list ("bees, mites and honey").
     conjunction: str
+    sponsor_line: re.Pattern = re.compile(r"(?!x)x")
+    introduction: re.Pattern = re.compile(r"(?!x)x")
+    opinion: re.Pattern = re.compile(r"(?!x)x")
     abbreviations: frozenset[str] = frozenset()
     weak_openers: frozenset[str] = frozenset()
     # Whether a word can end (head) a subject phrase; without a lexicon, any word can.
@@ -122,6 +143,9 @@ LANGUAGES: dict[str, Language] = {
         housekeeping=_EN_HOUSEKEEPING,
         hallucinations=frozenset(_EN_HALLUCINATIONS),
         conjunction="and",
+        sponsor_line=_EN_SPONSOR_LINE,
+        introduction=_EN_INTRODUCTION,
+        opinion=_EN_OPINION,
         abbreviations=frozenset(_EN_ABBREVIATIONS),
         weak_openers=frozenset(_EN_WEAK_OPENERS),
         noun_like=_en_noun_like,
