@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from summaries.timecodes import clock_seconds
+
 TLDR_MAX_SENTENCES = 3
 KEY_POINTS_MIN, KEY_POINTS_MAX = 3, 7
 QUOTES_MAX = 5
@@ -33,19 +35,6 @@ class SummaryInvalid(ValueError):
 
 def _clean(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
-
-
-_CLOCK = re.compile(r"^\[?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\]?$")
-
-
-def clock_seconds(value: Any) -> Any:
-    """Accept "m:ss" / "h:mm:ss" (as the transcript shows times) besides plain seconds."""
-    if isinstance(value, str):
-        match = _CLOCK.match(value.strip())
-        if match:
-            hours, minutes, seconds = match.groups()
-            return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    return value
 
 
 class _Base(BaseModel):

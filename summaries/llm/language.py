@@ -12,9 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lemminflect import getAllLemmas
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from wordfreq import zipf_frequency
 
 DEFAULT_LANGUAGE = "en"
 
@@ -97,11 +94,19 @@ _EN_WEAK_OPENERS = {"and", "but", "so", "or", "because", "yeah", "um", "uh", "li
                     "right", "no", "yes", "which", "then", "also", "i'm", "this", "that", "it", "they", "he", "she"}
 
 
+def _lemmas(word: str) -> dict:
+    # Imported on first use: lemminflect and wordfreq load ~2 s of data that only the
+    # extractive summarizer needs, and every forked RQ job that imports summaries would pay it.
+    from lemminflect import getAllLemmas
+
+    return getAllLemmas(word)
+
+
 @lru_cache(maxsize=65536)
 def _en_noun_like(word: str) -> bool:
     """Can `word` head a noun phrase? lemminflect's lexicon knows each word's parts of speech;
     a word it does not know is most often a name. Gerunds ("beekeeping") count as nouns."""
-    tags = getAllLemmas(word)
+    tags = _lemmas(word)
     if not tags:
         return True
     if "NOUN" in tags or "PROPN" in tags:
@@ -112,7 +117,7 @@ def _en_noun_like(word: str) -> bool:
 @lru_cache(maxsize=65536)
 def _en_verb_like(word: str) -> bool:
     """Can `word` be a verb (a sentence needs one to say something)?"""
-    tags = getAllLemmas(word)
+    tags = _lemmas(word)
     return "VERB" in tags or "AUX" in tags
 
 
@@ -136,8 +141,12 @@ class Language:
     common_zipf: float = 4.6
 
 
-LANGUAGES: dict[str, Language] = {
-    "en": Language(
+def _english() -> Language:
+    # scikit-learn's English stop list, imported here: importing summaries must stay cheap
+    # for the RQ jobs that never summarize offline.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return Language(
         code="en",
         stop_words=frozenset(ENGLISH_STOP_WORDS | _EN_FILLER),
         housekeeping=_EN_HOUSEKEEPING,
@@ -150,18 +159,25 @@ LANGUAGES: dict[str, Language] = {
         weak_openers=frozenset(_EN_WEAK_OPENERS),
         noun_like=_en_noun_like,
         verb_like=_en_verb_like,
-    ),
-}
+    )
 
 
+# Builders by ISO 639-1 code; add a language by adding its word lists and a builder here.
+LANGUAGES = {"en": _english}
+
+
+@lru_cache(maxsize=None)
 def language_get(code: str | None = None) -> Language:
     """The language's word lists; an unknown code falls back to English."""
-    return LANGUAGES.get((code or DEFAULT_LANGUAGE).split("-")[0].lower(), LANGUAGES[DEFAULT_LANGUAGE])
+    builder = LANGUAGES.get((code or DEFAULT_LANGUAGE).split("-")[0].lower(), LANGUAGES[DEFAULT_LANGUAGE])
+    return builder()
 
 
 @lru_cache(maxsize=65536)
 def zipf(word: str, code: str = DEFAULT_LANGUAGE) -> float:
     """How common `word` is in general use (wordfreq's Zipf scale: 0 unseen, 7 'the')."""
+    from wordfreq import zipf_frequency  # on first use, see _lemmas
+
     return zipf_frequency(word, code)
 
 

@@ -21,7 +21,7 @@ import nh3
 from rapidfuzz import fuzz
 
 from summaries.llm.language import fold, language_get
-from summaries.schema import clock_seconds
+from summaries.timecodes import clock_seconds
 
 # A line this short that comes back this often is whisper's filler, not speech.
 FILLER_MAX_WORDS = 8
