@@ -141,7 +141,9 @@ def extractive_wall_seconds(episode: CorpusEpisode) -> float:
     return statistics.median(runs)
 
 
-def summaries_quality(episode_dirs: list[Path], ads_by_episode: dict[str, list] | None = None, *, provider: str = "extractive") -> dict:
+def summaries_quality(
+    episode_dirs: list[Path], ads_by_episode: dict[str, list] | None = None, *, provider: str = "extractive"
+) -> dict:
     """Per-episode and overall leakage and topic recall; `ads_by_episode` maps an episode
     dir name to the spans the summary is made with (default: its truth.txt spans)."""
     rows = []
@@ -203,7 +205,7 @@ def notes_boost_cross_validated(episode_dirs: list[Path]) -> dict:
     for podcast in sorted({e.podcast for e in episodes}):
         train = [e.name for e in episodes if e.podcast != podcast and recall[(e.name, NOTES_BOOST_GRID[0])] is not None]
 
-        def train_score(boost: float) -> float:
+        def train_score(boost: float, train: list[str] = train) -> float:
             return statistics.mean(recall[(n, boost)] for n in train) if train else 0.0
 
         best = max(NOTES_BOOST_GRID, key=lambda b: (train_score(b), -abs(b - saved)))
@@ -222,7 +224,9 @@ def main(argv: list[str]) -> int:
     for r in report["episodes"]:
         recall = "-" if r["recall"] is None else f"{r['recall']:.2f}"
         bare = "-" if r["recall_no_notes"] is None else f"{r['recall_no_notes']:.2f}"
-        print(f"{r['episode']:45} {r['minutes']:>4} {len(r['leaks']):>5} {recall:>6} {bare:>8} {r['seconds']:>6.2f}  {', '.join(r['terms'])}")
+        print(
+            f"{r['episode']:45} {r['minutes']:>4} {len(r['leaks']):>5} {recall:>6} {bare:>8} {r['seconds']:>6.2f}  {', '.join(r['terms'])}"
+        )
         for leak in r["leaks"]:
             print(f"    leak: {leak}")
     print(f"topic recall without the show notes as context: {report['topic_recall_no_notes']:.2f}")

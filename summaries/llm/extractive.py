@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
-from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
+from summaries.llm.base import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
 from summaries.llm.language import Language, fold, language_get, zipf
 from summaries.llm.prepare import EpisodeContext, TimedText
 from summaries.prompts import PromptTemplate
@@ -306,7 +306,9 @@ def _boundaries(sentences: list[_Sentence], duration: float, lang: Language) -> 
         return [0]
     texts = [" ".join(sentences[i].text for i in block) for block in blocks]
     try:
-        matrix = TfidfVectorizer(stop_words=sorted(lang.stop_words), sublinear_tf=True, token_pattern=TOKEN_PATTERN).fit_transform(texts)
+        matrix = TfidfVectorizer(
+            stop_words=sorted(lang.stop_words), sublinear_tf=True, token_pattern=TOKEN_PATTERN
+        ).fit_transform(texts)
     except ValueError:
         return [0]
     dense = matrix.toarray()
@@ -373,7 +375,7 @@ def _candidates(analysis: _Analysis, words: tuple[int, int]) -> list[int]:
 
 
 def _sentence_scores(analysis: _Analysis, ids: list[int]) -> dict[int, float]:
-    weight = {str(k): w for k, w in zip(analysis.names, analysis.weight)}
+    weight = {str(k): w for k, w in zip(analysis.names, analysis.weight, strict=True)}
     scores = {}
     for i in ids:
         s = analysis.sentences[i]
@@ -400,7 +402,9 @@ def _distinct(ranked: list[int], analysis: _Analysis, count: int, *, taken: list
         return []
     texts = [analysis.sentences[i].text for i in ids]
     try:
-        matrix = TfidfVectorizer(stop_words=sorted(analysis.phrases.lang.stop_words), token_pattern=TOKEN_PATTERN).fit_transform(texts)
+        matrix = TfidfVectorizer(stop_words=sorted(analysis.phrases.lang.stop_words), token_pattern=TOKEN_PATTERN).fit_transform(
+            texts
+        )
     except ValueError:  # nothing but stop words
         return []
     similarity = cosine_similarity(matrix)
@@ -433,7 +437,9 @@ def _tldr(analysis: _Analysis, topics: list[str], lead: str, context: EpisodeCon
     if title and SENTENCE_BREAK.search(title + " "):
         title = ""
     if analysis.context_used and context.show_notes:
-        source = "going by the transcript, the title and the show notes" if title else "going by the transcript and the show notes"
+        source = (
+            "going by the transcript, the title and the show notes" if title else "going by the transcript and the show notes"
+        )
     elif analysis.context_used:
         source = "going by the transcript and the title"
     else:
@@ -448,7 +454,9 @@ def _tldr(analysis: _Analysis, topics: list[str], lead: str, context: EpisodeCon
     return tldr
 
 
-def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None, context: EpisodeContext | None = None) -> ProviderOutput:
+def summarize(
+    segments: list[dict], *, prompt: PromptTemplate, budget=None, context: EpisodeContext | None = None
+) -> ProviderOutput:
     # The prompt version does not change extractive output; it is recorded for the source hash.
     context = context or EpisodeContext()
     lang = language_get(context.language)

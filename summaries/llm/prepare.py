@@ -197,7 +197,7 @@ def _keep_sentences(segment: dict, spans: list[tuple[int, int]]) -> dict:
     words = segment.get("words") or []
     offsets = word_offsets(text, words)
     if words and len(offsets) == len(words):
-        kept["words"] = [w for at, w in zip(offsets, words) if any(a <= at < b for a, b in spans)]
+        kept["words"] = [w for at, w in zip(offsets, words, strict=True) if any(a <= at < b for a, b in spans)]
         if kept["words"]:
             kept["start"] = kept["words"][0]["start"]
     else:
@@ -243,7 +243,7 @@ class TimedText:
             self.offsets.append(offset)
             text = segment["text"]
             words = segment.get("words") or []
-            for at, word in zip(word_offsets(text, words), words):
+            for at, word in zip(word_offsets(text, words), words, strict=False):  # offsets stop where the words drift
                 self._word_chars.append(offset + at)
                 self._word_times.append(float(word["start"]))
             parts.append(text)
@@ -270,7 +270,9 @@ class TimedText:
         return float(self.segments[seg_index]["start"])
 
 
-def chapters_check(chapters: list[dict], *, segments: list[dict], ads: list[Span], duration: float) -> tuple[list[dict], list[str]]:
+def chapters_check(
+    chapters: list[dict], *, segments: list[dict], ads: list[Span], duration: float
+) -> tuple[list[dict], list[str]]:
     """Chapter starts checked against the transcript: past the end → dropped; inside an ad →
     moved to its end; otherwise snapped to the start of the line they fall in (or the next
     line). Returns (chapters in strictly ascending order, warnings)."""
@@ -344,8 +346,24 @@ def ad_spans_verify(raw: Any, *, segments: list[dict], duration: float) -> tuple
 
 
 # Labels that name no sponsor: nothing to look for in the transcript.
-GENERIC_AD_LABELS = {"ad", "ads", "advert", "advertisement", "sponsor", "sponsor read", "sponsored", "promo", "promotion",
-                     "cross promotion", "cross promo", "house ad", "pre roll", "mid roll", "post roll", "ad break"}
+GENERIC_AD_LABELS = {
+    "ad",
+    "ads",
+    "advert",
+    "advertisement",
+    "sponsor",
+    "sponsor read",
+    "sponsored",
+    "promo",
+    "promotion",
+    "cross promotion",
+    "cross promo",
+    "house ad",
+    "pre roll",
+    "mid roll",
+    "post roll",
+    "ad break",
+}
 
 
 def _label_said(label: str, text: str) -> bool:

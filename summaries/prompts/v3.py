@@ -2,7 +2,7 @@
 warning, skip ads and housekeeping, `h:mm:ss` times the code converts and checks, chapters
 every 5-15 minutes, and the ad spans returned in the same reply."""
 
-from summaries.prompts import PromptTemplate
+from summaries.prompts.base import PromptTemplate
 from summaries.schema import SUMMARY_JSON_SCHEMA_V3
 
 _SYSTEM = """You write summaries of podcast episodes for busy listeners, working only from the transcript you are given.
@@ -40,7 +40,8 @@ _EPISODE = """<episode>
 PROMPT = PromptTemplate(
     version="v3",
     system=_SYSTEM,
-    user=_EPISODE + "Episode length: {duration}. The first chapter starts at 0:00:00.\n\n<transcript>\n{transcript}\n</transcript>",
+    user=_EPISODE
+    + "Episode length: {duration}. The first chapter starts at 0:00:00.\n\n<transcript>\n{transcript}\n</transcript>",
     chunk=(
         _EPISODE + "Episode length: {duration}. This is part {part} of {parts} of the transcript (the start of the "
         "episode); summarize this part on its own. Its first chapter starts at 0:00:00.\n\n<transcript>\n{transcript}\n</transcript>"

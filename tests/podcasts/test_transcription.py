@@ -11,7 +11,8 @@ from curation.models import CurationItem
 from podcasts.models import Episode
 from podcasts.pipeline import episode_transcribe
 from podcasts.transcription import get_model, transcribe_file
-from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio, make_episode, podcast, whisper_model  # noqa: F401
+from tests.factories import make_episode
+from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +72,9 @@ def test_transcribe_command_refuses_bad_input_with_one_line(tmp_path, name, mess
 
 
 @pytest.mark.django_db
-def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model, media_root, make_episode, django_capture_on_commit_callbacks):
+def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model, media_root, podcast, django_capture_on_commit_callbacks):
     episode = make_episode(
+        podcast,
         pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"), audio_duration=11.0
     )
 
@@ -92,7 +94,7 @@ def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model,
 
 
 @pytest.mark.django_db
-def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root, make_episode, django_capture_on_commit_callbacks):
+def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root, podcast, django_capture_on_commit_callbacks):
     silent = media_root / "audio/1/silence.wav"
     silent.parent.mkdir(parents=True)
     with wave.open(str(silent), "wb") as out:
@@ -100,7 +102,7 @@ def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root,
         out.setsampwidth(2)
         out.setframerate(16000)
         out.writeframes(b"\x00\x00" * 16000 * 4)
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path="audio/1/silence.wav", audio_duration=4.0)
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path="audio/1/silence.wav", audio_duration=4.0)
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)
@@ -114,8 +116,8 @@ def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root,
 
 
 @pytest.mark.django_db
-def test_missing_audio_goes_back_to_download(media_root, make_episode, django_capture_on_commit_callbacks):
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path="audio/1/vanished.mp3")
+def test_missing_audio_goes_back_to_download(media_root, podcast, django_capture_on_commit_callbacks):
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path="audio/1/vanished.mp3")
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)

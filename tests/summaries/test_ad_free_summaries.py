@@ -18,10 +18,14 @@ def _context(episode) -> EpisodeContext:
 
 def _ad_sentences(episode) -> list[str]:
     """Distinctive sentences of the labelled ad copy (truth.txt's text)."""
-    return ["Old National Bank, where relationships and results meet.", "Visit chicagobusiness.com slash quiz."] if episode.name == GIST else [
-        "This episode is brought to you by Capital One.",
-        "That's why Warby Parker is a one-stop shop for all your vision needs.",
-    ]
+    return (
+        ["Old National Bank, where relationships and results meet.", "Visit chicagobusiness.com slash quiz."]
+        if episode.name == GIST
+        else [
+            "This episode is brought to you by Capital One.",
+            "That's why Warby Parker is a one-stop shop for all your vision needs.",
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", [GIST, DTNS])
@@ -102,7 +106,9 @@ def test_a_claude_quote_or_chapter_from_an_ad_span_is_dropped_or_moved(fake_anth
         episode.segments, provider="anthropic", prompt_version="v3", ads=episode.ads, context=_context(episode)
     )
 
-    assert [q["text"] for q in result.content["quotes"]] == ["Governor Pritzker says Mayor Johnson's Bears pitch is a non-starter."]
+    assert [q["text"] for q in result.content["quotes"]] == [
+        "Governor Pritzker says Mayor Johnson's Bears pitch is a non-starter."
+    ]
     assert result.dropped_quotes[0]["text"] == "Did you keep up with the week's news?"
     assert result.content["chapters"][1]["start"] >= mid_ad[1]
 

@@ -6,16 +6,14 @@ from django.core.management import call_command
 
 from podcasts.models import Episode
 from podcasts.services import DEMO_TITLE
-from tests.support.pipeline import DEMO_AUDIO, whisper_model  # noqa: F401
-
-from summaries.selectors import summary_visible_for_episode
-from tests.summaries.conftest import make_episode
+from summaries.selectors import summary_current
+from tests.factories import make_transcribed_episode
+from tests.support.pipeline import DEMO_AUDIO
 
 
 @pytest.mark.django_db
 def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast demo users
-    episodes = [make_episode(guid=f"d{i}") for i in range(2)]
+    episodes = [make_transcribed_episode(guid=f"d{i}") for i in range(2)]
 
     call_command("demo")
 
@@ -24,12 +22,12 @@ def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys
     # Outdated and Regenerate), the rest at the current v3.
     assert "Summaries at prompt v2: 1 episode(s)" in output
     assert "Summaries at prompt v3: 4 episode(s)" in output
-    assert {summary_visible_for_episode(episode=e).prompt_version for e in episodes} == {"v3"}
+    assert {summary_current(episode_id=e.pk).prompt_version for e in episodes} == {"v3"}
     titles = set(Episode.objects.filter(podcast__title=DEMO_TITLE).values_list("title", flat=True))
     assert titles == {"Episode 1: Urban beekeeping", "Episode 2: A short history of the bicycle", "Episode 3: Sleep and memory"}
 
 
-def test_demo_episode_with_a_sponsor_read_is_summarized_without_it(whisper_model, tmp_path, capsys):
+def test_demo_episode_with_a_sponsor_read_is_summarized_without_it(tmp_path, capsys):
     """The bundled episode 2 carries a synthesized sponsor read; given its span (as sponsor
     detection or a curator marks it), nothing of it reaches the summary."""
     call_command("transcribe", str(DEMO_AUDIO / "episode-2.mp3"), "--json")

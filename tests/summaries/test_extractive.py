@@ -96,13 +96,21 @@ def test_transcript_too_short_is_refused_not_crashed():
 
 # --- On real episodes (tests/fixtures/corpus, with their labelled ad spans) ---------------
 
-CORPUS_EPISODES = ["ep-daily-gist-chicago-70a82fe93a5c", "ep-daily-tech-news-show-c1904b8605f7", "ep-ai-cloud-essentials-e8dc897fbd6b"]
+CORPUS_EPISODES = [
+    "ep-daily-gist-chicago-70a82fe93a5c",
+    "ep-daily-tech-news-show-c1904b8605f7",
+    "ep-ai-cloud-essentials-e8dc897fbd6b",
+]
 
 
 def corpus_summary(name: str, *, with_context: bool = True):
     episode = fixture_episode(name)
-    context = EpisodeContext(title=episode.title, podcast=episode.podcast, description=episode.description) if with_context else None
-    return episode, transcript_summarize(episode.segments, provider="extractive", prompt_version="v3", ads=episode.ads, context=context)
+    context = (
+        EpisodeContext(title=episode.title, podcast=episode.podcast, description=episode.description) if with_context else None
+    )
+    return episode, transcript_summarize(
+        episode.segments, provider="extractive", prompt_version="v3", ads=episode.ads, context=context
+    )
 
 
 @pytest.mark.parametrize("name", CORPUS_EPISODES)

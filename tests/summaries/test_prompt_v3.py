@@ -6,14 +6,15 @@ import json
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Podcast
+from summaries.generation import summary_generate
 from summaries.llm import transcript_input, transcript_summarize
 from summaries.llm.prepare import EpisodeContext
 from summaries.models import Summary
 from summaries.selectors import summary_is_outdated
-from summaries.services import episode_summarize, summary_generate
+from summaries.services import episode_summarize
+from tests.factories import make_transcribed_episode, make_transcript
 from tests.fakes.anthropic_server import summary_responder, tool_reply, user_text
 from tests.fakes.transcripts import long_transcript
-from tests.summaries.conftest import make_episode
 from tests.support.corpus import fixture_episode
 
 GIST = "ep-daily-gist-chicago-70a82fe93a5c"
@@ -32,7 +33,10 @@ def _reply(**overrides) -> dict:
             "Spirit Airlines' shutdown costs Chicago jobs.",
         ],
         "quotes": [],
-        "chapters": [{"title": "Suburban apartment deals", "start": "0:00:00"}, {"title": "The day's headlines", "start": "0:09:03"}],
+        "chapters": [
+            {"title": "Suburban apartment deals", "start": "0:00:00"},
+            {"title": "The day's headlines", "start": "0:09:03"},
+        ],
         "topics": ["apartments", "Bears", "Spirit Airlines"],
         "ads": [],
     }
@@ -80,7 +84,11 @@ def test_show_notes_are_capped_in_the_prompt(fake_anthropic):
 
     transcript_summarize(episode.segments, provider="anthropic", prompt_version="v3", context=context)
 
-    notes = user_text(fake_anthropic.requests[0]).split("Show notes (from the feed; they may list sponsors):\n")[1].split("</episode>")[0]
+    notes = (
+        user_text(fake_anthropic.requests[0])
+        .split("Show notes (from the feed; they may list sponsors):\n")[1]
+        .split("</episode>")[0]
+    )
     assert 1500 < len(notes) <= 2100
 
 
@@ -136,7 +144,7 @@ def test_clock_starts_are_converted_and_checked_against_the_transcript_and_durat
 
 def test_claude_ad_spans_are_checked_and_the_unmatched_ones_dropped_and_flagged(fake_anthropic, db):
     corpus = fixture_episode(GIST)
-    episode = make_episode(
+    episode = make_transcribed_episode(
         transcript={"segments": corpus.segments, "text": " ".join(s["text"] for s in corpus.segments)}, title=corpus.title
     )
     fake_anthropic.script(
@@ -193,9 +201,7 @@ def test_the_pipeline_passes_the_episode_context_to_the_provider(fake_anthropic,
         description="<p>Crain’s reporter Rachel Herzog talks with host Amy Guth.</p>",
         pipeline_status=Episode.PipelineStatus.TRANSCRIBED,
     )
-    from podcasts.models import Transcript
-
-    Transcript.objects.create(episode=episode, source=Transcript.Source.WHISPER, segments=corpus.segments[:80], text="x")
+    make_transcript(episode, segments=corpus.segments[:80], text="x")
 
     episode_summarize(episode_id=episode.pk)
 

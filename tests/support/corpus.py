@@ -12,7 +12,6 @@ from rapidfuzz import fuzz
 
 from summaries.llm.language import fold
 
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 # Beside the repository, as CI lays it out; CORPUS_DIR overrides (e.g. from a git worktree).
 SHARED = Path(os.environ.get("CORPUS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "corpus" / "transcripts")
