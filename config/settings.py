@@ -217,7 +217,7 @@ if SUMMARY_PROVIDER not in ("anthropic", "extractive"):
     raise ImproperlyConfigured("SUMMARY_PROVIDER must be 'anthropic' or 'extractive'.")
 if SUMMARY_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:
     raise ImproperlyConfigured("SUMMARY_PROVIDER=anthropic needs ANTHROPIC_API_KEY.")
-SUMMARY_PROMPT_VERSION = env.str("SUMMARY_PROMPT_VERSION", default="v2")
+SUMMARY_PROMPT_VERSION = env.str("SUMMARY_PROMPT_VERSION", default="v3")
 LLM_DAILY_TOKEN_BUDGET = env.int("LLM_DAILY_TOKEN_BUDGET", default=2_000_000)
 # USD per million tokens, by model name or name prefix (docs/summaries.md "Cost").
 LLM_PRICES_USD_PER_MTOK = env.json(
@@ -237,6 +237,12 @@ ANTHROPIC_RETRY_BACKOFF = env.float("ANTHROPIC_RETRY_BACKOFF", default=2.0)
 SUMMARY_DEADLINE_SECONDS = env.float("SUMMARY_DEADLINE_SECONDS", default=SUMMARIES_JOB_TIMEOUT - 60)
 SUMMARY_MAX_INPUT_TOKENS = env.int("SUMMARY_MAX_INPUT_TOKENS", default=100_000)
 SUMMARY_MAX_OUTPUT_TOKENS = env.int("SUMMARY_MAX_OUTPUT_TOKENS", default=2048)
+# Sampling temperature sent with prompt v3 and later when set (e.g. 0.2). Unset by default:
+# Anthropic API version 2026-10-21, which the anthropic 2.x SDK sends, rejects any temperature
+# with a 400, so only set it for a proxy or server that accepts one (docs/summaries.md).
+SUMMARY_TEMPERATURE = env.float("SUMMARY_TEMPERATURE", default=None)
+if SUMMARY_TEMPERATURE is not None and not 0.0 <= SUMMARY_TEMPERATURE <= 1.0:
+    raise ImproperlyConfigured("SUMMARY_TEMPERATURE must be between 0 and 1.")
 if ANTHROPIC_TIMEOUT * (ANTHROPIC_MAX_RETRIES + 1) + ANTHROPIC_RETRY_AFTER_MAX * ANTHROPIC_MAX_RETRIES >= SUMMARIES_JOB_TIMEOUT:
     raise ImproperlyConfigured(
         "ANTHROPIC_TIMEOUT x (ANTHROPIC_MAX_RETRIES + 1) + retry waits must stay below SUMMARIES_JOB_TIMEOUT."

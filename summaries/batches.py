@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from curation.models import CurationItem
 from podcasts.models import Episode
+from summaries.context import episode_context, transcript_ad_spans
 from summaries.deliveries import delivery_enqueue, delivery_fail, delivery_set_status, regeneration_finish
 from summaries.generation import DailyBudget, llm_usage_row, summary_source_hash, summary_store, transcript_for
 from summaries.llm import (
@@ -33,12 +34,13 @@ from summaries.llm import (
     CHARS_PER_TOKEN,
     MalformedReply,
     ProviderRejected,
+    TranscriptInput,
     Usage,
     cost_usd,
     estimate_tokens,
     output_verify,
     price_for,
-    segments_clean,
+    transcript_input,
 )
 from summaries.models import Delivery, LLMUsage
 from summaries.prompts import prompt_get
@@ -103,7 +105,7 @@ def regeneration_batch_estimate(
     )
     totals = candidates.aggregate(chars=Sum(Length("episode__transcript__text")), count=Count("id"))
     count = totals["count"] or 0
-    overhead = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + estimate_tokens(str(_sdk()[1].TOOL))
+    overhead = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + estimate_tokens(str(_sdk()[1].tool_for(prompt)))
     input_tokens = int((totals["chars"] or 0) / CHARS_PER_TOKEN) + overhead * count
     output_tokens = settings.SUMMARY_MAX_OUTPUT_TOKENS * count
     list_cost = cost_usd(settings.ANTHROPIC_MODEL, input_tokens=input_tokens, output_tokens=output_tokens)
@@ -127,11 +129,11 @@ def _budget_remaining() -> int:
     return max(settings.LLM_DAILY_TOKEN_BUDGET - used, 0)
 
 
-def _segments(episode: Episode) -> list[dict[str, Any]]:
+def _input(episode: Episode) -> TranscriptInput:
+    """The transcript as every provider gets it: ad spans and filler out (see summaries.context)."""
     transcript = episode.transcript
-    return segments_clean(
-        transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
-    )
+    segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
+    return transcript_input(segments, ads=transcript_ad_spans(transcript), language=episode_context(episode).language)
 
 
 def _id_chunks(ids: list[int], size: int = 500):
@@ -206,12 +208,14 @@ def regeneration_batch_submit(
     deliveries = (
         delivery
         for chunk in _id_chunks(delivery_ids)
-        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript").order_by("pk")
+        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript", "episode__podcast").order_by("pk")
     )
     for delivery in deliveries:
         try:
-            params = llm.single_request_params(_segments(delivery.episode), prompt=prompt)
-        except (Episode.transcript.RelatedObjectDoesNotExist, ValueError):
+            params = llm.single_request_params(
+                _input(delivery.episode).prepared, prompt=prompt, context=episode_context(delivery.episode)
+            )
+        except (Episode.transcript.RelatedObjectDoesNotExist, ValueError, ProviderRejected):
             params = None  # no usable transcript: the normal worker fails and flags it
         if params is None:
             # Too long for one request: the normal worker summarizes it in parts, at list price.
@@ -284,7 +288,14 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
         try:
             transcript = transcript_for(delivery.episode)
             output = _sdk()[1].output_from_message(entry.result.message, model=model, price_factor=BATCH_PRICE_FACTOR)
-            result = output_verify(output, segments=_segments(delivery.episode), prompt_version=delivery.target_prompt_version)
+            given = _input(delivery.episode)
+            result = output_verify(
+                output,
+                segments=given.prepared,
+                prompt_version=delivery.target_prompt_version,
+                full_segments=given.full,
+                ads=given.ads,
+            )
         except MalformedReply as exc:
             with transaction.atomic():  # the tokens were spent: counted once, with the failure
                 _ledger(exc.usage)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from curation.models import OPEN_STATUSES, CurationItem
 from curation.services import IllegalTransition, editorial_transition, enqueue_for_review
 from podcasts.models import Episode, Transcript
+from summaries.context import episode_context, transcript_ad_spans
 from summaries.llm import (
     BudgetExceeded,
     MalformedReply,
@@ -193,6 +194,23 @@ def _flag_unverified_quotes(*, summary: Summary, dropped: list[dict[str, Any]]) 
 # --- Generating and storing --------------------------------------------------------------
 
 
+def _flag_unverified_ad_spans(*, summary: Summary, dropped: list[dict[str, Any]]) -> CurationItem:
+    """The model reported ad spans that do not match the transcript: dropped, and shown to a curator."""
+    return enqueue_for_review(
+        target=summary,
+        flag_class=CurationItem.FlagClass.UNVERIFIED_AD_SPAN,
+        severity=CurationItem.Severity.P2,
+        proposed_by=f"summaries:{summary.provider}",
+        evidence={
+            "episode_id": summary.episode_id,
+            "summary_id": summary.pk,
+            "prompt_version": summary.prompt_version,
+            "model": summary.model,
+            "dropped_ad_spans": dropped,
+        },
+    )
+
+
 def transcript_for(episode: Episode) -> Transcript:
     """The episode's transcript, or SummaryGenerationError when it has none."""
     try:
@@ -222,7 +240,12 @@ def summary_produce(*, episode: Episode, transcript: Transcript, prompt_version:
     segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
     try:
         return transcript_summarize(
-            segments, provider=provider, prompt_version=prompt_version, budget=DailyBudget(), language=transcript.language
+            segments,
+            provider=provider,
+            prompt_version=prompt_version,
+            budget=DailyBudget(),
+            ads=transcript_ad_spans(transcript),
+            context=episode_context(episode),
         )
     except MalformedReply as exc:
         _flag_malformed(episode=episode, exc=exc, prompt_version=prompt_version, provider=provider)
@@ -304,6 +327,8 @@ def summary_store(*, episode: Episode, result: SummaryResult, hash_: str, supers
     )
     if result.dropped_quotes:
         _flag_unverified_quotes(summary=summary, dropped=result.dropped_quotes)
+    if result.dropped_ads:
+        _flag_unverified_ad_spans(summary=summary, dropped=result.dropped_ads)
     reason = summary_blocked_reason(summary)
     if reason:
         logger.info("summary_held", extra={"event": "summary_held", "summary_id": summary.pk, "reason": reason})

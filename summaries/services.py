@@ -118,7 +118,7 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
 # --- Demo ---------------------------------------------------------------------------------
 
 
-def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int]]:
+def demo_summaries_ensure(*, outdated_version: str = "v2") -> dict[str, list[int]]:
     """Give every transcribed demo episode a visible summary: the oldest at `outdated_version`
     (so its Regenerate button shows), the others at the current prompt version.
 

@@ -9,18 +9,19 @@ Providers are modules named by import path in PROVIDER_MODULES, loaded on first
 use: the anthropic SDK and scikit-learn stay out of processes that never summarize.
 """
 
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
 from summaries.llm.base import (
     BATCH_PRICE_FACTOR,
-    Budget,
-    BudgetExceeded,
     CHARS_PER_TOKEN,
     EXTRACTIVE_MODEL,
+    PROVIDERS,
+    Budget,
+    BudgetExceeded,
     MalformedReply,
     NoBudget,
-    PROVIDERS,
     ProviderError,
     ProviderOutput,
     ProviderRejected,
@@ -36,6 +37,7 @@ from summaries.llm.base import (
     segments_clean,
     source_hash,
 )
+from summaries.llm.prepare import EpisodeContext, Span, ad_spans_normalize, ad_spans_verify, chapters_check, transcript_prepare
 from summaries.prompts import prompt_get
 from summaries.quotes import quotes_verify
 
@@ -45,32 +47,80 @@ PROVIDER_MODULES = {
 }
 
 
-def transcript_summarize(
-    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None, language: str = ""
-) -> SummaryResult:
-    """Summarize, validate, verify quotes. Raises ProviderError subclasses.
+@dataclass
+class TranscriptInput:
+    """A transcript as the providers get it: `prepared` (ads and filler out) for summarizing,
+    `full` for checking a model's ad spans, `ads` the spans that were taken out."""
 
-    `language` (the transcript's) lets the extractive summarizer pick its stop words.
-    """
-    prompt = prompt_get(prompt_version)
-    segments = segments_clean(segments)
-    if not segments:
+    full: list[dict[str, Any]]
+    prepared: list[dict[str, Any]]
+    ads: list[Span]
+
+
+def transcript_input(segments: Any, *, ads: Any = None, language: str = "en") -> TranscriptInput:
+    """Clean and prepare raw segments; ValueError on a bad shape or an empty transcript,
+    TranscriptTooShort when nothing but ads and filler is left."""
+    full = segments_clean(segments)
+    if not full:
         raise ValueError("the transcript has no text")
+    spans = ad_spans_normalize(ads)
+    prepared = transcript_prepare(full, ads=spans, language=language)
+    if not prepared:
+        raise TranscriptTooShort("nothing but ads and filler in the transcript")
+    return TranscriptInput(full=full, prepared=prepared, ads=spans)
+
+
+def transcript_summarize(
+    segments: list[dict[str, Any]],
+    *,
+    provider: str,
+    prompt_version: str,
+    budget: Budget | None = None,
+    ads: Any = None,
+    context: EpisodeContext | None = None,
+) -> SummaryResult:
+    """Prepare (ads and filler out), summarize, validate, verify. Raises ProviderError subclasses.
+
+    `ads`: the transcript's ad spans (dicts, tuples or detector spans); `context`: what
+    the feed says about the episode (titles, show notes, hosts)."""
+    prompt = prompt_get(prompt_version)
+    context = context or EpisodeContext()
+    given = transcript_input(segments, ads=ads, language=context.language)
     if provider not in PROVIDER_MODULES:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     summarize = import_module(PROVIDER_MODULES[provider]).summarize
-    extra = {"language": language} if provider == "extractive" else {}
-    output = summarize(segments, prompt=prompt, budget=budget or NoBudget(), **extra)
-    return output_verify(output, segments=segments, prompt_version=prompt.version)
+    output = summarize(given.prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
+    return output_verify(output, segments=given.prepared, prompt_version=prompt.version, full_segments=given.full, ads=given.ads)
 
 
-def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], prompt_version: str) -> SummaryResult:
-    """Quote verification against the (cleaned) segments: the last step every provider output takes."""
+def output_verify(
+    output: ProviderOutput,
+    *,
+    segments: list[dict[str, Any]],
+    prompt_version: str,
+    full_segments: list[dict[str, Any]] | None = None,
+    ads: list[Span] | None = None,
+) -> SummaryResult:
+    """The last step every provider output takes: the model's ad spans checked against the
+    full transcript; quotes found in the prepared transcript (so none from an ad or filler),
+    starting at their first word, and none inside an ad span; chapters checked against the
+    transcript and the duration, none starting inside an ad span."""
+    full_segments = full_segments or segments
+    duration = max(s["end"] for s in full_segments)
+    given = list(ads or [])
+    model_ads, dropped_ads = ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
+    spans = ad_spans_normalize([*given, *model_ads])
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)
+    in_ads = [q for q in verified if _in_spans(q["start"], spans)]
+    verified = [q for q in verified if q not in in_ads]
+    dropped += [{**q, "reason": "inside an ad span"} for q in in_ads]
     content["quotes"] = verified
-    warnings = list(output.warnings)
+    chapters, chapter_warnings = chapters_check(content["chapters"], segments=segments, ads=spans, duration=duration)
+    content["chapters"] = chapters
+    warnings = list(output.warnings) + chapter_warnings
     warnings += [f"unverified quote dropped: {q['text'][:120]!r}" for q in dropped]
+    warnings += [f"unverified ad span dropped ({d['reason']}): {str(d['span'])[:120]}" for d in dropped_ads]
     return SummaryResult(
         content=content,
         provider=output.provider,
@@ -79,4 +129,11 @@ def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], pro
         usage=output.usage,
         warnings=warnings,
         dropped_quotes=dropped,
+        ads=[s.as_dict() for s in spans],
+        model_ads=[s.as_dict() for s in model_ads],
+        dropped_ads=dropped_ads,
     )
+
+
+def _in_spans(t: float, spans: list[Span]) -> bool:
+    return any(s.contains(t) for s in spans)

@@ -27,7 +27,8 @@ from summaries.llm.base import (
     price_for,
 )
 from summaries.llm.parsing import json_parse_layered
-from summaries.prompts import PromptTemplate, transcript_lines
+from summaries.llm.prepare import EpisodeContext
+from summaries.prompts import PromptTemplate, context_block, transcript_lines
 from summaries.schema import SUMMARY_JSON_SCHEMA, SummaryInvalid, summary_validate
 
 logger = logging.getLogger("castnotes.summaries")
@@ -39,6 +40,17 @@ TOOL = {
     "input_schema": SUMMARY_JSON_SCHEMA,
 }
 RAW_MAX_CHARS = 20_000
+
+
+def tool_for(prompt: PromptTemplate) -> dict[str, Any]:
+    """The forced tool for a prompt version (v3 has its own schema, with ad spans)."""
+    if prompt.tool_schema is None:
+        return TOOL
+    return {**TOOL, "input_schema": prompt.tool_schema}
+
+
+def temperature_for(prompt: PromptTemplate) -> float | None:
+    return settings.SUMMARY_TEMPERATURE if prompt.uses_temperature else None
 RETRYABLE_STATUS = {408, 409, 429}
 
 
@@ -93,8 +105,8 @@ class _Session:
         self.deadline = time.monotonic() + settings.SUMMARY_DEADLINE_SECONDS
         self.usage = Usage()
 
-    def request(self, *, system: str, user: str) -> Any:
-        reserve_tokens = estimate_tokens(system) + estimate_tokens(user) + estimate_tokens(json.dumps(TOOL))
+    def request(self, *, system: str, user: str, tool: dict[str, Any] = TOOL, temperature: float | None = None) -> Any:
+        reserve_tokens = estimate_tokens(system) + estimate_tokens(user) + estimate_tokens(json.dumps(tool))
         reserve_tokens += settings.SUMMARY_MAX_OUTPUT_TOKENS
         backoff_step = 0
         while True:
@@ -103,10 +115,10 @@ class _Session:
                 raise ProviderUnavailable("summary deadline reached before the LLM answered")
             reservation = self.budget.reserve(reserve_tokens)  # BudgetExceeded propagates
             try:
-                message = self.client.messages.create(
-                    **request_params(model=self.model, system=system, user=user),
-                    timeout=min(settings.ANTHROPIC_TIMEOUT, remaining),
-                )
+                params = request_params(model=self.model, system=system, user=user, tool=tool, temperature=temperature)
+                if "temperature" in params:  # the 2.x SDK has no sampling parameters: sent as a raw body field
+                    params["extra_body"] = {"temperature": params.pop("temperature")}
+                message = self.client.messages.create(**params, timeout=min(settings.ANTHROPIC_TIMEOUT, remaining))
             except Exception as exc:
                 # No usage came back: release the reservation, still count the request.
                 self.budget.settle(reservation, Usage(requests=1))
@@ -139,16 +151,21 @@ class _Session:
         return usage_of(message, model=self.model)
 
 
-def request_params(*, model: str, system: str, user: str) -> dict[str, Any]:
+def request_params(
+    *, model: str, system: str, user: str, tool: dict[str, Any] = TOOL, temperature: float | None = None
+) -> dict[str, Any]:
     """The Messages API request body for one summary request (synchronous or in a batch)."""
-    return {
+    params = {
         "model": model,
         "max_tokens": settings.SUMMARY_MAX_OUTPUT_TOKENS,
         "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
-        "tools": [TOOL],
+        "tools": [tool],
         "tool_choice": {"type": "tool", "name": TOOL_NAME},
         "messages": [{"role": "user", "content": user}],
     }
+    if temperature is not None:
+        params["temperature"] = temperature
+    return params
 
 
 def usage_of(message: Any, *, model: str, price_factor: Decimal = Decimal(1)) -> Usage:
@@ -181,6 +198,12 @@ def _raw(message: Any) -> str:
 
 def reply_content(message: Any, *, usage: Usage | None = None) -> dict[str, Any]:
     """The validated summary in a Messages API reply; MalformedReply otherwise."""
+    return reply_parts(message, usage=usage)[0]
+
+
+def reply_parts(message: Any, *, usage: Usage | None = None) -> tuple[dict[str, Any], list[Any] | None]:
+    """(validated summary, the reply's raw `ads` list or None) of a Messages API reply;
+    MalformedReply otherwise. The ads are checked against the transcript later (output_verify)."""
     raw = _raw(message)
     if message.stop_reason == "max_tokens":
         raise MalformedReply("max_tokens", "the reply was cut off at max_tokens", raw=raw, usage=usage)
@@ -198,8 +221,9 @@ def reply_content(message: Any, *, usage: Usage | None = None) -> dict[str, Any]
             data = json_parse_layered(text)
         except ValueError as exc:
             raise MalformedReply("unparseable", str(exc), raw=raw, usage=usage) from None
+    ads = data.get("ads") if isinstance(data, dict) else None
     try:
-        return summary_validate(data)
+        return summary_validate(data), (ads if isinstance(ads, list) else None)
     except SummaryInvalid as exc:
         raise MalformedReply("schema_invalid", str(exc), raw=raw, usage=usage) from None
 
@@ -231,57 +255,75 @@ def _chunks(lines: list[str], *, token_limit: int) -> list[list[str]]:
     return chunks
 
 
-def _overhead(prompt: PromptTemplate) -> int:
-    return estimate_tokens(prompt.system) + estimate_tokens(json.dumps(TOOL)) + estimate_tokens(prompt.chunk) + 50
+def _overhead(prompt: PromptTemplate, context: EpisodeContext | None = None) -> int:
+    context_tokens = estimate_tokens(context_block(context or EpisodeContext())) if prompt.uses_context else 0
+    return estimate_tokens(prompt.system) + estimate_tokens(json.dumps(tool_for(prompt))) + estimate_tokens(prompt.chunk) + context_tokens + 50
 
 
-def single_request_params(segments: list[dict], *, prompt: PromptTemplate) -> dict[str, Any] | None:
+def single_request_params(
+    segments: list[dict], *, prompt: PromptTemplate, context: EpisodeContext | None = None
+) -> dict[str, Any] | None:
     """The one request that summarizes `segments` (what a Message Batch entry sends), or None
     when the transcript is over SUMMARY_MAX_INPUT_TOKENS and needs the chunked path."""
-    lines = transcript_lines(segments, block_seconds=prompt.block_seconds)
+    lines = transcript_lines(segments, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
     transcript = "\n".join(lines)
-    if _overhead(prompt) + estimate_tokens(transcript) > settings.SUMMARY_MAX_INPUT_TOKENS:
+    if _overhead(prompt, context) + estimate_tokens(transcript) > settings.SUMMARY_MAX_INPUT_TOKENS:
         return None
-    user = prompt.user.format(transcript=transcript, duration=_duration(segments))
-    return request_params(model=settings.ANTHROPIC_MODEL, system=prompt.system, user=user)
+    user = prompt.fill(prompt.user, context=context, transcript=transcript, duration=_duration(segments))
+    return request_params(
+        model=settings.ANTHROPIC_MODEL, system=prompt.system, user=user, tool=tool_for(prompt), temperature=temperature_for(prompt)
+    )
 
 
 def output_from_message(message: Any, *, model: str, price_factor: Decimal = Decimal(1)) -> ProviderOutput:
     """A reply obtained elsewhere (a Message Batch result) through the same parsing and
     validation as a synchronous one; MalformedReply (carrying the usage) otherwise."""
     usage = usage_of(message, model=model, price_factor=price_factor)
-    content = reply_content(message, usage=usage)
-    return ProviderOutput(content=content, provider="anthropic", model=model, usage=usage)
+    content, ads = reply_parts(message, usage=usage)
+    return ProviderOutput(content=content, provider="anthropic", model=model, usage=usage, ads=ads)
 
 
-def summarize(segments: list[dict], *, prompt: PromptTemplate, budget) -> ProviderOutput:
+def summarize(segments: list[dict], *, prompt: PromptTemplate, budget, context: EpisodeContext | None = None) -> ProviderOutput:
     model = settings.ANTHROPIC_MODEL
     session = _Session(budget=budget, model=model)
     duration = _duration(segments)
-    lines = transcript_lines(segments, block_seconds=prompt.block_seconds)
+    lines = transcript_lines(segments, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
     transcript = "\n".join(lines)
     limit = settings.SUMMARY_MAX_INPUT_TOKENS
-    overhead = _overhead(prompt)
+    overhead = _overhead(prompt, context)
     warnings: list[str] = []
+    tool = tool_for(prompt)
+    temperature = temperature_for(prompt)
+    ads: list[Any] | None = [] if prompt.returns_ads else None
 
-    def ask(user: str) -> dict[str, Any]:
-        message = session.request(system=prompt.system, user=user)
-        return reply_content(message, usage=session.usage)
+    def ask(user: str, *, collect_ads: bool = True) -> dict[str, Any]:
+        message = session.request(system=prompt.system, user=user, tool=tool, temperature=temperature)
+        content, reply_ads = reply_parts(message, usage=session.usage)
+        if ads is not None and collect_ads and reply_ads:
+            ads.extend(reply_ads)
+        return content
 
     if overhead + estimate_tokens(transcript) <= limit:
-        content = ask(prompt.user.format(transcript=transcript, duration=duration))
+        content = ask(prompt.fill(prompt.user, context=context, transcript=transcript, duration=duration))
     else:
         # Over the input budget: every line still reaches the model, in parts, then one merge.
         chunks = _chunks(lines, token_limit=max(limit - overhead, 200))
         partials = [
-            ask(prompt.chunk.format(transcript="\n".join(chunk), duration=duration, part=i + 1, parts=len(chunks)))
+            ask(
+                prompt.fill(
+                    prompt.chunk_for(i + 1), context=context, transcript="\n".join(chunk), duration=duration, part=i + 1, parts=len(chunks)
+                )
+            )
             for i, chunk in enumerate(chunks)
         ]
         while len(partials) > 1:
             groups = _chunks([json.dumps(p, ensure_ascii=False) for p in partials], token_limit=max(limit - overhead, 200))
             if len(groups) == len(partials):  # one partial per group cannot shrink: merge pairs
                 groups = [[json.dumps(p, ensure_ascii=False) for p in partials[i : i + 2]] for i in range(0, len(partials), 2)]
-            partials = [ask(prompt.merge.format(transcript="\n".join(group), duration=duration)) for group in groups]
+            partials = [
+                ask(prompt.fill(prompt.merge, context=context, transcript="\n".join(group), duration=duration), collect_ads=False)
+                for group in groups
+            ]
         content = partials[0]
         warnings.append(f"long transcript summarized in {len(chunks)} parts and merged")
-    return ProviderOutput(content=content, provider="anthropic", model=model, usage=session.usage, warnings=warnings)
+    return ProviderOutput(content=content, provider="anthropic", model=model, usage=session.usage, warnings=warnings, ads=ads)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-EXTRACTIVE_MODEL = "extractive-tfidf-1"
+EXTRACTIVE_MODEL = "extractive-tfidf-2"
 PROVIDERS = ("anthropic", "extractive")
 # Conservative characters per token for English (Claude's tokenizer averages ~3.5-4):
 # overestimating keeps requests under the input budget and the daily budget closed.
@@ -98,6 +98,8 @@ class ProviderOutput:
     model: str
     usage: Usage
     warnings: list[str] = field(default_factory=list)
+    # Ad spans the model reported (raw, checked in output_verify); None: the provider reports none.
+    ads: list[Any] | None = None
 
 
 @dataclass
@@ -109,6 +111,11 @@ class SummaryResult:
     usage: Usage
     warnings: list[str]
     dropped_quotes: list[dict[str, Any]]
+    # Every ad span the summary avoided (given + the model's verified ones), as {start, end, label}.
+    ads: list[dict[str, Any]] = field(default_factory=list)
+    model_ads: list[dict[str, Any]] = field(default_factory=list)
+    # The model's ad spans that did not match the transcript, each with the reason.
+    dropped_ads: list[dict[str, Any]] = field(default_factory=list)
 
 
 def estimate_tokens(text: str) -> int:
@@ -159,8 +166,27 @@ def source_hash(*, text: str, prompt_version: str, model: str) -> str:
     return digest.hexdigest()
 
 
+def _words_clean(words: Any) -> list[dict[str, Any]]:
+    """Word timings kept only when every entry has a numeric start/end and a word."""
+    if not isinstance(words, list) or not words:
+        return []
+    cleaned = []
+    for word in words:
+        if not isinstance(word, dict) or not isinstance(word.get("word"), str):
+            return []
+        try:
+            start, end = float(word["start"]), float(word.get("end", word["start"]))
+        except (KeyError, TypeError, ValueError):
+            return []
+        if not (math.isfinite(start) and math.isfinite(end)):
+            return []
+        cleaned.append({"start": start, "end": max(end, start), "word": word["word"]})
+    return cleaned
+
+
 def segments_clean(segments: Any) -> list[dict[str, Any]]:
-    """Segments with float times and non-empty text, in time order; ValueError on a bad shape."""
+    """Segments with float times and non-empty text, in time order (word timings kept when
+    well-formed); ValueError on a bad shape."""
     if not isinstance(segments, list):
         raise ValueError("segments must be a list")
     cleaned = []
@@ -173,9 +199,13 @@ def segments_clean(segments: Any) -> list[dict[str, Any]]:
         except (TypeError, ValueError):
             raise ValueError(f"segment {index} has a non-numeric start or end") from None
         if not math.isfinite(start) or start < 0 or not math.isfinite(end):
-            raise ValueError(f"segment {index} has an invalid start or end")
+            raise ValueError(f"segment {index} has an invalid start or end") from None
         text = " ".join(str(segment["text"]).split())
         if text:
-            cleaned.append({"start": start, "end": max(end, start), "text": text})
+            item = {"start": start, "end": max(end, start), "text": text}
+            words = _words_clean(segment.get("words"))
+            if words:
+                item["words"] = words
+            cleaned.append(item)
     cleaned.sort(key=lambda s: s["start"])
     return cleaned

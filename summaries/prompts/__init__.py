@@ -7,14 +7,14 @@ one in a way that changes its output, since stored summaries name it.
 
 from django.conf import settings
 
-from summaries.prompts import v1, v2
-from summaries.prompts.base import PromptTemplate, transcript_lines
+from summaries.prompts import v1, v2, v3
+from summaries.prompts.base import PromptTemplate, context_block, transcript_lines
 
-__all__ = ["PromptTemplate", "prompt_get", "prompt_versions", "current_prompt_version", "transcript_lines"]
+__all__ = ["PromptTemplate", "context_block", "prompt_get", "prompt_versions", "current_prompt_version", "transcript_lines"]
 
 
 def prompt_get(version: str) -> PromptTemplate:
-    prompts = {v1.PROMPT.version: v1.PROMPT, v2.PROMPT.version: v2.PROMPT}
+    prompts = {p.version: p for p in (v1.PROMPT, v2.PROMPT, v3.PROMPT)}
     try:
         return prompts[version]
     except KeyError:
@@ -22,7 +22,7 @@ def prompt_get(version: str) -> PromptTemplate:
 
 
 def prompt_versions() -> list[str]:
-    return ["v1", "v2"]
+    return ["v1", "v2", "v3"]
 
 
 def current_prompt_version() -> str:

@@ -9,12 +9,12 @@ from django.utils import timezone
 from curation.models import CurationItem, CuratorAction
 from curation.services import editorial_transition, enqueue_for_review
 from podcasts.models import Episode
+from summaries.generation import SummaryMalformed, next_utc_midnight, summary_generate, summary_supersede_older
 from summaries.models import LLMUsage, Summary
 from summaries.selectors import summary_current, summary_is_outdated
-from summaries.generation import SummaryMalformed, next_utc_midnight, summary_generate, summary_supersede_older
 from summaries.services import demo_summaries_ensure, episode_summarize
-from tests.fakes.anthropic_server import error_reply, text_reply, tool_reply
 from tests.factories import make_transcribed_episode
+from tests.fakes.anthropic_server import error_reply, text_reply, tool_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_summarize_stores_a_published_summary_and_advances_and_a_rerun_is_a_noop
     assert refreshed(episode).pipeline_status == Status.SUMMARIZED
     summary.refresh_from_db()
     assert summary.editorial_status == "published"
-    assert (summary.provider, summary.model, summary.prompt_version) == ("anthropic", "claude-haiku-4-5", "v2")
+    assert (summary.provider, summary.model, summary.prompt_version) == ("anthropic", "claude-haiku-4-5", "v3")
     assert summary.input_tokens > 0 and summary.output_tokens > 0 and summary.cost_usd > 0
     assert summary.requests == 1
     assert len(summary.source_hash) == 64
@@ -64,10 +64,10 @@ def test_episode_not_transcribed_is_left_alone(fake_anthropic, db):
 
 
 def test_same_source_hash_reuses_the_summary_with_zero_requests(fake_anthropic, episode):
-    first = summary_generate(episode=episode, prompt_version="v2")
+    first = summary_generate(episode=episode, prompt_version="v3")
     requests_after_first = len(fake_anthropic.requests)
 
-    again = summary_generate(episode=episode, prompt_version="v2")
+    again = summary_generate(episode=episode, prompt_version="v3")
     Episode.objects.filter(pk=episode.pk).update(pipeline_status=Status.TRANSCRIBED)
     via_pipeline = episode_summarize(episode_id=episode.pk)
 
@@ -78,8 +78,8 @@ def test_same_source_hash_reuses_the_summary_with_zero_requests(fake_anthropic, 
 
 
 def test_force_makes_a_fresh_summary_and_another_prompt_version_is_another_hash(fake_anthropic, episode):
-    first = summary_generate(episode=episode, prompt_version="v2")
-    forced = summary_generate(episode=episode, prompt_version="v2", force=True)
+    first = summary_generate(episode=episode, prompt_version="v3")
+    forced = summary_generate(episode=episode, prompt_version="v3", force=True)
     v1 = summary_generate(episode=episode, prompt_version="v1")
 
     assert len({first.pk, forced.pk, v1.pk}) == 3
@@ -283,7 +283,7 @@ def test_episode_without_transcript_fails_permanently(fake_anthropic, db):
 def test_extractive_pipeline_needs_no_key_and_labels_itself(extractive, episode):
     summary = episode_summarize(episode_id=episode.pk)
 
-    assert (summary.provider, summary.model, summary.cost_usd, summary.requests) == ("extractive", "extractive-tfidf-1", 0, 0)
+    assert (summary.provider, summary.model, summary.cost_usd, summary.requests) == ("extractive", "extractive-tfidf-2", 0, 0)
     assert summary.is_extractive
     assert "Extractive" in summary.provider_label
     assert not LLMUsage.objects.exists()
@@ -292,15 +292,15 @@ def test_extractive_pipeline_needs_no_key_and_labels_itself(extractive, episode)
 def test_demo_summaries_show_one_outdated_episode_and_the_rest_current(extractive, db):
     episodes = [make_transcribed_episode(guid=f"g{i}", title=f"Episode {i}") for i in range(3)]
     Episode.objects.filter(pk=episodes[0].pk).update(published_at=timezone.now() - timedelta(days=3))
-    Episode.objects.filter(pk=episodes[1].pk).update(pipeline_status=Status.SUMMARIZED)  # summarized earlier at v2
-    summary_generate(episode=episodes[1], prompt_version="v2")
+    Episode.objects.filter(pk=episodes[1].pk).update(pipeline_status=Status.SUMMARIZED)  # summarized earlier at v1
+    summary_generate(episode=episodes[1], prompt_version="v1")
 
     shown = demo_summaries_ensure()
     again = demo_summaries_ensure()
 
     assert shown == again
     versions = {ep.pk: summary_current(episode_id=ep.pk).prompt_version for ep in episodes}
-    assert sorted(versions.values()) == ["v1", "v2", "v2"]
+    assert sorted(versions.values()) == ["v2", "v3", "v3"]
     assert Summary.objects.filter(editorial_status__in=["published", "featured"]).count() == 3
     assert all(refreshed(ep).pipeline_status == Status.SUMMARIZED for ep in episodes)
 
