@@ -1,7 +1,7 @@
 """Episodes of the shared transcript corpus (segments, metadata.toml, truth.txt), as the
-tests (copies in tests/fixtures/corpus/) and the benchmarks (../shared/corpus) read them."""
+tests (copies in tests/fixtures/sponsors/, segments gzipped) and the benchmarks
+(../shared/corpus) read them, with each ad span's text kept as its label."""
 
-import json
 import os
 import re
 import tomllib
@@ -10,9 +10,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from podcasts.sponsors.corpus import load_episode
 from summaries.llm.language import fold
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sponsors"
 # Beside the repository, as CI lays it out; CORPUS_DIR overrides (e.g. from a git worktree).
 SHARED = Path(os.environ.get("CORPUS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "corpus" / "transcripts")
 
@@ -117,7 +118,7 @@ def episode_load(path: Path) -> CorpusEpisode:
         title=meta.get("title", ""),
         description=meta.get("description", ""),
         duration=float(meta.get("duration", 0.0)),
-        segments=json.loads((path / "segments.json").read_text(encoding="utf-8")),
+        segments=load_episode(path).segments,
         ads=truth_parse((path / "truth.txt").read_text(encoding="utf-8")),
     )
 

@@ -5,15 +5,19 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from summaries.llm import PROVIDERS, MalformedReply, ProviderError, provider_default, transcript_summarize
+from podcasts.sponsors import detect_ad_spans
+from summaries.llm import PROVIDERS, MalformedReply, ProviderError, provider_default, segments_clean, transcript_summarize
 from summaries.llm.prepare import EpisodeContext
 from summaries.prompts import prompt_versions
 
 
 def _ad_spans_for(segments: list, data: dict) -> list:
-    """The ad spans the summary must avoid. Wiring point for sponsor detection: for now the
-    input's optional "ads" list ([{start, end, label?}]); with the detector this becomes
-    `data.get("ads") or detect_ad_spans(segments, title=..., description=...)`."""
+    """The ad spans the summary must avoid: the input's own "ads" list ([{start, end, label?}])
+    when it has one (e.g. corrected by hand), else what the offline sponsor detector finds,
+    as the pipeline does after storing a transcript."""
+    if "ads" not in data:
+        detected = detect_ad_spans(segments_clean(segments), title=_text_field(data, "title"), description=_text_field(data, "description"))
+        return [{"start": span.start, "end": span.end, "label": span.label} for span in detected]
     ads = data.get("ads") or []
     if not isinstance(ads, list):
         raise ValueError('"ads" must be a list of {start, end, label}')

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("podcasts", "0003_search_indexes"),
+        ("podcasts", "0004_episode_progress_whisper_model"),
     ]
 
     operations = [
