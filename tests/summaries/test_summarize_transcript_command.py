@@ -121,3 +121,23 @@ def test_exit_status_is_non_zero_without_a_traceback(tmp_path):
     assert completed.returncode != 0
     assert completed.stderr.strip().count("\n") == 0
     assert "is not JSON" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "name, has_ads", [("ep-daily-gist-chicago-70a82fe93a5c", True), ("ep-ai-cloud-essentials-e8dc897fbd6b", False)]
+)
+def test_without_ads_in_the_input_the_offline_detector_finds_them(tmp_path, extractive, capsys, name, has_ads):
+    from tests.support.corpus import fixture_episode
+
+    episode = fixture_episode(name)
+    path = tmp_path / "episode.json"
+    path.write_text(json.dumps(episode.transcript_json()))
+
+    ads = run_json(str(path), capsys=capsys)["ads"]
+
+    if not has_ads:
+        assert ads == []
+        return
+    assert ads, "the labelled sponsor reads were not found"
+    for ad in ads:  # each detected span overlaps a human-labelled one
+        assert any(ad["start"] < end and start < ad["end"] for start, end, _ in episode.ads)
