@@ -36,3 +36,14 @@ class RequestPathOnly(logging.Filter):
         if request is not None and hasattr(request, "path"):
             record.request = f"{request.method} {request.path}"
         return True
+
+
+def exception_fields(exc: BaseException) -> dict[str, str]:
+    """An exception as log fields without its message (messages can quote headers,
+    addresses or URLs with tokens): its type and the innermost frame it came from."""
+    frame = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame, tb = tb, tb.tb_next
+    where = f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno} {frame.tb_frame.f_code.co_name}" if frame else ""
+    return {"error": type(exc).__name__, "where": where}

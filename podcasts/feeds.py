@@ -80,6 +80,16 @@ def sanitize_html(value: str, *, base_url: str = "") -> str:
 
 
 _WHITESPACE = re.compile(r"\s+")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: any of them in a
+# guid or a title reaches email headers (the subject falls back to the guid), file names and logs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def single_line(value: Any, *, max_length: int | None = None) -> str:
+    """Feed text that is not markup (guids, types, languages) → one line with no control characters."""
+    text = _CONTROL.sub(" ", value if isinstance(value, str) else "")
+    text = _WHITESPACE.sub(" ", text).strip()
+    return text[:max_length] if max_length else text
 
 
 def plain_text(value: str, *, max_length: int | None = None) -> str:
@@ -92,8 +102,7 @@ def plain_text(value: str, *, max_length: int | None = None) -> str:
         text = stripped
     if "<" in text and nh3.clean(text, tags=set()) != html.escape(text, quote=False):
         text = text.replace("<", "‹").replace(">", "›")  # leftovers that still parse as tags
-    text = _WHITESPACE.sub(" ", text).strip()
-    return text[:max_length] if max_length else text
+    return single_line(text, max_length=max_length)
 
 
 # --- XML safety ---------------------------------------------------------------------------
@@ -250,11 +259,15 @@ def _explicit(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
 def _is_audio(mime: str, url: str) -> tuple[bool, str]:
     """(is audio, the type to store): a declared audio/* type, or no useful type and an audio extension."""
-    mime = (mime or "").split(";", 1)[0].strip().lower()
+    mime = single_line(mime).split(";", 1)[0].strip().lower()
     if mime.startswith("audio/"):
-        return True, mime
+        # The stored type becomes the audio view's Content-Type: only a plain type/subtype.
+        return True, mime if _MIME_TYPE.fullmatch(mime) else ""
     if mime in ("", "application/octet-stream", "binary/octet-stream"):
         path = urlsplit(url).path.lower()
         ext = path[path.rfind(".") :] if "." in path.rsplit("/", 1)[-1] else ""
@@ -334,9 +347,9 @@ def _transcripts(entry: dict, base: str) -> list[dict]:
         links.append(
             {
                 "url": url,
-                "type": (attrs.get("type") or "").strip().lower()[:100],
-                "language": (attrs.get("language") or "").strip()[:35],
-                "rel": (attrs.get("rel") or "").strip()[:50],
+                "type": single_line(attrs.get("type"), max_length=100).lower(),
+                "language": single_line(attrs.get("language"), max_length=35),
+                "rel": single_line(attrs.get("rel"), max_length=50),
             }
         )
     # A feed that never declared the namespace still reaches feedparser's generic handler.
@@ -344,7 +357,7 @@ def _transcripts(entry: dict, base: str) -> list[dict]:
     if isinstance(generic, dict) and not links:
         url = _http_url(generic.get("url"), base)
         if url:
-            links.append({"url": url, "type": (generic.get("type") or "").strip().lower()[:100], "language": (generic.get("language") or "").strip()[:35], "rel": (generic.get("rel") or "").strip()[:50]})
+            links.append({"url": url, "type": single_line(generic.get("type"), max_length=100).lower(), "language": single_line(generic.get("language"), max_length=35), "rel": single_line(generic.get("rel"), max_length=50)})
     return links
 
 
@@ -371,9 +384,9 @@ def _description(entry: dict) -> str:
 
 
 def _guid(entry: dict, enclosure: dict | None, link: str, title: str) -> str:
-    guid = (entry.get("id") or "").replace("\x00", "").strip()
+    guid = single_line(entry.get("id"), max_length=1000)
     if guid:
-        return guid[:1000]
+        return guid
     if enclosure:
         return enclosure["enclosure_url"][:1000]
     if link or title:

@@ -279,3 +279,35 @@ def test_nul_characters_never_reach_the_database():
 
     for value in [parsed["podcast"]["title"], *(v for e in parsed["episodes"] for v in (e["title"], e["guid"], e["description"]))]:
         assert "\x00" not in value
+
+
+# --- text that reaches headers, file names and logs (issue 17, defect 1) ---------------------
+
+
+def _no_controls(value: str) -> bool:
+    return not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029" for ch in value)
+
+
+def test_control_characters_are_stripped_from_guids_and_types():
+    """A guid like "evil\\nBcc: victim" (empty title) becomes an email subject: every such text is one line."""
+    enclosure = '<enclosure url="https://cdn.example.com/1.mp3" type="audio/mpeg&#10;Set-Cookie: x=1" length="1"/>'
+    transcript = '<podcast:transcript url="https://cdn.example.com/1.vtt" type="text/vtt&#10;X: y" language="en&#13;&#10;Bcc: z"/>'
+    body = rss(item(guid="evil-guid&#10;Bcc: victim@example.com&#x2028;x", title="", enclosure=enclosure, extra=transcript))
+
+    (episode,) = parse_feed(body, base_url=BASE)["episodes"]
+
+    assert episode["guid"] == "evil-guid Bcc: victim@example.com x"
+    assert episode["enclosure_type"] == ""  # not a plain type/subtype: the audio view falls back to audio/mpeg
+    link = episode["transcript_links"][0]
+    assert (link["type"], link["language"]) == ("text/vtt x: y", "en Bcc: z")
+    assert all(_no_controls(value) for value in (episode["guid"], *link.values()))
+
+
+def test_raw_control_characters_in_a_loose_feed_are_stripped_from_titles():
+    """Raw control bytes make the XML ill-formed; feedparser's loose parser still returns them."""
+    body = rss(item(guid="g\x0b2", title="Two\x01\x1f\x7flines"))
+
+    (episode,) = parse_feed(body, base_url=BASE)["episodes"]
+
+    assert episode["title"] == "Two lines"
+    assert episode["guid"] == "g 2"
