@@ -19,20 +19,29 @@ access_log_format = "%(m)s %(U)s %(s)s"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"access_fields": {"()": "config.logging.GunicornAccessFields"}},
+    "filters": {
+        "access_fields": {"()": "config.logging.GunicornAccessFields"},
+        # Paths such as /accounts/reset/<uid>/<token>/ and /feeds/<token>.xml carry secrets.
+        "redact_secrets": {"()": "config.logging.RedactSecrets"},
+    },
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "config.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
     },
     "handlers": {
-        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "error_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact_secrets"],
+            "stream": "ext://sys.stderr",
+        },
         "access_console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["access_fields"],
+            "filters": ["access_fields", "redact_secrets"],
             "stream": "ext://sys.stdout",
         },
     },

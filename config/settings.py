@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "summaries",
     "curation",
     "django_ratelimit",
+    "config.apps.ConfigConfig",
 ]
 
 MIDDLEWARE = [
@@ -234,7 +235,12 @@ REGENERATIONS_PER_DAY = env.int("REGENERATIONS_PER_DAY", default=5)
 EMAILS_PER_USER_PER_DAY = env.int("EMAILS_PER_USER_PER_DAY", default=50)
 
 # --- Email ------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Unset: printed to the console under DJANGO_DEBUG; otherwise not sent at all (the console
+# would put addresses and live reset links in the process's output), and `check --deploy` warns.
+if env.str("EMAIL_URL", default="") or DEBUG:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+else:
+    EMAIL_BACKEND = "config.mail.UnconfiguredEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Castnotes <noreply@localhost>")
 
 # --- Security (production: DJANGO_DEBUG off) -------------------------------------------
@@ -274,7 +280,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "config.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
@@ -297,7 +303,9 @@ DELIVERY_EMAIL_BACKOFF_SECONDS = env.float("DELIVERY_EMAIL_BACKOFF_SECONDS", def
 # --- Production shape (docs/operations.md) -------------------------------------------
 # django.request logs the request's repr (with its query string): only method and path.
 LOGGING.setdefault("filters", {})["request_path_only"] = {"()": "config.logging.RequestPathOnly"}
-LOGGING["handlers"]["console"]["filters"] = ["request_path_only"]
+# Reset links, private-feed tokens, Bearer tokens and addresses never reach a log line.
+LOGGING["filters"]["redact_secrets"] = {"()": "config.logging.RedactSecrets"}
+LOGGING["handlers"]["console"]["filters"] = ["request_path_only", "redact_secrets"]
 # Python warnings go through logging, so every line a process writes is JSON.
 import logging as _logging  # noqa: E402
 

@@ -118,11 +118,12 @@ def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings,
 
 
 def test_deploy_check_passes_with_production_settings_and_redis(redis_url):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))}
     env.update(
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-for-the-check-0123456789abcdef",
         DJANGO_ALLOWED_HOSTS="castnotes.example.org",
         REDIS_URL=redis_url,
+        EMAIL_URL="smtp://mail.example.org:587",
     )
 
     result = subprocess.run(

@@ -12,11 +12,12 @@ def test_deploy_check_passes_with_production_settings():
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))
     }
     env.update(
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-for-the-check-0123456789abcdef",
         DJANGO_ALLOWED_HOSTS="castnotes.example.org",
+        EMAIL_URL="smtp://mail.example.org:587",
     )
 
     result = subprocess.run(
