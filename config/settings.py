@@ -315,6 +315,9 @@ _logging.captureWarnings(True)
 RATELIMIT_VIEW = "config.ratelimits.ratelimited"
 RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")
 RATELIMIT_SIGNUP = env.str("RATELIMIT_SIGNUP", default="10/h")
+# Each password-reset POST can send an email: per client address, and per address asked for.
+RATELIMIT_PASSWORD_RESET = env.str("RATELIMIT_PASSWORD_RESET", default="10/h")
+RATELIMIT_PASSWORD_RESET_ADDRESS = env.str("RATELIMIT_PASSWORD_RESET_ADDRESS", default="3/h")
 RATELIMIT_FEED_SUBMIT = env.str("RATELIMIT_FEED_SUBMIT", default="10/h")
 # Regenerate is idempotent (a burst of clicks makes one Delivery): the limit only stops hammering.
 RATELIMIT_REGENERATE = env.str("RATELIMIT_REGENERATE", default="60/m")

@@ -133,3 +133,41 @@ def test_deploy_check_passes_with_production_settings_and_redis(redis_url):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- password reset (issue 17, defect 3) ------------------------------------------------------
+
+
+def test_password_resets_for_one_address_stop_at_the_limit_from_any_client(settings, make_user, mailoutbox):
+    """16 POSTs in a second once sent 16 emails to one inbox: now the address's limit holds,
+    whichever client asks and however the address is spelled."""
+    settings.RATELIMIT_PASSWORD_RESET_ADDRESS = "3/h"
+    settings.RATELIMIT_PASSWORD_RESET = "100/h"
+    make_user("victim", email="victim@example.com")
+    spellings = ["victim@example.com", "VICTIM@example.com", " victim@Example.com "]
+
+    responses = [
+        csrf_post(csrf_client(), "/accounts/password_reset/", {"email": spellings[n % 3]}, REMOTE_ADDR=f"192.0.2.{n + 1}")
+        for n in range(16)
+    ]
+
+    assert [r.status_code for r in responses[:3]] == [HTTPStatus.FOUND] * 3
+    for response in responses[3:]:
+        assert_rate_limited(response)
+    assert len(mailoutbox) == 3
+
+
+def test_password_resets_from_one_client_stop_at_the_limit_across_addresses(settings, make_user, mailoutbox):
+    settings.RATELIMIT_PASSWORD_RESET = "2/h"
+    settings.RATELIMIT_PASSWORD_RESET_ADDRESS = "100/h"
+    for n in range(4):
+        make_user(f"user{n}x", email=f"user{n}@example.com")
+    client = csrf_client()
+
+    responses = [csrf_post(client, "/accounts/password_reset/", {"email": f"user{n}@example.com"}) for n in range(4)]
+
+    assert [r.status_code for r in responses[:2]] == [HTTPStatus.FOUND] * 2
+    assert_rate_limited(responses[2])
+    assert_rate_limited(responses[3])
+    assert len(mailoutbox) == 2
+    assert client.get("/accounts/password_reset/").status_code == HTTPStatus.OK  # the form itself is never limited
