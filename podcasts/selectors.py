@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from config.numbers import bounded_int
 from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from summaries.models import Delivery, EditorialStatus, Summary
@@ -214,16 +215,17 @@ class EpisodeCards(Sequence):
         return self[index : index + 1][0]
 
 
+# Past this a page number is clamped (then the last page is shown): offsets stay small integers.
+MAX_PAGE = 100_000
+
+
 class CardPaginator(Paginator):
     """A Paginator for EpisodeCards that reads a page's rows and the total with one
     query (COUNT(*) OVER ()) instead of a COUNT first. An empty or out-of-range page
     falls back to Paginator.get_page's rules (first page, or the last)."""
 
     def get_page(self, number):
-        try:
-            number = int(number) if number not in (None, "") else 1
-        except (TypeError, ValueError):
-            number = 1
+        number = bounded_int(number, default=1, minimum=0, maximum=MAX_PAGE)  # 0: past the start, the last page
         if number >= 1:
             cards, total = self.object_list.window(offset=(number - 1) * self.per_page, limit=self.per_page)
             if cards:

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.numbers import bounded_int
 from config.ratelimits import limit
 from podcasts import selectors
 from podcasts.forms import FeedSubmissionForm, SearchForm, SignUpForm, SubscriptionForm
@@ -33,7 +34,8 @@ class SeeOther(HttpResponseRedirect):
 
 def _page(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
     paginator_class = selectors.CardPaginator if isinstance(queryset, selectors.EpisodeCards) else Paginator
-    return paginator_class(queryset, per_page).get_page(request.GET.get("page"))
+    number = bounded_int(request.GET.get("page"), default=1, minimum=0, maximum=selectors.MAX_PAGE)
+    return paginator_class(queryset, per_page).get_page(number)
 
 
 @require_GET

@@ -5,5 +5,5 @@ from summaries import views
 app_name = "summaries"
 
 urlpatterns = [
-    path("episodes/<int:pk>/regenerate/", views.episode_regenerate, name="episode_regenerate"),
+    path("episodes/<id:pk>/regenerate/", views.episode_regenerate, name="episode_regenerate"),
 ]
