@@ -155,8 +155,17 @@ CACHES = {
         {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Rate-limit counters must be shared by every gunicorn worker process: Redis, or
+    # without it a table in the database (`migrate` creates it, config/apps.py), never
+    # the per-process memory cache (each of N workers would allow the full rate).
+    "ratelimit": (
+        {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "config.cache.DatabaseCache", "LOCATION": "castnotes_ratelimit_cache"}
+    ),
 }
+RATELIMIT_USE_CACHE = "ratelimit"
 # Sessions are read on every signed-in page: from Redis when there is one, written
 # through to the database so a flushed cache logs nobody out. Without Redis the
 # cache is per process, which could keep serving a session another process ended.
@@ -326,8 +335,6 @@ if env.str("RATELIMIT_IP_META_KEY", default=""):
     RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY")
 SILENCED_SYSTEM_CHECKS = [
     # Django's own RedisCache increments atomically (INCR); django-ratelimit 4.1 predates it.
+    # Without Redis: config.cache.DatabaseCache, whose incr locks the row (also not on its list).
     "django_ratelimit.W001",
 ]
-if not REDIS_URL:
-    # The embedded default is one process (no Redis): its in-process cache is the shared cache.
-    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")

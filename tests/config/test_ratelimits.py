@@ -105,7 +105,8 @@ def test_regenerate_presses_over_the_limit_get_429_page_or_json(settings, make_u
 
 
 def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings, redis_url, make_user):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    settings.CACHES = {"default": redis_cache, "ratelimit": redis_cache}
     settings.RATELIMIT_LOGIN = "2/m"
     make_user("walter")
     client = csrf_client()
