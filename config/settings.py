@@ -23,9 +23,9 @@ if not SECRET_KEY:
         "DJANGO_SECRET_KEY is not set: set it (or DJANGO_DEBUG=1 for local development)."
     )
 
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
-)
+# Never "testserver": Django's test set-up adds it for tests only; in production it would let a
+# request with Host: testserver build reset links to https://testserver/….
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -50,3 +50,26 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert "frame-ancestors 'none'" in policy
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_testserver_is_no_allowed_host_outside_tests():
+    """Issue 17, defect 7: a Host: testserver request (a reset link to https://testserver/…)
+    is refused by a real process; only Django's test set-up adds the name."""
+    from tests.support.production import manage, production_env
+
+    code = (
+        "from django.conf import settings; from django.test import Client; "
+        "print(settings.ALLOWED_HOSTS); "
+        "print(Client(HTTP_HOST='testserver').get('/accounts/password_reset/').status_code)"
+    )
+
+    result = manage("shell", "--no-imports", "-c", code, env=production_env(DJANGO_ALLOWED_HOSTS="", DJANGO_SECURE_SSL_REDIRECT="0"))
+
+    hosts, status = result.stdout.strip().splitlines()[-2:]
+    assert hosts == "['localhost', '127.0.0.1', '[::1]']", result.stdout + result.stderr
+    assert status == "400"
+
+
+@pytest.mark.django_db
+def test_the_test_client_still_reaches_pages_as_testserver(client):
+    assert client.get("/healthz").status_code == 200
