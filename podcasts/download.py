@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream
+from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream, shown_url
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import (
     Status,
@@ -164,7 +164,7 @@ def audio_download(episode: Episode) -> DownloadedAudio:
             if expected is not None and received - offset < expected:
                 # http.client ends a short body quietly; a cut transfer is a transient fault.
                 raise FetchConnectionError(
-                    f"Connection closed after {received - offset} of {expected} bytes from {episode.enclosure_url[:200]}."
+                    f"Connection closed after {received - offset} of {expected} bytes from {shown_url(episode.enclosure_url)}."
                 )
         partial.replace(Path(settings.MEDIA_ROOT) / relative)
     except FetchError as exc:

@@ -67,9 +67,24 @@ class BadContentEncoding(FetchError):
     pass
 
 
+def shown_url(url: str) -> str:
+    """`url` as it may appear in an error, a log line or a curation item: scheme, host, port
+    and path only. Query strings and user:password@ carry private-feed tokens and keys."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(invalid URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    shown = f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme or host else parts.path
+    return shown[:200] + ("?…" if parts.query else "")
+
+
 class HTTPStatusError(FetchError):
     def __init__(self, status: int, url: str):
-        super().__init__(f"HTTP {status} from {url}")
+        super().__init__(f"HTTP {status} from {shown_url(url)}")
         self.status = status
         self.transient = status in (408, 425, 429) or status >= 500
 
@@ -95,18 +110,18 @@ def _check_url(url: str) -> tuple[str, str, int, str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeURL(f"Not a valid URL: {url[:200]}") from exc
+        raise UnsafeURL(f"Not a valid URL: {shown_url(url)}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise UnsafeURL(f"Only http and https URLs can be fetched, not {scheme or 'a bare path'}: {url[:200]}")
+        raise UnsafeURL(f"Only http and https URLs can be fetched, not {scheme or 'a bare path'}: {shown_url(url)}")
     if not parts.hostname:
-        raise UnsafeURL(f"URL has no host: {url[:200]}")
+        raise UnsafeURL(f"URL has no host: {shown_url(url)}")
     if parts.username or parts.password:
         raise UnsafeURL("URLs with credentials are not fetched.")
     try:
         host = parts.hostname.encode("idna").decode("ascii") if not _is_ip_literal(parts.hostname) else parts.hostname
     except UnicodeError as exc:
-        raise UnsafeURL(f"Invalid host name in {url[:200]}") from exc
+        raise UnsafeURL(f"Invalid host name in {shown_url(url)}") from exc
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
@@ -211,7 +226,7 @@ class StreamResponse:
             nonlocal produced
             produced += len(chunk)
             if produced > max_bytes:
-                raise ResponseTooLarge(f"Response from {self.url} is larger than {max_bytes} bytes.")
+                raise ResponseTooLarge(f"Response from {shown_url(self.url)} is larger than {max_bytes} bytes.")
             return chunk
 
         while True:
@@ -221,9 +236,9 @@ class StreamResponse:
             try:
                 raw = self._response.read1(CHUNK_SIZE)
             except TimeoutError as exc:
-                raise FetchTimeout(f"Timed out reading {self.url}.") from exc
+                raise FetchTimeout(f"Timed out reading {shown_url(self.url)}.") from exc
             except (http.client.HTTPException, OSError) as exc:
-                raise FetchConnectionError(f"Connection broke while reading {self.url}: {exc}.") from exc
+                raise FetchConnectionError(f"Connection broke while reading {shown_url(self.url)}: {exc}.") from exc
             self._deadline.remaining()
             if not raw:
                 break
@@ -237,7 +252,7 @@ class StreamResponse:
                     # Bounded output per step: a gzip bomb never inflates past the cap in memory.
                     out = decoder.decompress(data, CHUNK_SIZE)
                 except zlib.error as exc:
-                    raise BadContentEncoding(f"Corrupt {encoding} body from {self.url}.") from exc
+                    raise BadContentEncoding(f"Corrupt {encoding} body from {shown_url(self.url)}.") from exc
                 if out:
                     yield counted(out)
                 data = decoder.unconsumed_tail
@@ -245,7 +260,7 @@ class StreamResponse:
         if declared.isdigit() and self.bytes_received < int(declared):
             # http.client ends a body cut short by the peer quietly: a truncated document is a fault, not data.
             raise FetchConnectionError(
-                f"Connection closed after {self.bytes_received} of {declared} bytes from {self.url}."
+                f"Connection closed after {self.bytes_received} of {declared} bytes from {shown_url(self.url)}."
             )
         if decoder is not None:
             tail = decoder.flush()
@@ -298,7 +313,7 @@ def fetch_stream(
             return
         finally:
             conn.close()
-    raise TooManyRedirects(f"More than {MAX_REDIRECTS} redirects starting at {url[:200]}.")
+    raise TooManyRedirects(f"More than {MAX_REDIRECTS} redirects starting at {shown_url(url)}.")
 
 
 def _host_header(host: str, port: int, scheme: str) -> str:

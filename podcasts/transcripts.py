@@ -238,7 +238,7 @@ def transcript_candidates(episode) -> list[tuple[str, str]]:
 
 def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str]:
     """Fetch and parse the episode's best publisher transcript; (None, why) when there is none usable."""
-    from podcasts.fetch import FetchError, fetch_bytes
+    from podcasts.fetch import FetchError, fetch_bytes, shown_url
 
     problems = []
     for url, fmt in transcript_candidates(episode):
@@ -248,7 +248,7 @@ def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str
                 raise TranscriptParseError("Transcript URL returned an HTML page, not a transcript.")
             segments = parse_transcript(result.body, fmt)
         except (FetchError, TranscriptParseError) as exc:
-            problems.append(f"{fmt} {url[:200]}: {exc}")
+            problems.append(f"{fmt} {shown_url(url)}: {exc}")
             logger.info(
                 "publisher_transcript_unusable",
                 extra={"event": "publisher_transcript_unusable", "episode_id": episode.pk, "format": fmt, "error": str(exc)[:300]},
