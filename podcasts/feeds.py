@@ -17,7 +17,7 @@ import re
 import xml.sax
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import defusedxml.expatreader
 import feedparser
@@ -213,6 +213,23 @@ def _http_url(value: Any, base: str = "", max_length: int = 2000) -> str:
     if any(ch in value for ch in "\x00\r\n\t <>\"'"):
         return ""
     return value
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_feed_url(url: str) -> str:
+    """The one spelling of a feed URL stored and looked up: scheme and host lower-case,
+    no default port, no fragment, "/" for an empty path. Path and query keep their case
+    (servers may tell them apart). `url` has passed fetch.check_url (no credentials)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def parse_duration(value: Any) -> int | None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from curation.services import curators_group_ensure
 from podcasts import fetch
-from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, parse_feed, plain_text
+from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, normalize_feed_url, parse_feed, plain_text
 from podcasts.models import Episode, Podcast, Profile
 
 DEMO_PASSWORD = "castnotes"
@@ -111,6 +111,9 @@ def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
         fetch.check_url(feed_url)  # before any query: a bare path or file:// never reaches the database
     except fetch.UnsafeURL as exc:
         raise FeedIngestError(str(exc)) from None
+    # One spelling per feed (scheme/host case, default port, fragment): rows stored before
+    # were rewritten by migration 0004_normalise_feed_urls.
+    feed_url = normalize_feed_url(feed_url)
     existing = Podcast.objects.filter(feed_url=feed_url).first()
     if existing is not None:
         return podcast_refresh(podcast=existing)
@@ -342,6 +345,7 @@ def podcast_submit(*, feed_url: str, user) -> Podcast:
         fetch.check_url(feed_url)
     except fetch.UnsafeURL as exc:
         raise FeedIngestError(str(exc)) from None
+    feed_url = normalize_feed_url(feed_url)
     with transaction.atomic():
         podcast, created = Podcast.objects.get_or_create(
             feed_url=feed_url, defaults={"status": Podcast.Status.PENDING_APPROVAL, "submitted_by": user}
@@ -422,6 +426,7 @@ def opml_import(*, data: bytes) -> OpmlImportReport:
                 report.invalid.append(url[:200])
                 continue
             title = plain_text(attrs.get("title") or attrs.get("text") or "", max_length=500)
+            url = normalize_feed_url(url)
             podcast, created = Podcast.objects.get_or_create(feed_url=url, defaults={"title": title})
             if not created:
                 report.existing += 1
