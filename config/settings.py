@@ -36,12 +36,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    # Before django_rq: its rqworker commands are overridden to read JSON jobs by default.
+    "config.apps.ConfigConfig",
     "django_rq",
     "podcasts",
     "summaries",
     "curation",
     "django_ratelimit",
-    "config.apps.ConfigConfig",
 ]
 
 MIDDLEWARE = [
@@ -139,11 +140,13 @@ MEDIA_URL = "media/"
 REDIS_URL = env.str("REDIS_URL", default="")
 QUEUE_NAMES = ["feeds", "downloads", "transcription", "summaries", "deliveries", "default"]
 _rq_connection = {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}
+# Every job is JSON (ids only); `manage.py rqworker` and `rqworker-pool` default to it and refuse others.
+RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 RQ_QUEUES = {
     name: {
         **_rq_connection,
         "DEFAULT_TIMEOUT": 600,
-        "SERIALIZER": "rq.serializers.JSONSerializer",
+        "SERIALIZER": RQ_SERIALIZER,
     }
     for name in QUEUE_NAMES
 }
