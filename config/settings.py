@@ -186,7 +186,8 @@ FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=20 * 1024 * 1024)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=500 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=4 * 60 * 60)
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
-# Specific non-public networks an operator trusts (e.g. an internal feed host), as CIDRs.
+# Specific non-public networks an operator trusts (e.g. an internal feed host), as CIDRs:
+# "10.1.2.0/24" on ports 80 and 443 only, "10.1.2.3/32:8080" (or "[fd00::/8]:8080") on that port.
 FETCH_ALLOWED_NETWORKS = env.list("FETCH_ALLOWED_NETWORKS", default=[])
 FETCH_CONNECT_TIMEOUT = env.float("FETCH_CONNECT_TIMEOUT", default=10.0)
 FETCH_READ_TIMEOUT = env.float("FETCH_READ_TIMEOUT", default=30.0)

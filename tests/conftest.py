@@ -72,8 +72,9 @@ def trusted_server(settings):
     from tests.support.httpserver import LoopbackServer
 
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
     server = LoopbackServer(host="127.0.0.2").start()
+    # Trusted on its own port only (a bare network would be trusted on ports 80 and 443).
+    settings.FETCH_ALLOWED_NETWORKS = [f"127.0.0.2/32:{server.port}"]
     yield server
     server.stop()
 
