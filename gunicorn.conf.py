@@ -7,7 +7,10 @@ an access line carries method, path (never the query string), status and duratio
 import multiprocessing
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Loopback unless told otherwise: behind a reverse proxy on the same host nothing else should
+# reach gunicorn. A container or a proxy on another host sets WEB_HOST=0.0.0.0 (or an address).
+_host = os.environ.get("WEB_HOST") or "127.0.0.1"
+bind = f"[{_host}]:{os.environ.get('PORT', '8000')}" if ":" in _host else f"{_host}:{os.environ.get('PORT', '8000')}"
 # Pages are CPU-bound (templates and queries): one single-threaded process per
 # request in flight, 2 × cores + 1 as gunicorn suggests. On 2 cores this measured
 # lower latency than 2 processes × 2 threads (bench/web.py, docs/web.md).

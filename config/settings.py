@@ -284,7 +284,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # Preload lists are a commitment (every subdomain HTTPS for years, slow to undo): opt-in.
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+    # Load balancers and orchestrators probe /healthz over plain HTTP: a redirect is a failed probe.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Logging: JSON events, ids not emails, no secrets ---------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -338,6 +341,8 @@ RATELIMIT_REGENERATE = env.str("RATELIMIT_REGENERATE", default="60/m")
 if env.str("RATELIMIT_IP_META_KEY", default=""):
     RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY")
 SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is opt-in (DJANGO_HSTS_PRELOAD); Django warns whenever it is off.
+    *([] if DEBUG or globals().get("SECURE_HSTS_PRELOAD") else ["security.W021"]),
     # Django's own RedisCache increments atomically (INCR); django-ratelimit 4.1 predates it.
     # Without Redis: config.cache.DatabaseCache, whose incr locks the row (also not on its list).
     "django_ratelimit.W001",

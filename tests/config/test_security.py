@@ -73,3 +73,55 @@ def test_testserver_is_no_allowed_host_outside_tests():
 @pytest.mark.django_db
 def test_the_test_client_still_reaches_pages_as_testserver(client):
     assert client.get("/healthz").status_code == 200
+
+
+# --- issue 17 risks: defaults ---------------------------------------------------------------
+
+
+def _gunicorn_bind(monkeypatch, **env) -> str:
+    import runpy
+
+    for key in ("WEB_HOST", "PORT"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["bind"]
+
+
+def test_gunicorn_binds_loopback_unless_told_otherwise(monkeypatch):
+    assert _gunicorn_bind(monkeypatch) == "127.0.0.1:8000"
+    assert _gunicorn_bind(monkeypatch, WEB_HOST="0.0.0.0", PORT="9000") == "0.0.0.0:9000"
+    assert _gunicorn_bind(monkeypatch, WEB_HOST="::") == "[::]:8000"
+
+
+def test_hsts_preload_is_opt_in_and_the_deploy_check_stays_clean_without_it():
+    from tests.support.production import manage, production_env
+
+    code = "from django.conf import settings as s; print(s.SECURE_HSTS_PRELOAD, s.SECURE_HSTS_SECONDS)"
+    default = manage("shell", "--no-imports", "-c", code, env=production_env())
+    opted_in = manage("shell", "--no-imports", "-c", code, env=production_env(DJANGO_HSTS_PRELOAD="1"))
+    check = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(EMAIL_URL="smtp://mail.example.org:587", DJANGO_HSTS_PRELOAD="1"))
+
+    assert default.stdout.split()[-2:] == ["False", "31536000"]
+    assert opted_in.stdout.split()[-2:] == ["True", "31536000"]
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.django_db
+def test_healthz_answers_plain_http_probes_while_pages_redirect_to_https(settings, client):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+    probe = client.get("/healthz")
+    page = client.get("/podcasts/")
+
+    assert probe.status_code == 200
+    assert page.status_code == 301 and page["Location"].startswith("https://")
+
+
+def test_production_settings_exempt_healthz_from_the_ssl_redirect():
+    from tests.support.production import manage, production_env
+
+    result = manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)", env=production_env())
+
+    assert result.stdout.strip().splitlines()[-1] == "True ['^healthz$']"
