@@ -183,6 +183,10 @@ MAX_ATTEMPTS = env.int("MAX_ATTEMPTS", default=3)
 # A feed's first ingest sends only its newest N episodes down the pipeline.
 BACKFILL_EPISODES = env.int("BACKFILL_EPISODES", default=3)
 FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=20 * 1024 * 1024)
+# A feed's first N items (newest first) are read, and show notes are cut at N bytes; the
+# cut is logged (feed_cut) and reported by addfeed/pollfeeds --json.
+FEED_MAX_ITEMS = env.int("FEED_MAX_ITEMS", default=2000)
+FEED_FIELD_MAX_BYTES = env.int("FEED_FIELD_MAX_BYTES", default=100_000)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=500 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=4 * 60 * 60)
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)

@@ -417,8 +417,21 @@ def content_hash(fields: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def map_entry(entry: dict, base: str) -> dict | None:
-    """One feedparser entry → the Episode's publisher fields plus guid and content_hash (None: unidentifiable)."""
+def cap_bytes(text: str, max_bytes: int | None) -> tuple[str, bool]:
+    """`text` cut to at most `max_bytes` of UTF-8 (never mid-character); (text, was it cut)."""
+    if not max_bytes or len(text) * 4 <= max_bytes:
+        return text, False
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text, False
+    return encoded[:max_bytes].decode(errors="ignore"), True
+
+
+def map_entry(entry: dict, base: str, *, max_field_bytes: int | None = None) -> dict | None:
+    """One feedparser entry → the Episode's publisher fields plus guid and content_hash (None: unidentifiable).
+
+    Show notes over `max_field_bytes` are cut before sanitizing (nh3 closes what the cut
+    left open); `fields["_cut"]` says so (popped by parse_feed, never stored)."""
     enclosure = pick_audio_enclosure(entry, base)
     link = _http_url(entry.get("link"), base)
     title = plain_text(entry.get("title", ""), max_length=1000)
@@ -436,9 +449,10 @@ def map_entry(entry: dict, base: str) -> dict | None:
                 break
     chapters_link = entry.get("podcast_chapters")
     episode_type = (entry.get("itunes_episodetype") or "").strip().lower()
+    description, cut = cap_bytes(_description(entry), max_field_bytes)
     fields = {
         "title": title,
-        "description": sanitize_html(_description(entry), base_url=base),
+        "description": sanitize_html(description, base_url=base),
         "link": link,
         "published_at": _datetime(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         "enclosure_url": enclosure["enclosure_url"] if enclosure else "",
@@ -458,6 +472,7 @@ def map_entry(entry: dict, base: str) -> dict | None:
     }
     fields["guid"] = guid
     fields["content_hash"] = content_hash(fields)
+    fields["_cut"] = cut
     return fields
 
 
@@ -470,13 +485,14 @@ def _categories(feed: dict) -> list[str]:
     return found[:50]
 
 
-def map_feed(feed: dict, base: str) -> dict:
+def map_feed(feed: dict, base: str, *, max_field_bytes: int | None = None) -> dict:
     image = feed.get("image") or {}
+    description, _cut = cap_bytes(feed.get("summary") or feed.get("subtitle") or "", max_field_bytes)
     itunes_type = (feed.get("itunes_type") or "").strip().lower()
     author = feed.get("author") or (feed.get("author_detail") or {}).get("name") or ""
     return {
         "title": plain_text(feed.get("title", ""), max_length=500),
-        "description": sanitize_html(feed.get("summary") or feed.get("subtitle") or "", base_url=base),
+        "description": sanitize_html(description, base_url=base),
         "link": _http_url(feed.get("link"), base),
         "image_url": _http_url(image.get("href") or image.get("url") if isinstance(image, dict) else "", base)
         or _http_url(feed.get("icon"), base),
@@ -488,11 +504,13 @@ def map_feed(feed: dict, base: str) -> dict:
     }
 
 
-def parse_feed(body: bytes, *, base_url: str) -> dict:
-    """Check and parse a feed body; return {"podcast": {...}, "episodes": [...], "skipped": n}.
+def parse_feed(body: bytes, *, base_url: str, max_items: int | None = None, max_field_bytes: int | None = None) -> dict:
+    """Check and parse a feed body; return {"podcast": {...}, "episodes": [...], "skipped": n, "cut": {...}}.
 
     Raises FeedRefused with a one-line reason for hostile or non-feed input.
     Duplicate guids inside one feed collapse into one episode (the first wins).
+    Only the first `max_items` items (feeds list newest first) are mapped, and show notes
+    are cut at `max_field_bytes`: "cut" counts the items left out and the fields cut.
     """
     body = check_xml(body)
     # content-location sets the base for relative links; no content-type, so feedparser sniffs the encoding.
@@ -509,11 +527,17 @@ def parse_feed(body: bytes, *, base_url: str) -> dict:
     episodes: list[dict] = []
     seen: set[str] = set()
     skipped = 0
-    for entry in parsed.entries:
-        fields = map_entry(entry, base_url)
+    cut = {"items": 0, "fields": 0}
+    for index, entry in enumerate(parsed.entries):
+        if max_items is not None and len(episodes) >= max_items:
+            cut["items"] = len(parsed.entries) - index
+            break
+        fields = map_entry(entry, base_url, max_field_bytes=max_field_bytes)
         if fields is None or fields["guid"] in seen:
             skipped += 1
             continue
+        cut["fields"] += fields.pop("_cut")
         seen.add(fields["guid"])
         episodes.append(fields)
-    return {"podcast": map_feed(parsed.feed, base_url), "episodes": episodes, "skipped": skipped}
+    podcast = map_feed(parsed.feed, base_url, max_field_bytes=max_field_bytes)
+    return {"podcast": podcast, "episodes": episodes, "skipped": skipped, "cut": cut}

@@ -70,6 +70,8 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    items_cut: int = 0
+    fields_cut: int = 0
     total: int = 0
     not_modified: bool = False
     error: str = ""
@@ -87,6 +89,8 @@ class IngestReport:
             "episodes_updated": self.updated,
             "episodes_total": self.total,
         }
+        if self.items_cut or self.fields_cut:
+            data["cut"] = {"items": self.items_cut, "fields": self.fields_cut}  # FEED_MAX_ITEMS / FEED_FIELD_MAX_BYTES
         if self.error:
             data["error"] = self.error
         return data
@@ -96,6 +100,10 @@ def _fetch_feed(*, url: str, etag: str = "", last_modified: str = "") -> fetch.F
     return fetch.fetch_bytes(
         url, max_bytes=settings.FEED_MAX_BYTES, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT
     )
+
+
+def _parse(body: bytes, *, base_url: str) -> dict:
+    return parse_feed(body, base_url=base_url, max_items=settings.FEED_MAX_ITEMS, max_field_bytes=settings.FEED_FIELD_MAX_BYTES)
 
 
 def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
@@ -119,7 +127,7 @@ def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
         return podcast_refresh(podcast=existing)
     try:
         result = _fetch_feed(url=feed_url)
-        parsed = parse_feed(result.body, base_url=feed_url)
+        parsed = _parse(result.body, base_url=feed_url)
     except (fetch.FetchError, FeedRefused) as exc:
         logger.debug("feed_add_refused", extra={"event": "feed_add_refused", "error": str(exc)[:300]})
         raise FeedIngestError(str(exc)) from None
@@ -157,7 +165,7 @@ def podcast_ingest_bytes(*, podcast: Podcast, body: bytes, etag: str = "", last_
     if podcast.feed_sha256 and hashlib.sha256(body).hexdigest() == podcast.feed_sha256:
         return _podcast_record_unchanged(podcast=podcast, etag=etag, last_modified=last_modified)
     try:
-        parsed = parse_feed(body, base_url=podcast.feed_url)
+        parsed = _parse(body, base_url=podcast.feed_url)
     except FeedRefused as exc:
         return _podcast_record_failure(podcast=podcast, error=str(exc))
     with transaction.atomic():
@@ -179,7 +187,8 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
             "guid", "pk", "content_hash", "enclosure_url"
         )
     }
-    report = IngestReport(podcast_id=podcast.pk, skipped=parsed["skipped"])
+    cut = parsed.get("cut") or {}
+    report = IngestReport(podcast_id=podcast.pk, skipped=parsed["skipped"], items_cut=cut.get("items", 0), fields_cut=cut.get("fields", 0))
     to_create: list[Episode] = []
     to_update: list[Episode] = []
     gained_audio: list[int] = []
@@ -244,8 +253,18 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
             "episodes_updated": report.updated,
             "episodes_unchanged": report.unchanged,
             "items_skipped": report.skipped,
+            "items_cut": report.items_cut,
+            "fields_cut": report.fields_cut,
         },
     )
+    if report.items_cut or report.fields_cut:
+        logger.warning(
+            "feed_cut",
+            extra={
+                "event": "feed_cut", "podcast_id": podcast.pk, "items_cut": report.items_cut, "fields_cut": report.fields_cut,
+                "max_items": settings.FEED_MAX_ITEMS, "max_field_bytes": settings.FEED_FIELD_MAX_BYTES,
+            },
+        )
     return report
 
 
