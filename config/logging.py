@@ -5,11 +5,11 @@ import re
 
 from pythonjsonlogger.json import JsonFormatter
 
-# Secrets that travel in URLs or headers, whatever logger writes them: a password-reset
-# link (/accounts/reset/<uid>/<token>/), a private feed (/feeds/<token>.xml, /feeds/<token>/…),
+# Secrets that travel in URLs or headers, whatever logger writes them: a password-reset or
+# account-activation link (/accounts/reset|activate/<uid>/<token>/), a private feed (/feeds/<token>.xml, /feeds/<token>/…),
 # an API token (Bearer …), a secret-looking query parameter, an email address.
 _SECRETS = [
-    (re.compile(r"(/accounts/reset/)[^/\s\"']+/[^/\s\"']+"), r"\1[redacted]/[redacted]"),
+    (re.compile(r"(/accounts/(?:reset|activate)/)[^/\s\"']+/[^/\s\"']+"), r"\1[redacted]/[redacted]"),
     (re.compile(r"(/feeds/)(?!\[redacted\])[^/\s\"'?#.]+"), r"\1[redacted]"),
     (re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.IGNORECASE), r"\1[redacted]"),
     (

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.numbers import bounded_int
@@ -19,6 +20,7 @@ from podcasts.services import FeedIngestError, podcast_submit
 from podcasts.subscribers import (
     subscription_create,
     subscription_delete,
+    user_activate,
     user_may_regenerate,
     user_sign_up,
 )
@@ -54,15 +56,29 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("podcasts:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_sign_up(
+        # The same answer whether or not the address already has an account (user_sign_up).
+        user_sign_up(
             username=form.cleaned_data["username"],
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
         )
-        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        messages.success(request, "Welcome to Castnotes. Subscribe to a podcast to fill your home page.")
-        return SeeOther("/")
+        return SeeOther(reverse("podcasts:signup_done"))
     return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+def signup_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/signup_done.html")
+
+
+@require_GET
+def signup_activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = user_activate(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "registration/signup_activate_invalid.html", status=HTTPStatus.BAD_REQUEST)
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    messages.success(request, "Welcome to Castnotes. Subscribe to a podcast to fill your home page.")
+    return SeeOther("/")
 
 
 @require_GET

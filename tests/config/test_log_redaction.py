@@ -24,6 +24,7 @@ FEED_PATH = "/feeds/Zq9privatefeedtoken42.xml"
     ("text", "leak"),
     [
         (f"GET {RESET_PATH}", "0123456789abcdef"),
+        ("GET /accounts/activate/MQ/cd1x2y-activationtoken99/", "activationtoken99"),
         (f"Not Found: {FEED_PATH}", "Zq9privatefeedtoken42"),
         ("/feeds/Zq9privatefeedtoken42/podcasts/3.xml", "Zq9privatefeedtoken42"),
         ("Authorization: Bearer cn_live_abcdef123456", "cn_live_abcdef123456"),
