@@ -189,6 +189,9 @@ FEED_MAX_ITEMS = env.int("FEED_MAX_ITEMS", default=2000)
 FEED_FIELD_MAX_BYTES = env.int("FEED_FIELD_MAX_BYTES", default=100_000)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=500 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=4 * 60 * 60)
+# The audio cache's limits, enforced by the scheduler (podcasts/media.py); 0 turns each off.
+AUDIO_RETENTION_DAYS = env.int("AUDIO_RETENTION_DAYS", default=0)
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=0)
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
 # Specific non-public networks an operator trusts (e.g. an internal feed host), as CIDRs:
 # "10.1.2.0/24" on ports 80 and 443 only, "10.1.2.3/32:8080" (or "[fd00::/8]:8080") on that port.

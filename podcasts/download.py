@@ -12,12 +12,15 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream, shown_url
+from podcasts.media import media_budget_spent
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import (
     Status,
@@ -193,6 +196,14 @@ def _refusal_for(exc: FetchError) -> tuple[str, bool, str]:
 
 def episode_download(*, episode_id: int) -> str | None:
     """new → downloading → downloaded | transcribed | failed | skipped; a duplicate job is a no-op."""
+    if media_budget_spent():
+        # MEDIA_MAX_BYTES reached: the episode waits in `new`, no attempt counted; the sweep
+        # hands it back once the scheduler's next run (prunemedia) may have freed space.
+        Episode.objects.filter(pk=episode_id, pipeline_status=Status.NEW).update(
+            enqueued_at=None, retry_after=timezone.now() + timedelta(seconds=settings.SCHEDULER_INTERVAL)
+        )
+        logger.info("download_waits_for_space", extra={"event": "download_waits_for_space", "episode_id": episode_id})
+        return None
     episode = episode_claim(episode_id=episode_id, from_status=Status.NEW, to_status=Status.DOWNLOADING)
     if episode is None:
         return None

@@ -14,7 +14,7 @@ from config.queues import enqueue
 logger = logging.getLogger("castnotes.scheduler")
 
 # Each periodic command and its options; a missing command is logged, not fatal.
-PERIODIC = [("pollfeeds", {}), ("sweep", {})]
+PERIODIC = [("pollfeeds", {}), ("sweep", {}), ("prunemedia", {})]
 # Each periodic RQ job (queue, dotted path); the job itself returns at once when there is nothing to do.
 PERIODIC_JOBS = [("deliveries", "summaries.tasks_deliveries.poll_regeneration_batches")]
 
