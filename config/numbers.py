@@ -4,6 +4,8 @@ import re
 
 _INTEGER = re.compile(r"([+-]?)([0-9]+)")
 _LONGEST = 18  # digits: below 2**63, what every integer column and file offset holds
+# Past this a page number is clamped (then the last page is shown): query offsets stay small.
+MAX_PAGE = 100_000
 
 
 def bounded_int(value: object, *, default: int, minimum: int, maximum: int) -> int:

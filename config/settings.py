@@ -175,7 +175,7 @@ RATELIMIT_USE_CACHE = "ratelimit"
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 )
-# Ranked search hits are cached this long (0 turns the cache off); see podcasts.selectors.
+# Ranked search hits are cached this long (0 turns the cache off); see summaries.selectors.
 SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=60)
 
 # --- Pipeline ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from podcasts.models import Episode, Podcast, Profile, Subscription, Transcript
+from podcasts.stages import status_label
 
 
 @admin.register(Podcast)
@@ -13,11 +14,16 @@ class PodcastAdmin(admin.ModelAdmin):
 
 @admin.register(Episode)
 class EpisodeAdmin(admin.ModelAdmin):
-    list_display = ["title", "podcast", "published_at", "pipeline_status", "attempts"]
+    list_display = ["title", "podcast", "published_at", "stage", "attempts"]
     list_filter = ["pipeline_status"]
     search_fields = ["title", "guid"]
     list_select_related = ["podcast"]
     raw_id_fields = ["podcast"]
+
+    @admin.display(description="Pipeline", ordering="pipeline_status")
+    def stage(self, episode: Episode) -> str:
+        """The pipeline status in words, from the stage table ("Transcribing", "Queued", …)."""
+        return status_label(episode.pipeline_status)
 
 
 @admin.register(Transcript)

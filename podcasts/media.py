@@ -38,9 +38,11 @@ def audio_retention_apply(*, now=None) -> tuple[list[int], int]:
         return [], 0
     cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIO_RETENTION_DAYS)
     root = Path(settings.MEDIA_ROOT).resolve()
-    expired = Episode.objects.filter(
-        pipeline_status=Episode.PipelineStatus.SUMMARIZED, status_changed_at__lt=cutoff
-    ).exclude(audio_path="").values_list("pk", "audio_path", "audio_bytes")
+    expired = (
+        Episode.objects.filter(pipeline_status=Episode.PipelineStatus.SUMMARIZED, status_changed_at__lt=cutoff)
+        .exclude(audio_path="")
+        .values_list("pk", "audio_path", "audio_bytes")
+    )
     deleted, freed = [], 0
     for episode_id, relative, size in expired:
         try:
@@ -51,12 +53,17 @@ def audio_retention_apply(*, now=None) -> tuple[list[int], int]:
             if path.is_relative_to(root) and not Episode.objects.filter(audio_path=relative).exists():
                 path.unlink(missing_ok=True)
         except OSError as exc:  # one unreadable file must not stop the others
-            logger.warning("audio_retention_failed", extra={"event": "audio_retention_failed", "episode_id": episode_id, "error": type(exc).__name__})
+            logger.warning(
+                "audio_retention_failed",
+                extra={"event": "audio_retention_failed", "episode_id": episode_id, "error": type(exc).__name__},
+            )
             continue
         deleted.append(episode_id)
         freed += size or 0
     if deleted:
-        logger.info("audio_retention_done", extra={"event": "audio_retention_done", "episodes": len(deleted), "bytes_freed": freed})
+        logger.info(
+            "audio_retention_done", extra={"event": "audio_retention_done", "episodes": len(deleted), "bytes_freed": freed}
+        )
     return deleted, freed
 
 

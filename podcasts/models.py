@@ -46,7 +46,7 @@ class Podcast(models.Model):
         return self.title or self.feed_url
 
     def get_absolute_url(self) -> str:
-        return reverse_pk("podcasts:podcast_detail", self.pk)
+        return reverse_pk("summaries:podcast_detail", self.pk)
 
 
 class PipelineStatus(models.TextChoices):
@@ -126,7 +126,7 @@ class Episode(models.Model):
         return self.title or self.guid
 
     def get_absolute_url(self) -> str:
-        return reverse_pk("podcasts:episode_detail", self.pk)
+        return reverse_pk("summaries:episode_detail", self.pk)
 
 
 class Transcript(models.Model):

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.conf import settings
 
+from podcasts.fetch import FetchError, fetch_bytes, shown_url
+
 logger = logging.getLogger("castnotes.transcripts")
 
 
@@ -238,7 +240,6 @@ def transcript_candidates(episode) -> list[tuple[str, str]]:
 
 def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str]:
     """Fetch and parse the episode's best publisher transcript; (None, why) when there is none usable."""
-    from podcasts.fetch import FetchError, fetch_bytes, shown_url
 
     problems = []
     for url, fmt in transcript_candidates(episode):

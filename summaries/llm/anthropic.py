@@ -16,7 +16,7 @@ from typing import Any
 import anthropic
 from django.conf import settings
 
-from summaries.llm import (
+from summaries.llm.base import (
     MalformedReply,
     ProviderOutput,
     ProviderRejected,

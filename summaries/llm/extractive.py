@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
+from summaries.llm.base import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
 from summaries.prompts import PromptTemplate
 from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 

@@ -53,20 +53,29 @@ def test_gunicorn_access_and_error_logs_carry_no_reset_or_feed_token(tmp_path):
     also fails with a 500 that django.request logs with its path."""
     port = free_port()
     env = production_env(
-        PORT=str(port), WEB_CONCURRENCY="1", DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="0", STATIC_MANIFEST="0",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        STATIC_MANIFEST="0",
     )
     log = (tmp_path / "gunicorn.log").open("w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         statuses = []
         deadline = time.monotonic() + 60
         for path in (RESET_PATH, FEED_PATH):
             while True:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": "Bearer cn_live_abcdef123456"})
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}{path}", headers={"Authorization": "Bearer cn_live_abcdef123456"}
+                )
                 try:
                     statuses.append(urllib.request.urlopen(request, timeout=10).status)
                     break
@@ -110,7 +119,13 @@ def test_outside_debug_an_unconfigured_email_is_not_printed():
 
 
 def test_with_debug_the_console_backend_stays_the_default():
-    result = manage("shell", "--no-imports", "-c", "from django.conf import settings; print(settings.EMAIL_BACKEND)", env=production_env(DJANGO_DEBUG="1"))
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        env=production_env(DJANGO_DEBUG="1"),
+    )
 
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
 

@@ -8,10 +8,8 @@ import pytest
 from django.utils import timezone
 
 from config.queues import enqueue
-from summaries import tasks_deliveries
 from summaries.models import Delivery
 from tests.support.workers import ROOT, worker_env
-from tests.web.factories import make_podcast, make_user  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,8 +27,10 @@ def queued_delivery(redis_queues, make_user, make_podcast):
 
     user = make_user("nomail", email="")
     episode = Episode.objects.create(podcast=make_podcast("Show"), guid="g1", title="One", pipeline_status="summarized")
-    delivery = Delivery.objects.create(episode=episode, user=user, kind=Delivery.Kind.NEW_EPISODE, status_changed_at=timezone.now())
-    assert enqueue("deliveries", tasks_deliveries.run_delivery, delivery.pk)
+    delivery = Delivery.objects.create(
+        episode=episode, user=user, kind=Delivery.Kind.NEW_EPISODE, status_changed_at=timezone.now()
+    )
+    assert enqueue("deliveries", "summaries.tasks_deliveries.run_delivery", delivery.pk)
     return delivery
 
 
@@ -48,7 +48,9 @@ def test_a_worker_started_as_django_rq_documents_it_runs_the_json_jobs(queued_de
 
 
 def test_a_worker_asked_for_pickle_refuses_with_one_clear_line(redis_queues):
-    result = _manage("rqworker", "deliveries", "--burst", "--serializer", "rq.serializers.DefaultSerializer", redis_url=redis_queues)
+    result = _manage(
+        "rqworker", "deliveries", "--burst", "--serializer", "rq.serializers.DefaultSerializer", redis_url=redis_queues
+    )
 
     assert result.returncode != 0
     assert "Castnotes enqueues every job with rq.serializers.JSONSerializer" in result.stderr

@@ -36,13 +36,22 @@ def test_wrong_passwords_over_the_limit_are_refused_by_every_worker_without_redi
     (about 20 accepted); now exactly 10 get the form back and 30 get 429."""
     port = free_port()
     env = production_env(
-        PORT=str(port), WEB_CONCURRENCY="3", DATABASE_URL=test_database_url(), REDIS_URL="",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="0", STATIC_MANIFEST="0", RATELIMIT_LOGIN="10/m",
+        PORT=str(port),
+        WEB_CONCURRENCY="3",
+        DATABASE_URL=test_database_url(),
+        REDIS_URL="",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        STATIC_MANIFEST="0",
+        RATELIMIT_LOGIN="10/m",
     )
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     statuses = []
     try:
@@ -54,7 +63,9 @@ def test_wrong_passwords_over_the_limit_are_refused_by_every_worker_without_redi
             cookie = re.search(r"csrftoken=([^;]+)", form.headers["Set-Cookie"]).group(1)
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.read().decode()).group(1)
             data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": "walter", "password": "wrong"}).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/", data=data, headers={"Cookie": f"csrftoken={cookie}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/accounts/login/", data=data, headers={"Cookie": f"csrftoken={cookie}"}
+            )
             try:
                 statuses.append(urllib.request.urlopen(request, timeout=30).status)
             except urllib.error.HTTPError as exc:
@@ -72,7 +83,13 @@ def test_migrate_creates_the_rate_limit_cache_table(tmp_path):
     env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}", DJANGO_DEBUG="1")
 
     migrated = manage("migrate", "--noinput", "-v0", env=env, timeout=300)
-    check = manage("shell", "--no-imports", "-c", "from django.core.cache import caches; c = caches['ratelimit']; c.set('k', 1); print(c.incr('k'))", env=env)
+    check = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.core.cache import caches; c = caches['ratelimit']; c.set('k', 1); print(c.incr('k'))",
+        env=env,
+    )
 
     assert migrated.returncode == 0, migrated.stderr
     assert check.stdout.strip().splitlines()[-1] == "2", check.stdout + check.stderr
@@ -80,8 +97,20 @@ def test_migrate_creates_the_rate_limit_cache_table(tmp_path):
 
 def test_the_rate_limit_cache_is_the_database_without_redis_and_redis_with_it(settings):
     assert connection.vendor in ("postgresql", "sqlite")
-    without = manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.CACHES['ratelimit']['BACKEND'], s.RATELIMIT_USE_CACHE)", env=production_env())
-    with_redis = manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.CACHES['ratelimit']['BACKEND'])", env=production_env(REDIS_URL="redis://127.0.0.1:6379/5"))
+    without = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.CACHES['ratelimit']['BACKEND'], s.RATELIMIT_USE_CACHE)",
+        env=production_env(),
+    )
+    with_redis = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.CACHES['ratelimit']['BACKEND'])",
+        env=production_env(REDIS_URL="redis://127.0.0.1:6379/5"),
+    )
 
     assert without.stdout.split() == ["config.cache.DatabaseCache", "ratelimit"]
     assert with_redis.stdout.strip() == "config.cache.RedisCache"

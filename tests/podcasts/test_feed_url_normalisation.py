@@ -12,7 +12,6 @@ from podcasts.feeds import normalize_feed_url
 from podcasts.models import Podcast
 from podcasts.services import opml_import, podcast_add, podcast_submit
 from tests.support.httpserver import Route
-from tests.web.factories import make_user  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,5 +77,9 @@ def test_the_migration_rewrites_old_rows_and_leaves_clashing_duplicates(capsys):
     migration.normalise_feed_urls(apps, None)  # a second run changes nothing
 
     urls = dict(Podcast.objects.values_list("pk", "feed_url"))
-    assert urls == {old.pk: "http://old.example/feed.xml", kept.pk: "http://dup.example/feed.xml", clash.pk: "HTTP://DUP.example/feed.xml"}
+    assert urls == {
+        old.pk: "http://old.example/feed.xml",
+        kept.pk: "http://dup.example/feed.xml",
+        clash.pk: "HTTP://DUP.example/feed.xml",
+    }
     assert f"podcast {clash.pk}" in capsys.readouterr().out

@@ -15,19 +15,22 @@ from curation.models import CurationItem
 from podcasts.download import episode_download
 from podcasts.models import Episode
 from tests.support.httpserver import Route
-from tests.support.pipeline import demo_mp3, make_episode, podcast  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 Status = Episode.PipelineStatus
 
 
 def _cached(make_episode, media_root, *, days_ago: int, status=Status.SUMMARIZED, size: int = 1000) -> Episode:
-    episode = make_episode(enclosure_url="https://cdn.example.com/original.mp3", enclosure_type="audio/mpeg", pipeline_status=status)
+    episode = make_episode(
+        enclosure_url="https://cdn.example.com/original.mp3", enclosure_type="audio/mpeg", pipeline_status=status
+    )
     relative = f"audio/{episode.podcast_id}/{episode.pk}.mp3"
     (media_root / relative).parent.mkdir(parents=True, exist_ok=True)
     (media_root / relative).write_bytes(b"\x00" * size)
     Episode.objects.filter(pk=episode.pk).update(
-        audio_path=relative, audio_bytes=size, audio_sha256=f"{episode.pk:064d}",
+        audio_path=relative,
+        audio_bytes=size,
+        audio_sha256=f"{episode.pk:064d}",
         status_changed_at=timezone.now() - timedelta(days=days_ago),
     )
     episode.refresh_from_db()
@@ -40,7 +43,9 @@ def _scheduler_once(settings) -> None:
     call_command("scheduler", "--once", stdout=StringIO())
 
 
-def test_the_scheduler_deletes_audio_summarized_past_the_retention_and_pages_play_the_enclosure(settings, media_root, make_episode):
+def test_the_scheduler_deletes_audio_summarized_past_the_retention_and_pages_play_the_enclosure(
+    settings, media_root, make_episode
+):
     settings.AUDIO_RETENTION_DAYS = 30
     old = _cached(make_episode, media_root, days_ago=40)
     recent = _cached(make_episode, media_root, days_ago=5)

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Transcript
-from podcasts.pipeline import episode_claim, episode_enqueue, pipeline_process, summarize_function, transcript_store
+from podcasts.pipeline import episode_claim, episode_enqueue, pipeline_process, transcript_store
+from podcasts.stages import stage_from_ready
 from tests.support.concurrency import raised, run_at_once
 from tests.support.httpserver import Route
 from tests.support.pipeline import demo_vtt, demo_mp3, jfk_bytes, make_episode, podcast, queue_jobs, whisper_model  # noqa: F401
@@ -85,7 +86,7 @@ def test_process_waits_for_backoff_unless_the_episode_is_named(http_server, medi
 
     call_command("process", "--episode", str(episode.pk))
     assert f"episode {episode.pk}: " in capsys.readouterr().out
-    expected = Status.SUMMARIZED if summarize_function() is not None else Status.TRANSCRIBED
+    expected = Status.SUMMARIZED if stage_from_ready(Status.TRANSCRIBED) is not None else Status.TRANSCRIBED
     assert Episode.objects.get(pk=episode.pk).pipeline_status == expected
     assert Transcript.objects.filter(episode=episode, source="publisher").exists()
 

@@ -15,9 +15,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from config.queues import enqueue
 from podcasts.models import Episode, Transcript
-from podcasts.tasks import transcribe_episode
 from summaries.models import Summary
-from summaries.tasks import summarize_episode
 from tests.support.pipeline import DEMO_AUDIO, copy_audio, make_episode, podcast  # noqa: F401
 from tests.support.workers import start_worker, wait_for
 
@@ -54,7 +52,7 @@ def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcrip
             what="six workers listening",
         )
         for episode in episodes * 2:  # every job twice: at-least-once delivery
-            assert enqueue("transcription", transcribe_episode, episode.pk)
+            assert enqueue("transcription", "podcasts.tasks.transcribe_episode", episode.pk)
         wait_for(
             lambda: Episode.objects.filter(pipeline_status=Status.SUMMARIZED).count() == EPISODES,
             timeout=180,
@@ -62,7 +60,7 @@ def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcrip
             what="12 summarized episodes",
         )
         for episode in episodes:  # a late duplicate of every summary job
-            assert enqueue("summaries", summarize_episode, episode.pk)
+            assert enqueue("summaries", "summaries.tasks.summarize_episode", episode.pk)
         wait_for(lambda: queue_idle("transcription") and queue_idle("summaries"), timeout=120, what="idle queues")
     finally:
         for worker in workers:

@@ -156,14 +156,14 @@ def test_backoff_is_honoured_and_lost_jobs_are_requeued(make_episode, settings, 
 
 
 def test_transcribed_rows_wait_for_a_summarizer(make_episode, redis_queues, django_capture_on_commit_callbacks):
-    from podcasts.pipeline import summarize_job
+    from podcasts.stages import stage_from_ready
 
     episode = make_episode(pipeline_status=Status.TRANSCRIBED)
 
     with django_capture_on_commit_callbacks(execute=False):
         report = pipeline_sweep()
 
-    assert (episode.pk in report["enqueued"]) == (summarize_job() is not None)
+    assert (episode.pk in report["enqueued"]) == (stage_from_ready(Status.TRANSCRIBED) is not None)
 
 
 def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode, redis_queues, capsys, django_capture_on_commit_callbacks):

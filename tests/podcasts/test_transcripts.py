@@ -152,7 +152,7 @@ def test_txt_export_has_one_timestamped_line_per_segment():
 
 
 def _p20(start, end) -> bytes:
-    return ('{"segments": [{"startTime": 0, "endTime": 1, "body": "ok"}, {"startTime": %s, "endTime": %s, "body": "bad"}]}' % (start, end)).encode()
+    return f'{{"segments": [{{"startTime": 0, "endTime": 1, "body": "ok"}}, {{"startTime": {start}, "endTime": {end}, "body": "bad"}}]}}'.encode()
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
 from config.queues import enqueue
 from podcasts.models import Episode, Transcript
-from podcasts.pipeline import episode_enqueue, summarize_job
-from podcasts.tasks import transcribe_episode
+from podcasts.pipeline import episode_enqueue
+from podcasts.stages import stage_from_ready
 from tests.support.httpserver import Route
 from tests.support.pipeline import FIXTURES, copy_audio, jfk_bytes, make_episode, podcast, queue_jobs  # noqa: F401
 from tests.support.workers import ROOT, run_worker, start_worker, wait_for, worker_command, worker_env
@@ -52,7 +52,7 @@ def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_se
         assert episode.pipeline_status == Status.TRANSCRIBED
         assert "ask not what your country can do for you" in episode.transcript.text.lower()
     assert failed_jobs("downloads") == [] and failed_jobs("transcription") == []
-    if summarize_job() is not None:
+    if stage_from_ready(Status.TRANSCRIBED) is not None:
         assert {args[0] for _, args in queue_jobs("summaries")} == {e.pk for e in episodes}
 
 
@@ -101,8 +101,8 @@ def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(medi
         audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"),
         audio_duration=11.0,
     )
-    assert enqueue("transcription", transcribe_episode, episode.pk)
-    assert enqueue("transcription", transcribe_episode, episode.pk)  # at-least-once: the same job twice
+    assert enqueue("transcription", "podcasts.tasks.transcribe_episode", episode.pk)
+    assert enqueue("transcription", "podcasts.tasks.transcribe_episode", episode.pk)  # at-least-once: the same job twice
 
     workers = [start_worker(redis_queues, "transcription", whisper=True) for _ in range(2)]
     codes = [worker.wait(timeout=240) for worker in workers]

@@ -3,6 +3,7 @@ import pytest
 from podcasts.models import Episode, Podcast, Transcript
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.transcripts import short_transcript
+from tests.web.factories import make_podcast, make_user  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from curation.models import CurationItem
-from podcasts.selectors import summary_current
+from summaries.selectors import summary_current
 from summaries.batches import regeneration_batches_poll
 from summaries.deliveries import deliveries_sweep, delivery_run
 from summaries.models import Delivery, LLMUsage, Summary

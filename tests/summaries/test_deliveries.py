@@ -11,7 +11,7 @@ from django.test import Client
 from curation.models import CurationItem
 from curation.services import editorial_transition
 from podcasts.models import Episode, Podcast, Profile, Subscription, Transcript
-from podcasts.selectors import summary_current
+from summaries.selectors import summary_current
 from summaries.deliveries import deliveries_for_new_episode, delivery_run
 from summaries.models import Delivery, Summary
 from summaries.regeneration import regeneration_request

@@ -15,7 +15,7 @@ from summaries.deliveries import delivery_run
 from summaries.models import Delivery
 from summaries.regeneration import regeneration_request
 from tests.fakes.transcripts import short_transcript
-from tests.web.factories import make_podcast, make_summary, make_user  # noqa: F401  (fixtures)
+from tests.web.factories import make_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,10 @@ def test_sweep_survives_a_crashing_delivery_and_runs_the_ones_after_it(
     good_user = _premium(make_user, "good")
     hostile = _outdated_episode(podcast, guid=HOSTILE_GUID)
     plain = _outdated_episode(podcast, guid="plain-1", title="Plain")
-    stuck = [regeneration_request(episode_id=hostile.pk, user=bad_user), regeneration_request(episode_id=plain.pk, user=good_user)]
+    stuck = [
+        regeneration_request(episode_id=hostile.pk, user=bad_user),
+        regeneration_request(episode_id=plain.pk, user=good_user),
+    ]
     Delivery.objects.filter(pk__in=[d.pk for d in stuck]).update(
         status="processing", status_changed_at=timezone.now() - timedelta(hours=2)
     )

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from summaries.selectors import summary_visible_for_episode
+from summaries.selectors import summary_current
 from tests.summaries.conftest import make_episode
 
 
@@ -16,4 +16,4 @@ def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys
     # The three bundled sample episodes plus the two made here: the oldest at v1, the rest current.
     assert "Summaries at prompt v1: 1 episode(s)" in output
     assert "Summaries at prompt v2: 4 episode(s)" in output
-    assert {summary_visible_for_episode(episode=e).prompt_version for e in episodes} == {"v2"}
+    assert {summary_current(episode_id=e.pk).prompt_version for e in episodes} == {"v2"}

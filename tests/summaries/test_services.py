@@ -10,15 +10,9 @@ from curation.models import CurationItem, CuratorAction
 from curation.services import editorial_transition, enqueue_for_review
 from podcasts.models import Episode
 from summaries.models import LLMUsage, Summary
-from summaries.selectors import summary_is_outdated, summary_visible_for_episode
-from summaries.services import (
-    SummaryMalformed,
-    demo_summaries_ensure,
-    episode_summarize,
-    next_utc_midnight,
-    summary_generate,
-    summary_supersede_older,
-)
+from summaries.selectors import summary_current, summary_is_outdated
+from summaries.generation import SummaryMalformed, next_utc_midnight, summary_generate, summary_supersede_older
+from summaries.services import demo_summaries_ensure, episode_summarize
 from tests.fakes.anthropic_server import error_reply, text_reply, tool_reply
 from tests.summaries.conftest import make_episode
 
@@ -235,7 +229,7 @@ def test_open_p1_item_on_the_episode_holds_the_new_summary_as_candidate(fake_ant
 
 def test_pipeline_retires_the_older_summary_after_publishing_the_new_one(extractive, episode):
     old = summary_generate(episode=episode, prompt_version="v1")
-    assert summary_visible_for_episode(episode=episode) == old
+    assert summary_current(episode_id=episode.pk) == old
 
     new = episode_summarize(episode_id=episode.pk)
 
@@ -243,7 +237,7 @@ def test_pipeline_retires_the_older_summary_after_publishing_the_new_one(extract
     new.refresh_from_db()
     assert (old.editorial_status, old.superseded_by_id) == ("retired", new.pk)
     assert new.editorial_status == "published"
-    assert summary_visible_for_episode(episode=episode) == new
+    assert summary_current(episode_id=episode.pk) == new
 
 
 @pytest.mark.parametrize("curated", ["featured", "hidden"])
@@ -271,7 +265,7 @@ def test_episode_that_had_a_summary_never_shows_none_when_the_new_one_is_held(ex
 
     old.refresh_from_db()
     assert old.editorial_status == "published"
-    assert summary_visible_for_episode(episode=episode) == old
+    assert summary_current(episode_id=episode.pk) == old
 
 
 def test_episode_without_transcript_fails_permanently(fake_anthropic, db):
@@ -305,14 +299,14 @@ def test_demo_summaries_show_one_outdated_episode_and_the_rest_current(extractiv
     again = demo_summaries_ensure()
 
     assert shown == again
-    versions = {ep.pk: summary_visible_for_episode(episode=ep).prompt_version for ep in episodes}
+    versions = {ep.pk: summary_current(episode_id=ep.pk).prompt_version for ep in episodes}
     assert sorted(versions.values()) == ["v1", "v2", "v2"]
     assert Summary.objects.filter(editorial_status__in=["published", "featured"]).count() == 3
     assert all(refreshed(ep).pipeline_status == Status.SUMMARIZED for ep in episodes)
 
 
 def test_summary_generate_over_budget_raises_with_the_next_midnight(fake_anthropic, settings, episode):
-    from summaries.services import SummaryBudgetExhausted
+    from summaries.generation import SummaryBudgetExhausted
 
     settings.LLM_DAILY_TOKEN_BUDGET = 0
 

@@ -7,7 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from podcasts import selectors
+from podcasts import selectors as podcast_selectors
+from summaries import selectors
 from podcasts.models import Episode, Podcast
 from summaries.models import Delivery, Summary
 from tests.web.factories import make_summary
@@ -84,8 +85,8 @@ def test_cards_leave_out_hidden_episodes_and_inactive_podcasts(make_podcast, mak
 def test_card_carries_links_an_aware_date_and_the_podcast(episode):
     card = _card(episode)
 
-    assert card.get_absolute_url() == reverse("podcasts:episode_detail", args=[episode.pk])
-    assert card.podcast.get_absolute_url() == reverse("podcasts:podcast_detail", args=[episode.podcast_id])
+    assert card.get_absolute_url() == reverse("summaries:episode_detail", args=[episode.pk])
+    assert card.podcast.get_absolute_url() == reverse("summaries:podcast_detail", args=[episode.podcast_id])
     assert str(card.podcast) == episode.podcast.title
     assert timezone.is_aware(card.published_at) and card.published_at == episode.published_at
 
@@ -121,10 +122,10 @@ def test_reverse_pk_follows_the_script_prefix(episode):
 
     try:
         set_script_prefix("/castnotes/")
-        assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/castnotes/episodes/{episode.pk}/"
+        assert reverse_pk("summaries:episode_detail", episode.pk) == f"/castnotes/episodes/{episode.pk}/"
     finally:
         set_script_prefix("/")
-    assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/episodes/{episode.pk}/"
+    assert reverse_pk("summaries:episode_detail", episode.pk) == f"/episodes/{episode.pk}/"
 
 
 def test_cards_link_the_podcast_and_escape_feed_text_on_every_list_page(make_user, make_podcast, make_episode, subscribe):
@@ -192,7 +193,7 @@ def test_empty_list_page_counts_zero(make_user):
 
 
 def test_a_list_page_costs_one_query_for_rows_and_total(make_podcast, make_episode, django_assert_num_queries):
-    from podcasts.selectors import CardPaginator
+    from summaries.selectors import CardPaginator
 
     podcast = make_podcast()
     for n in range(23):
@@ -215,7 +216,7 @@ def test_episode_page_reads_episode_podcast_and_transcript_in_one_query(make_pod
     assert (transcript is not None) == with_transcript
     if with_transcript:
         assert transcript.segments == episode.transcript.segments and transcript.get_source_display() == "Whisper"
-        assert selectors.transcript_lines(transcript)[1].text == "Today we talk about turbines under the sea."
+        assert podcast_selectors.transcript_lines(transcript)[1].text == "Today we talk about turbines under the sea."
 
 
 def test_episode_page_is_404_for_hidden_episodes_and_inactive_podcasts(make_podcast, make_episode):

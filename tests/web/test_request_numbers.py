@@ -52,12 +52,20 @@ def test_ids_past_any_column_are_404(client, pk):
 @pytest.fixture
 def cached_audio(make_podcast, media_root):
     (media_root / "a.mp3").write_bytes(b"\x00" * 1000)
-    return Episode.objects.create(podcast=make_podcast("Audio"), guid="a1", title="A", audio_path="a.mp3", enclosure_type="audio/mpeg")
+    return Episode.objects.create(
+        podcast=make_podcast("Audio"), guid="a1", title="A", audio_path="a.mp3", enclosure_type="audio/mpeg"
+    )
 
 
 @pytest.mark.parametrize(
     "header",
-    ["bytes=-" + "9" * 4300, "bytes=" + "1" * 4300 + "-", "bytes=0-" + "9" * 4300, "bytes=-99999999999999999999", "bytes=" + "9" * 25 + "-"],
+    [
+        "bytes=-" + "9" * 4300,
+        "bytes=" + "1" * 4300 + "-",
+        "bytes=0-" + "9" * 4300,
+        "bytes=-99999999999999999999",
+        "bytes=" + "9" * 25 + "-",
+    ],
 )
 def test_range_headers_with_huge_numbers_are_unsatisfiable_not_a_500(client, cached_audio, header):
     response = client.get(f"/episodes/{cached_audio.pk}/audio", HTTP_RANGE=header)

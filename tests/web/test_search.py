@@ -175,11 +175,12 @@ def test_postgres_snippet_finds_a_stemmed_match_in_a_long_transcript(make_podcas
 
 
 def test_snippet_window_is_cut_at_whole_words_and_marks_stems_and_typed_words():
-    from podcasts.selectors import _marked_window
+    from summaries.selectors import _marked_window
+    from summaries.templatetags.cards import _snippet_html
 
-    snippet = _marked_window(
+    snippet = _snippet_html(_marked_window(
         "bines spin <slowly> while Turbines hum and the tides turn again and aga",
         words=["tides"], stems=["turbin"], cut_start=True, cut_end=True,
-    )
+    ))
 
     assert str(snippet) == "… spin &lt;slowly&gt; while <mark>Turbines</mark> hum and the <mark>tides</mark> turn again and …"

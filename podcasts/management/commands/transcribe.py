@@ -3,6 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from podcasts.download import AudioRefused, audio_probe
+from podcasts.transcription import transcribe_file
+
 
 class Command(BaseCommand):
     help = "Transcribe a local audio file with the configured whisper model (no database)."
@@ -12,9 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options):
-        from podcasts.download import AudioRefused, audio_probe
-        from podcasts.transcription import transcribe_file
-
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
