@@ -7,7 +7,10 @@ an access line carries method, path (never the query string), status and duratio
 import multiprocessing
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Loopback unless told otherwise: behind a reverse proxy on the same host nothing else should
+# reach gunicorn. A container or a proxy on another host sets WEB_HOST=0.0.0.0 (or an address).
+_host = os.environ.get("WEB_HOST") or "127.0.0.1"
+bind = f"[{_host}]:{os.environ.get('PORT', '8000')}" if ":" in _host else f"{_host}:{os.environ.get('PORT', '8000')}"
 # Pages are CPU-bound (templates and queries): one single-threaded process per
 # request in flight, 2 × cores + 1 as gunicorn suggests. On 2 cores this measured
 # lower latency than 2 processes × 2 threads (bench/web.py, docs/web.md).
@@ -19,20 +22,29 @@ access_log_format = "%(m)s %(U)s %(s)s"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"access_fields": {"()": "config.logging.GunicornAccessFields"}},
+    "filters": {
+        "access_fields": {"()": "config.logging.GunicornAccessFields"},
+        # Paths such as /accounts/reset/<uid>/<token>/ and /feeds/<token>.xml carry secrets.
+        "redact_secrets": {"()": "config.logging.RedactSecrets"},
+    },
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "config.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
     },
     "handlers": {
-        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "error_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact_secrets"],
+            "stream": "ext://sys.stderr",
+        },
         "access_console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["access_fields"],
+            "filters": ["access_fields", "redact_secrets"],
             "stream": "ext://sys.stdout",
         },
     },

@@ -26,6 +26,12 @@ def limit(group: str, setting: str, *, key: str = "user_or_ip"):
     return ratelimit(group=group, key=key, rate=_setting_rate(setting), method="POST", block=True)
 
 
+def reset_address(group: str, request: HttpRequest) -> str:
+    """The address a password reset is asked for, as Django's reset form matches it
+    (case-insensitively), so "Bob@x" and "bob@x " share one counter."""
+    return request.POST.get("email", "").strip().lower()[:254]
+
+
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """RATELIMIT_VIEW: 429 with a page a person can read (or JSON for the Regenerate button's fetch)."""
     message = "Too many attempts in a short time. Wait a minute and try again."

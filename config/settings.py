@@ -23,9 +23,9 @@ if not SECRET_KEY:
         "DJANGO_SECRET_KEY is not set: set it (or DJANGO_DEBUG=1 for local development)."
     )
 
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
-)
+# Never "testserver": Django's test set-up adds it for tests only; in production it would let a
+# request with Host: testserver build reset links to https://testserver/….
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    # Before django_rq: its rqworker commands are overridden to read JSON jobs by default.
+    "config.apps.ConfigConfig",
     "django_rq",
     "podcasts",
     "summaries",
@@ -141,11 +143,13 @@ MEDIA_URL = "media/"
 REDIS_URL = env.str("REDIS_URL", default="")
 QUEUE_NAMES = ["feeds", "downloads", "transcription", "summaries", "deliveries", "default"]
 _rq_connection = {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}
+# Every job is JSON (ids only); `manage.py rqworker` and `rqworker-pool` default to it and refuse others.
+RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 RQ_QUEUES = {
     name: {
         **_rq_connection,
         "DEFAULT_TIMEOUT": 600,
-        "SERIALIZER": "rq.serializers.JSONSerializer",
+        "SERIALIZER": RQ_SERIALIZER,
     }
     for name in QUEUE_NAMES
 }
@@ -157,8 +161,17 @@ CACHES = {
         {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Rate-limit counters must be shared by every gunicorn worker process: Redis, or
+    # without it a table in the database (`migrate` creates it, config/apps.py), never
+    # the per-process memory cache (each of N workers would allow the full rate).
+    "ratelimit": (
+        {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "config.cache.DatabaseCache", "LOCATION": "castnotes_ratelimit_cache"}
+    ),
 }
+RATELIMIT_USE_CACHE = "ratelimit"
 # Sessions are read on every signed-in page: from Redis when there is one, written
 # through to the database so a flushed cache logs nobody out. Without Redis the
 # cache is per process, which could keep serving a session another process ended.
@@ -173,10 +186,18 @@ MAX_ATTEMPTS = env.int("MAX_ATTEMPTS", default=3)
 # A feed's first ingest sends only its newest N episodes down the pipeline.
 BACKFILL_EPISODES = env.int("BACKFILL_EPISODES", default=3)
 FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=20 * 1024 * 1024)
+# A feed's first N items (newest first) are read, and show notes are cut at N bytes; the
+# cut is logged (feed_cut) and reported by addfeed/pollfeeds --json.
+FEED_MAX_ITEMS = env.int("FEED_MAX_ITEMS", default=2000)
+FEED_FIELD_MAX_BYTES = env.int("FEED_FIELD_MAX_BYTES", default=100_000)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=500 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=4 * 60 * 60)
+# The audio cache's limits, enforced by the scheduler (podcasts/media.py); 0 turns each off.
+AUDIO_RETENTION_DAYS = env.int("AUDIO_RETENTION_DAYS", default=0)
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=0)
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
-# Specific non-public networks an operator trusts (e.g. an internal feed host), as CIDRs.
+# Specific non-public networks an operator trusts (e.g. an internal feed host), as CIDRs:
+# "10.1.2.0/24" on ports 80 and 443 only, "10.1.2.3/32:8080" (or "[fd00::/8]:8080") on that port.
 FETCH_ALLOWED_NETWORKS = env.list("FETCH_ALLOWED_NETWORKS", default=[])
 FETCH_CONNECT_TIMEOUT = env.float("FETCH_CONNECT_TIMEOUT", default=10.0)
 FETCH_READ_TIMEOUT = env.float("FETCH_READ_TIMEOUT", default=30.0)
@@ -255,7 +276,12 @@ REGENERATIONS_PER_DAY = env.int("REGENERATIONS_PER_DAY", default=5)
 EMAILS_PER_USER_PER_DAY = env.int("EMAILS_PER_USER_PER_DAY", default=50)
 
 # --- Email ------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Unset: printed to the console under DJANGO_DEBUG; otherwise not sent at all (the console
+# would put addresses and live reset links in the process's output), and `check --deploy` warns.
+if env.str("EMAIL_URL", default="") or DEBUG:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+else:
+    EMAIL_BACKEND = "config.mail.UnconfiguredEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Castnotes <noreply@localhost>")
 
 # --- Security (production: DJANGO_DEBUG off) -------------------------------------------
@@ -286,7 +312,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # Preload lists are a commitment (every subdomain HTTPS for years, slow to undo): opt-in.
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+    # Load balancers and orchestrators probe /healthz over plain HTTP: a redirect is a failed probe.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Logging: JSON events, ids not emails, no secrets ---------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -295,7 +324,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "config.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
@@ -318,7 +347,9 @@ DELIVERY_EMAIL_BACKOFF_SECONDS = env.float("DELIVERY_EMAIL_BACKOFF_SECONDS", def
 # --- Production shape (docs/operations.md) -------------------------------------------
 # django.request logs the request's repr (with its query string): only method and path.
 LOGGING.setdefault("filters", {})["request_path_only"] = {"()": "config.logging.RequestPathOnly"}
-LOGGING["handlers"]["console"]["filters"] = ["request_path_only"]
+# Reset links, private-feed tokens, Bearer tokens and addresses never reach a log line.
+LOGGING["filters"]["redact_secrets"] = {"()": "config.logging.RedactSecrets"}
+LOGGING["handlers"]["console"]["filters"] = ["request_path_only", "redact_secrets"]
 # Python warnings go through logging, so every line a process writes is JSON.
 import logging as _logging  # noqa: E402
 
@@ -328,6 +359,9 @@ _logging.captureWarnings(True)
 RATELIMIT_VIEW = "config.ratelimits.ratelimited"
 RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")
 RATELIMIT_SIGNUP = env.str("RATELIMIT_SIGNUP", default="10/h")
+# Each password-reset POST can send an email: per client address, and per address asked for.
+RATELIMIT_PASSWORD_RESET = env.str("RATELIMIT_PASSWORD_RESET", default="10/h")
+RATELIMIT_PASSWORD_RESET_ADDRESS = env.str("RATELIMIT_PASSWORD_RESET_ADDRESS", default="3/h")
 RATELIMIT_FEED_SUBMIT = env.str("RATELIMIT_FEED_SUBMIT", default="10/h")
 # Regenerate is idempotent (a burst of clicks makes one Delivery): the limit only stops hammering.
 RATELIMIT_REGENERATE = env.str("RATELIMIT_REGENERATE", default="60/m")
@@ -359,9 +393,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PipelineStatusEnum": "podcasts.models.PipelineStatus"},
 }
 SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is opt-in (DJANGO_HSTS_PRELOAD); Django warns whenever it is off.
+    *([] if DEBUG or globals().get("SECURE_HSTS_PRELOAD") else ["security.W021"]),
     # Django's own RedisCache increments atomically (INCR); django-ratelimit 4.1 predates it.
+    # Without Redis: config.cache.DatabaseCache, whose incr locks the row (also not on its list).
     "django_ratelimit.W001",
 ]
-if not REDIS_URL:
-    # The embedded default is one process (no Redis): its in-process cache is the shared cache.
-    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")

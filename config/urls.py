@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.urls import URLPattern, include, path
 
-from config.ratelimits import limit
+from config.ratelimits import limit, reset_address
 from config.views import healthz
 
 
@@ -31,6 +31,16 @@ urlpatterns = [
     path("admin/rq/", include((_rq_urlpatterns, "django_rq"))),
     path("admin/", admin.site.urls),
     path("accounts/login/", limit("login", "RATELIMIT_LOGIN", key="ip")(auth_views.LoginView.as_view()), name="login"),
+    # Each POST may send an email: limited per client and per address asked for.
+    path(
+        "accounts/password_reset/",
+        limit("password_reset", "RATELIMIT_PASSWORD_RESET", key="ip")(
+            limit("password_reset_address", "RATELIMIT_PASSWORD_RESET_ADDRESS", key=reset_address)(
+                auth_views.PasswordResetView.as_view()
+            )
+        ),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("summaries.api.urls")),
     path("", include("summaries.urls_listeners")),

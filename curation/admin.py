@@ -138,8 +138,10 @@ class KindFilter(admin.SimpleListFilter):
         return request._curation_open_kinds
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(content_type_id=int(self.value()))
+        value = self.value() or ""
+        # ASCII and bounded: "٣".isdigit() is True, and 30 digits overflow SQLite's integers.
+        if value.isascii() and value.isdigit() and len(value) <= 18:
+            return queryset.filter(content_type_id=int(value))
         return queryset
 
     def get_facet_queryset(self, changelist):

@@ -21,6 +21,7 @@ class CurationItem(models.Model):
         FEED_SUBMISSION = "feed_submission", "Feed submission"
         LLM_BUDGET_EXHAUSTED = "llm_budget_exhausted", "LLM budget exhausted"
         DELIVERY_FAILED = "delivery_failed", "Delivery failed"
+        MEDIA_BUDGET_SPENT = "media_budget_spent", "Audio storage budget spent"
 
     class Severity(models.TextChoices):
         P0 = "P0", "P0 — broken"

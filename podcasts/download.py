@@ -12,13 +12,16 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from curation.services import enqueue_for_review
-from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream
+from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream, shown_url
+from podcasts.media import media_budget_spent
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import (
     Status,
@@ -166,7 +169,7 @@ def audio_download(episode: Episode) -> DownloadedAudio:
             if expected is not None and received - offset < expected:
                 # http.client ends a short body quietly; a cut transfer is a transient fault.
                 raise FetchConnectionError(
-                    f"Connection closed after {received - offset} of {expected} bytes from {episode.enclosure_url[:200]}."
+                    f"Connection closed after {received - offset} of {expected} bytes from {shown_url(episode.enclosure_url)}."
                 )
         partial.replace(Path(settings.MEDIA_ROOT) / relative)
     except FetchError as exc:
@@ -195,6 +198,14 @@ def _refusal_for(exc: FetchError) -> tuple[str, bool, str]:
 
 def episode_download(*, episode_id: int) -> str | None:
     """new → downloading → downloaded | transcribed | failed | skipped; a duplicate job is a no-op."""
+    if media_budget_spent():
+        # MEDIA_MAX_BYTES reached: the episode waits in `new`, no attempt counted; the sweep
+        # hands it back once the scheduler's next run (prunemedia) may have freed space.
+        Episode.objects.filter(pk=episode_id, pipeline_status=Status.NEW).update(
+            enqueued_at=None, retry_after=timezone.now() + timedelta(seconds=settings.SCHEDULER_INTERVAL)
+        )
+        logger.info("download_waits_for_space", extra={"event": "download_waits_for_space", "episode_id": episode_id})
+        return None
     episode = episode_claim(episode_id=episode_id, from_status=Status.NEW, to_status=Status.DOWNLOADING)
     if episode is None:
         return None

@@ -17,7 +17,7 @@ import re
 import xml.sax
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import defusedxml.expatreader
 import feedparser
@@ -80,6 +80,16 @@ def sanitize_html(value: str, *, base_url: str = "") -> str:
 
 
 _WHITESPACE = re.compile(r"\s+")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: any of them in a
+# guid or a title reaches email headers (the subject falls back to the guid), file names and logs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def single_line(value: Any, *, max_length: int | None = None) -> str:
+    """Feed text that is not markup (guids, types, languages) → one line with no control characters."""
+    text = _CONTROL.sub(" ", value if isinstance(value, str) else "")
+    text = _WHITESPACE.sub(" ", text).strip()
+    return text[:max_length] if max_length else text
 
 
 def plain_text(value: str, *, max_length: int | None = None) -> str:
@@ -92,8 +102,7 @@ def plain_text(value: str, *, max_length: int | None = None) -> str:
         text = stripped
     if "<" in text and nh3.clean(text, tags=set()) != html.escape(text, quote=False):
         text = text.replace("<", "‹").replace(">", "›")  # leftovers that still parse as tags
-    text = _WHITESPACE.sub(" ", text).strip()
-    return text[:max_length] if max_length else text
+    return single_line(text, max_length=max_length)
 
 
 # --- XML safety ---------------------------------------------------------------------------
@@ -206,6 +215,23 @@ def _http_url(value: Any, base: str = "", max_length: int = 2000) -> str:
     return value
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_feed_url(url: str) -> str:
+    """The one spelling of a feed URL stored and looked up: scheme and host lower-case,
+    no default port, no fragment, "/" for an empty path. Path and query keep their case
+    (servers may tell them apart). `url` has passed fetch.check_url (no credentials)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
 def parse_duration(value: Any) -> int | None:
     """iTunes duration: "3600", "60:00", "01:00:00", "1:02:03.5" → whole seconds."""
     if not isinstance(value, str):
@@ -250,11 +276,15 @@ def _explicit(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
 def _is_audio(mime: str, url: str) -> tuple[bool, str]:
     """(is audio, the type to store): a declared audio/* type, or no useful type and an audio extension."""
-    mime = (mime or "").split(";", 1)[0].strip().lower()
+    mime = single_line(mime).split(";", 1)[0].strip().lower()
     if mime.startswith("audio/"):
-        return True, mime
+        # The stored type becomes the audio view's Content-Type: only a plain type/subtype.
+        return True, mime if _MIME_TYPE.fullmatch(mime) else ""
     if mime in ("", "application/octet-stream", "binary/octet-stream"):
         path = urlsplit(url).path.lower()
         ext = path[path.rfind(".") :] if "." in path.rsplit("/", 1)[-1] else ""
@@ -334,9 +364,9 @@ def _transcripts(entry: dict, base: str) -> list[dict]:
         links.append(
             {
                 "url": url,
-                "type": (attrs.get("type") or "").strip().lower()[:100],
-                "language": (attrs.get("language") or "").strip()[:35],
-                "rel": (attrs.get("rel") or "").strip()[:50],
+                "type": single_line(attrs.get("type"), max_length=100).lower(),
+                "language": single_line(attrs.get("language"), max_length=35),
+                "rel": single_line(attrs.get("rel"), max_length=50),
             }
         )
     # A feed that never declared the namespace still reaches feedparser's generic handler.
@@ -344,7 +374,7 @@ def _transcripts(entry: dict, base: str) -> list[dict]:
     if isinstance(generic, dict) and not links:
         url = _http_url(generic.get("url"), base)
         if url:
-            links.append({"url": url, "type": (generic.get("type") or "").strip().lower()[:100], "language": (generic.get("language") or "").strip()[:35], "rel": (generic.get("rel") or "").strip()[:50]})
+            links.append({"url": url, "type": single_line(generic.get("type"), max_length=100).lower(), "language": single_line(generic.get("language"), max_length=35), "rel": single_line(generic.get("rel"), max_length=50)})
     return links
 
 
@@ -371,9 +401,9 @@ def _description(entry: dict) -> str:
 
 
 def _guid(entry: dict, enclosure: dict | None, link: str, title: str) -> str:
-    guid = (entry.get("id") or "").replace("\x00", "").strip()
+    guid = single_line(entry.get("id"), max_length=1000)
     if guid:
-        return guid[:1000]
+        return guid
     if enclosure:
         return enclosure["enclosure_url"][:1000]
     if link or title:
@@ -387,8 +417,21 @@ def content_hash(fields: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def map_entry(entry: dict, base: str) -> dict | None:
-    """One feedparser entry → the Episode's publisher fields plus guid and content_hash (None: unidentifiable)."""
+def cap_bytes(text: str, max_bytes: int | None) -> tuple[str, bool]:
+    """`text` cut to at most `max_bytes` of UTF-8 (never mid-character); (text, was it cut)."""
+    if not max_bytes or len(text) * 4 <= max_bytes:
+        return text, False
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text, False
+    return encoded[:max_bytes].decode(errors="ignore"), True
+
+
+def map_entry(entry: dict, base: str, *, max_field_bytes: int | None = None) -> dict | None:
+    """One feedparser entry → the Episode's publisher fields plus guid and content_hash (None: unidentifiable).
+
+    Show notes over `max_field_bytes` are cut before sanitizing (nh3 closes what the cut
+    left open); `fields["_cut"]` says so (popped by parse_feed, never stored)."""
     enclosure = pick_audio_enclosure(entry, base)
     link = _http_url(entry.get("link"), base)
     title = plain_text(entry.get("title", ""), max_length=1000)
@@ -406,9 +449,10 @@ def map_entry(entry: dict, base: str) -> dict | None:
                 break
     chapters_link = entry.get("podcast_chapters")
     episode_type = (entry.get("itunes_episodetype") or "").strip().lower()
+    description, cut = cap_bytes(_description(entry), max_field_bytes)
     fields = {
         "title": title,
-        "description": sanitize_html(_description(entry), base_url=base),
+        "description": sanitize_html(description, base_url=base),
         "link": link,
         "published_at": _datetime(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         "enclosure_url": enclosure["enclosure_url"] if enclosure else "",
@@ -428,6 +472,7 @@ def map_entry(entry: dict, base: str) -> dict | None:
     }
     fields["guid"] = guid
     fields["content_hash"] = content_hash(fields)
+    fields["_cut"] = cut
     return fields
 
 
@@ -440,13 +485,14 @@ def _categories(feed: dict) -> list[str]:
     return found[:50]
 
 
-def map_feed(feed: dict, base: str) -> dict:
+def map_feed(feed: dict, base: str, *, max_field_bytes: int | None = None) -> dict:
     image = feed.get("image") or {}
+    description, _cut = cap_bytes(feed.get("summary") or feed.get("subtitle") or "", max_field_bytes)
     itunes_type = (feed.get("itunes_type") or "").strip().lower()
     author = feed.get("author") or (feed.get("author_detail") or {}).get("name") or ""
     return {
         "title": plain_text(feed.get("title", ""), max_length=500),
-        "description": sanitize_html(feed.get("summary") or feed.get("subtitle") or "", base_url=base),
+        "description": sanitize_html(description, base_url=base),
         "link": _http_url(feed.get("link"), base),
         "image_url": _http_url(image.get("href") or image.get("url") if isinstance(image, dict) else "", base)
         or _http_url(feed.get("icon"), base),
@@ -458,11 +504,13 @@ def map_feed(feed: dict, base: str) -> dict:
     }
 
 
-def parse_feed(body: bytes, *, base_url: str) -> dict:
-    """Check and parse a feed body; return {"podcast": {...}, "episodes": [...], "skipped": n}.
+def parse_feed(body: bytes, *, base_url: str, max_items: int | None = None, max_field_bytes: int | None = None) -> dict:
+    """Check and parse a feed body; return {"podcast": {...}, "episodes": [...], "skipped": n, "cut": {...}}.
 
     Raises FeedRefused with a one-line reason for hostile or non-feed input.
     Duplicate guids inside one feed collapse into one episode (the first wins).
+    Only the first `max_items` items (feeds list newest first) are mapped, and show notes
+    are cut at `max_field_bytes`: "cut" counts the items left out and the fields cut.
     """
     body = check_xml(body)
     # content-location sets the base for relative links; no content-type, so feedparser sniffs the encoding.
@@ -479,11 +527,17 @@ def parse_feed(body: bytes, *, base_url: str) -> dict:
     episodes: list[dict] = []
     seen: set[str] = set()
     skipped = 0
-    for entry in parsed.entries:
-        fields = map_entry(entry, base_url)
+    cut = {"items": 0, "fields": 0}
+    for index, entry in enumerate(parsed.entries):
+        if max_items is not None and len(episodes) >= max_items:
+            cut["items"] = len(parsed.entries) - index
+            break
+        fields = map_entry(entry, base_url, max_field_bytes=max_field_bytes)
         if fields is None or fields["guid"] in seen:
             skipped += 1
             continue
+        cut["fields"] += fields.pop("_cut")
         seen.add(fields["guid"])
         episodes.append(fields)
-    return {"podcast": map_feed(parsed.feed, base_url), "episodes": episodes, "skipped": skipped}
+    podcast = map_feed(parsed.feed, base_url, max_field_bytes=max_field_bytes)
+    return {"podcast": podcast, "episodes": episodes, "skipped": skipped, "cut": cut}

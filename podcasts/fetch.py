@@ -67,26 +67,81 @@ class BadContentEncoding(FetchError):
     pass
 
 
+def shown_url(url: str) -> str:
+    """`url` as it may appear in an error, a log line or a curation item: scheme, host, port
+    and path only. Query strings and user:password@ carry private-feed tokens and keys."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(invalid URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    shown = f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme or host else parts.path
+    return shown[:200] + ("?…" if parts.query else "")
+
+
 class HTTPStatusError(FetchError):
     def __init__(self, status: int, url: str):
-        super().__init__(f"HTTP {status} from {url}")
+        super().__init__(f"HTTP {status} from {shown_url(url)}")
         self.status = status
         self.transient = status in (408, 425, 429) or status >= 500
 
 
-def address_is_allowed(address: str) -> bool:
-    """True for a public unicast address; IPv4-mapped IPv6 is judged as its IPv4."""
+# NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits: 64:ff9b::7f00:1 is 127.0.0.1
+# behind a NAT64 gateway. The local-use prefix (RFC 8215) embeds it in ways only its operator knows.
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+WEB_PORTS = (80, 443)
+
+
+def allowed_networks() -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int | None]]:
+    """FETCH_ALLOWED_NETWORKS as (network, port): "10.1.2.0/24" trusts ports 80 and 443 only,
+    "10.1.2.3/32:8080" or "[fd00::/8]:8080" that one port too."""
+    entries = []
+    for entry in settings.FETCH_ALLOWED_NETWORKS:
+        entry = entry.strip()
+        port = None
+        if entry.startswith("["):
+            network, _, rest = entry[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else None
+        elif entry.count(":") == 1:
+            network, _, port_text = entry.partition(":")
+            port = int(port_text)
+        else:
+            network = entry
+        entries.append((ipaddress.ip_network(network, strict=False), port))
+    return entries
+
+
+def address_is_allowed(address: str, port: int | None = None) -> bool:
+    """True for a public unicast address; IPv4-mapped, 6to4 and NAT64 IPv6 are judged as their
+    IPv4. A trusted network (FETCH_ALLOWED_NETWORKS) is trusted on the web ports, or on the
+    port its entry names: never on every port (a redirect reached localhost:6379 that way)."""
     if settings.FETCH_ALLOW_PRIVATE_NETWORKS:
         return True
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if any(ip in ipaddress.ip_network(net) for net in settings.FETCH_ALLOWED_NETWORKS):
-        return True
+    for network, trusted_port in allowed_networks():
+        if ip in network and (port == trusted_port or (trusted_port is None and port in (None, *WEB_PORTS))):
+            return True
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return False
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         elif ip.sixtofour is not None:
             ip = ip.sixtofour
+        elif ip in NAT64_WELL_KNOWN:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.is_global and not ip.is_multicast
+
+
+def redirect_port_allowed(port: int) -> bool:
+    """A redirect is followed to ports 80 and 443, or to a port a trusted network names."""
+    if port in WEB_PORTS or settings.FETCH_ALLOW_PRIVATE_NETWORKS:
+        return True
+    return any(trusted_port == port for _network, trusted_port in allowed_networks())
 
 
 def _check_url(url: str) -> tuple[str, str, int, str]:
@@ -95,18 +150,18 @@ def _check_url(url: str) -> tuple[str, str, int, str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeURL(f"Not a valid URL: {url[:200]}") from exc
+        raise UnsafeURL(f"Not a valid URL: {shown_url(url)}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise UnsafeURL(f"Only http and https URLs can be fetched, not {scheme or 'a bare path'}: {url[:200]}")
+        raise UnsafeURL(f"Only http and https URLs can be fetched, not {scheme or 'a bare path'}: {shown_url(url)}")
     if not parts.hostname:
-        raise UnsafeURL(f"URL has no host: {url[:200]}")
+        raise UnsafeURL(f"URL has no host: {shown_url(url)}")
     if parts.username or parts.password:
         raise UnsafeURL("URLs with credentials are not fetched.")
     try:
         host = parts.hostname.encode("idna").decode("ascii") if not _is_ip_literal(parts.hostname) else parts.hostname
     except UnicodeError as exc:
-        raise UnsafeURL(f"Invalid host name in {url[:200]}") from exc
+        raise UnsafeURL(f"Invalid host name in {shown_url(url)}") from exc
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
@@ -145,7 +200,7 @@ def _connect(scheme: str, host: str, port: int, deadline: _Deadline) -> http.cli
         raise FetchConnectionError(f"Could not resolve {host}.") from exc
     # Vet every resolved address before connecting, then connect to a vetted one:
     # nothing is sent to a private address, and a rebinding DNS answer cannot swap it.
-    allowed = [info for info in infos if address_is_allowed(info[4][0])]
+    allowed = [info for info in infos if address_is_allowed(info[4][0], port)]
     if not allowed:
         shown = ", ".join(sorted({info[4][0] for info in infos}))
         raise BlockedAddress(f"Refused to fetch from {host}: it resolves to a non-public address ({shown}).")
@@ -168,7 +223,7 @@ def _connect(scheme: str, host: str, port: int, deadline: _Deadline) -> http.cli
     if sock is None:
         raise FetchConnectionError(f"Could not connect to {host}: {getattr(last_error, 'strerror', None) or last_error}.")
     peer = sock.getpeername()[0]
-    if not address_is_allowed(peer):  # belt and braces: judge the address actually connected
+    if not address_is_allowed(peer, port):  # belt and braces: judge the address actually connected
         sock.close()
         raise BlockedAddress(f"Refused to fetch from {host}: connected address {peer} is not public.")
     sock.settimeout(min(settings.FETCH_READ_TIMEOUT, deadline.remaining()))
@@ -211,7 +266,7 @@ class StreamResponse:
             nonlocal produced
             produced += len(chunk)
             if produced > max_bytes:
-                raise ResponseTooLarge(f"Response from {self.url} is larger than {max_bytes} bytes.")
+                raise ResponseTooLarge(f"Response from {shown_url(self.url)} is larger than {max_bytes} bytes.")
             return chunk
 
         while True:
@@ -221,9 +276,9 @@ class StreamResponse:
             try:
                 raw = self._response.read1(CHUNK_SIZE)
             except TimeoutError as exc:
-                raise FetchTimeout(f"Timed out reading {self.url}.") from exc
+                raise FetchTimeout(f"Timed out reading {shown_url(self.url)}.") from exc
             except (http.client.HTTPException, OSError) as exc:
-                raise FetchConnectionError(f"Connection broke while reading {self.url}: {exc}.") from exc
+                raise FetchConnectionError(f"Connection broke while reading {shown_url(self.url)}: {exc}.") from exc
             self._deadline.remaining()
             if not raw:
                 break
@@ -237,7 +292,7 @@ class StreamResponse:
                     # Bounded output per step: a gzip bomb never inflates past the cap in memory.
                     out = decoder.decompress(data, CHUNK_SIZE)
                 except zlib.error as exc:
-                    raise BadContentEncoding(f"Corrupt {encoding} body from {self.url}.") from exc
+                    raise BadContentEncoding(f"Corrupt {encoding} body from {shown_url(self.url)}.") from exc
                 if out:
                     yield counted(out)
                 data = decoder.unconsumed_tail
@@ -245,7 +300,7 @@ class StreamResponse:
         if declared.isdigit() and self.bytes_received < int(declared):
             # http.client ends a body cut short by the peer quietly: a truncated document is a fault, not data.
             raise FetchConnectionError(
-                f"Connection closed after {self.bytes_received} of {declared} bytes from {self.url}."
+                f"Connection closed after {self.bytes_received} of {declared} bytes from {shown_url(self.url)}."
             )
         if decoder is not None:
             tail = decoder.flush()
@@ -281,9 +336,9 @@ def fetch_stream(
                 conn.request(method, path, headers={**request_headers, "Host": _host_header(host, port, scheme)})
                 response = conn.getresponse()
             except TimeoutError as exc:
-                raise FetchTimeout(f"Timed out waiting for {current}.") from exc
+                raise FetchTimeout(f"Timed out waiting for {shown_url(current)}.") from exc
             except (http.client.HTTPException, OSError) as exc:
-                raise FetchConnectionError(f"Request to {current} failed: {exc}.") from exc
+                raise FetchConnectionError(f"Request to {shown_url(current)} failed: {exc}.") from exc
             response_headers = {k.lower(): v for k, v in response.getheaders()}
             if response.status in REDIRECT_STATUSES:
                 location = response_headers.get("location")
@@ -291,6 +346,9 @@ def fetch_stream(
                     raise HTTPStatusError(response.status, current)
                 logger.info("fetch_redirect", extra={"event": "fetch_redirect", "status": response.status})
                 current = urljoin(current, location)
+                hop_port = _check_url(current)[2]
+                if not redirect_port_allowed(hop_port):
+                    raise UnsafeURL(f"Refused a redirect to port {hop_port}: only ports 80 and 443 are followed.")
                 continue
             if response.status != 304 and not 200 <= response.status < 300:
                 raise HTTPStatusError(response.status, current)
@@ -298,7 +356,7 @@ def fetch_stream(
             return
         finally:
             conn.close()
-    raise TooManyRedirects(f"More than {MAX_REDIRECTS} redirects starting at {url[:200]}.")
+    raise TooManyRedirects(f"More than {MAX_REDIRECTS} redirects starting at {shown_url(url)}.")
 
 
 def _host_header(host: str, port: int, scheme: str) -> str:

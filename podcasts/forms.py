@@ -1,6 +1,9 @@
+from confusable_homoglyphs import confusables
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+
+from podcasts.subscribers import username_skeleton
 
 
 class SignUpForm(UserCreationForm):
@@ -10,11 +13,21 @@ class SignUpForm(UserCreationForm):
         model = get_user_model()
         fields = ("username", "email")
 
+    def clean_username(self) -> str:
+        username = super().clean_username()
+        # "admіn" with a Cyrillic і reads as "admin": refuse names mixing scripts with
+        # look-alike letters (Unicode TR39 data), and any name whose Latin look-alike is taken.
+        if confusables.is_dangerous(username):
+            raise forms.ValidationError("Use letters from one alphabet: this name mixes look-alike letters from several.")
+        skeleton = username_skeleton(username)
+        if skeleton != username.casefold() and get_user_model().objects.filter(username__iexact=skeleton).exists():
+            raise forms.ValidationError("This name looks like an existing user's name. Choose another.")
+        return username
+
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists.")
-        return email
+        # Whether an account uses this address is never said here (the sign-up answer
+        # is the same either way; the owner of the address gets an email about it).
+        return self.cleaned_data["email"].strip()
 
 
 class FeedSubmissionForm(forms.Form):

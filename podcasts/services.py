@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import defusedxml.ElementTree
+from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -18,13 +20,10 @@ from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 
-import defusedxml.ElementTree
-from defusedxml import DefusedXmlException
-
 from config.queues import enqueue_on_commit
 from curation.services import curator_action_record, curators_group_ensure, enqueue_for_review
 from podcasts import fetch
-from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, parse_feed, plain_text
+from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, normalize_feed_url, parse_feed, plain_text
 from podcasts.models import Episode, Podcast, Profile
 from podcasts.pipeline import episode_enqueue
 
@@ -79,6 +78,8 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    items_cut: int = 0
+    fields_cut: int = 0
     total: int = 0
     not_modified: bool = False
     error: str = ""
@@ -96,6 +97,8 @@ class IngestReport:
             "episodes_updated": self.updated,
             "episodes_total": self.total,
         }
+        if self.items_cut or self.fields_cut:
+            data["cut"] = {"items": self.items_cut, "fields": self.fields_cut}  # FEED_MAX_ITEMS / FEED_FIELD_MAX_BYTES
         if self.error:
             data["error"] = self.error
         return data
@@ -105,6 +108,10 @@ def _fetch_feed(*, url: str, etag: str = "", last_modified: str = "") -> fetch.F
     return fetch.fetch_bytes(
         url, max_bytes=settings.FEED_MAX_BYTES, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT
     )
+
+
+def _parse(body: bytes, *, base_url: str) -> dict:
+    return parse_feed(body, base_url=base_url, max_items=settings.FEED_MAX_ITEMS, max_field_bytes=settings.FEED_FIELD_MAX_BYTES)
 
 
 def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
@@ -120,12 +127,15 @@ def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
         fetch.check_url(feed_url)  # before any query: a bare path or file:// never reaches the database
     except fetch.UnsafeURL as exc:
         raise FeedIngestError(str(exc)) from None
+    # One spelling per feed (scheme/host case, default port, fragment): rows stored before
+    # were rewritten by migration 0004_normalise_feed_urls.
+    feed_url = normalize_feed_url(feed_url)
     existing = Podcast.objects.filter(feed_url=feed_url).first()
     if existing is not None:
         return podcast_refresh(podcast=existing)
     try:
         result = _fetch_feed(url=feed_url)
-        parsed = parse_feed(result.body, base_url=feed_url)
+        parsed = _parse(result.body, base_url=feed_url)
     except (fetch.FetchError, FeedRefused) as exc:
         logger.debug("feed_add_refused", extra={"event": "feed_add_refused", "error": str(exc)[:300]})
         raise FeedIngestError(str(exc)) from None
@@ -163,7 +173,7 @@ def podcast_ingest_bytes(*, podcast: Podcast, body: bytes, etag: str = "", last_
     if podcast.feed_sha256 and hashlib.sha256(body).hexdigest() == podcast.feed_sha256:
         return _podcast_record_unchanged(podcast=podcast, etag=etag, last_modified=last_modified)
     try:
-        parsed = parse_feed(body, base_url=podcast.feed_url)
+        parsed = _parse(body, base_url=podcast.feed_url)
     except FeedRefused as exc:
         return _podcast_record_failure(podcast=podcast, error=str(exc))
     with transaction.atomic():
@@ -185,7 +195,8 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
             "guid", "pk", "content_hash", "enclosure_url"
         )
     }
-    report = IngestReport(podcast_id=podcast.pk, skipped=parsed["skipped"])
+    cut = parsed.get("cut") or {}
+    report = IngestReport(podcast_id=podcast.pk, skipped=parsed["skipped"], items_cut=cut.get("items", 0), fields_cut=cut.get("fields", 0))
     to_create: list[Episode] = []
     to_update: list[Episode] = []
     gained_audio: list[int] = []
@@ -250,8 +261,18 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
             "episodes_updated": report.updated,
             "episodes_unchanged": report.unchanged,
             "items_skipped": report.skipped,
+            "items_cut": report.items_cut,
+            "fields_cut": report.fields_cut,
         },
     )
+    if report.items_cut or report.fields_cut:
+        logger.warning(
+            "feed_cut",
+            extra={
+                "event": "feed_cut", "podcast_id": podcast.pk, "items_cut": report.items_cut, "fields_cut": report.fields_cut,
+                "max_items": settings.FEED_MAX_ITEMS, "max_field_bytes": settings.FEED_FIELD_MAX_BYTES,
+            },
+        )
     return report
 
 
@@ -348,6 +369,7 @@ def podcast_submit(*, feed_url: str, user) -> Podcast:
         fetch.check_url(feed_url)
     except fetch.UnsafeURL as exc:
         raise FeedIngestError(str(exc)) from None
+    feed_url = normalize_feed_url(feed_url)
     with transaction.atomic():
         podcast, created = Podcast.objects.get_or_create(
             feed_url=feed_url, defaults={"status": Podcast.Status.PENDING_APPROVAL, "submitted_by": user}
@@ -421,6 +443,7 @@ def opml_import(*, data: bytes) -> OpmlImportReport:
                 report.invalid.append(url[:200])
                 continue
             title = plain_text(attrs.get("title") or attrs.get("text") or "", max_length=500)
+            url = normalize_feed_url(url)
             podcast, created = Podcast.objects.get_or_create(feed_url=url, defaults={"title": title})
             if not created:
                 report.existing += 1

@@ -7,9 +7,17 @@ Feed submissions are `podcasts.services.podcast_submit` (it owns the URL checks)
 
 import logging
 
+from confusable_homoglyphs import confusables
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from podcasts.models import Podcast, Profile, Subscription
 
@@ -47,13 +55,64 @@ def user_may_regenerate(*, user: AbstractBaseUser) -> bool:
 
 
 @transaction.atomic
-def user_sign_up(*, username: str, email: str, password: str) -> AbstractBaseUser:
-    """Create a subscriber account with a free profile."""
+def username_skeleton(username: str) -> str:
+    """`username` with every letter that has an ASCII look-alike (Unicode's confusables
+    data) replaced by it, case-folded: "Admіn" (Cyrillic і) → "admin"."""
+    out = []
+    for char in username:
+        if char.isascii():
+            out.append(char)
+            continue
+        found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin", "common"]) or []
+        ascii_glyphs = [g["c"] for entry in found for g in entry["homoglyphs"] if g["c"].isascii()]
+        out.append(ascii_glyphs[0] if ascii_glyphs else char)
+    return "".join(out).casefold()
+
+
+def user_sign_up(*, username: str, email: str, password: str) -> AbstractBaseUser | None:
+    """Create an inactive subscriber account with a free profile and email it a link that
+    activates it; None (and a notice to that address) when the address already has an account.
+
+    Either way the caller gives the same answer, so the sign-up form never tells who has
+    an account: only the owner of the address learns it, by email.
+    """
     User = get_user_model()
-    user = User.objects.create_user(username=username, email=email, password=password)
-    Profile.objects.create(user=user)
+    existing = User.objects.filter(email__iexact=email).order_by("pk").first()
+    if existing is not None:
+        _send("registration/signup_exists_email.txt", to=existing.email, context={"user": existing})
+        logger.info("user_sign_up_existing_email", extra={"event": "user_sign_up_existing_email", "user_id": existing.pk})
+        return None
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password, is_active=False)
+        Profile.objects.create(user=user)
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "podcasts:signup_activate", args=[urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)]
+    )
+    _send("registration/signup_activate_email.txt", to=user.email, context={"user": user, "link": link})
     logger.info("user_signed_up", extra={"event": "user_signed_up", "user_id": user.pk})
     return user
+
+
+def user_activate(*, uidb64: str, token: str) -> AbstractBaseUser | None:
+    """The account of a valid activation link, now active; None for a bad or used link
+    (logging in changes last_login, which the token is bound to)."""
+    User = get_user_model()
+    try:
+        user = User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        return None
+    if not default_token_generator.check_token(user, token):
+        return None
+    if not user.is_active:
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
+        logger.info("user_activated", extra={"event": "user_activated", "user_id": user.pk})
+    return user
+
+
+def _send(template: str, *, to: str, context: dict) -> None:
+    subject, _, body = render_to_string(template, {**context, "site_url": settings.SITE_URL.rstrip("/")}).partition("\n\n")
+    send_mail(subject.strip(), body, None, [to], fail_silently=False)
 
 
 def subscription_create(*, user: AbstractBaseUser, podcast: Podcast, notify_new_episodes: bool = False) -> Subscription:

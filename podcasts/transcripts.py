@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from podcasts.fetch import FetchError, fetch_bytes
+from podcasts.fetch import FetchError, fetch_bytes, shown_url
 
 logger = logging.getLogger("castnotes.transcripts")
 
@@ -36,7 +37,10 @@ FORMAT_BY_SUFFIX = {".vtt": "vtt", ".json": "json", ".srt": "srt"}
 # Preference when a feed offers several: timed JSON and VTT carry the most structure.
 FORMAT_RANK = {"json": 0, "vtt": 1, "srt": 2}
 
-_TIMESTAMP = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
+_TIMESTAMP = r"(?:(\d{1,6}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
+# No episode lasts a week: a time past it (or NaN, infinity, below zero) is a broken or
+# hostile file, refused at parse so it never reaches storage, exports or players.
+MAX_TIME_SECONDS = 7 * 24 * 3600
 _CUE_TIMING = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}")
 _TAG = re.compile(r"<[^>]*>")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*)>")
@@ -44,6 +48,15 @@ _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*)>")
 
 def _seconds(h: str | None, m: str, s: str, frac: str) -> float:
     return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(frac.ljust(3, "0")[:3]) / 1000
+
+
+def _checked_times(start: float, end: float, *, where: str) -> tuple[float, float]:
+    for name, value in (("start", start), ("end", end)):
+        if not math.isfinite(value) or not 0 <= value <= MAX_TIME_SECONDS:
+            raise TranscriptParseError(f"{where}: impossible {name} time {value!r} (must be 0 to {MAX_TIME_SECONDS} s).")
+    if end < start:
+        raise TranscriptParseError(f"{where}: ends before it starts at {start:.3f} s.")
+    return start, end
 
 
 def _clean(text: str) -> str:
@@ -79,8 +92,7 @@ def _parse_cues(text: str, *, vtt: bool) -> list[dict[str, Any]]:
             voice = _VOICE.search(raw)
             speaker = voice.group(1).strip() if voice else ""
         cue_text = _clean(raw)
-        if end < start:
-            raise TranscriptParseError(f"Cue ends before it starts at {start:.3f} s.")
+        start, end = _checked_times(start, end, where="Cue")
         if cue_text:
             segment = {"start": round(start, 3), "end": round(end, 3), "text": cue_text}
             if speaker:
@@ -108,20 +120,21 @@ def parse_srt(text: str) -> list[dict[str, Any]]:
 def parse_json(text: str) -> list[dict[str, Any]]:
     """Podcasting 2.0 JSON: {"version": "1.0.0", "segments": [{"startTime", "endTime", "body", "speaker"?}]}."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise TranscriptParseError(f"Invalid JSON transcript: {exc.msg} at line {exc.lineno}.") from exc
     raw_segments = data.get("segments") if isinstance(data, dict) else None
     if not isinstance(raw_segments, list) or not raw_segments:
         raise TranscriptParseError("JSON transcript has no segments list.")
     segments = []
-    for raw in raw_segments:
+    for number, raw in enumerate(raw_segments, start=1):
         if not isinstance(raw, dict):
             raise TranscriptParseError("JSON transcript segment is not an object.")
         try:
             start, end = float(raw["startTime"]), float(raw["endTime"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise TranscriptParseError("JSON transcript segment lacks a numeric startTime/endTime.") from exc
+        start, end = _checked_times(start, end, where=f"JSON transcript segment {number}")
         body = _clean(str(raw.get("body", "")))
         if not body:
             continue
@@ -132,6 +145,10 @@ def parse_json(text: str) -> list[dict[str, Any]]:
     if not segments:
         raise TranscriptParseError("JSON transcript has only empty segments.")
     return _merge_words(segments)
+
+
+def _refuse_constant(name: str):
+    raise TranscriptParseError(f"JSON transcript has a non-finite number ({name}).")
 
 
 def _merge_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -238,7 +255,7 @@ def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str
                 raise TranscriptParseError("Transcript URL returned an HTML page, not a transcript.")
             segments = parse_transcript(result.body, fmt)
         except (FetchError, TranscriptParseError) as exc:
-            problems.append(f"{fmt} {url[:200]}: {exc}")
+            problems.append(f"{fmt} {shown_url(url)}: {exc}")
             logger.info(
                 "publisher_transcript_unusable",
                 extra={"event": "publisher_transcript_unusable", "episode_id": episode.pk, "format": fmt, "error": str(exc)[:300]},
@@ -252,7 +269,9 @@ def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str
 
 
 def _timestamp(seconds: float, sep: str) -> str:
-    millis = int(round(max(seconds, 0.0) * 1000))
+    # Clamped: rows stored before parse refused absurd times must still export.
+    seconds = float(seconds) if isinstance(seconds, (int, float)) and math.isfinite(seconds) else 0.0
+    millis = int(round(min(max(seconds, 0.0), MAX_TIME_SECONDS) * 1000))
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)

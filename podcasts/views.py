@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.numbers import MAX_PAGE, bounded_int
 from config.ratelimits import limit
 from podcasts import selectors
 from podcasts.forms import FeedSubmissionForm, SignUpForm, SubscriptionForm
@@ -18,6 +20,7 @@ from podcasts.services import FeedIngestError, podcast_submit
 from podcasts.subscribers import (
     subscription_create,
     subscription_delete,
+    user_activate,
     user_sign_up,
 )
 
@@ -31,8 +34,10 @@ class SeeOther(HttpResponseRedirect):
 
 
 def page_of(request: HttpRequest, object_list, per_page: int = PAGE_SIZE, paginator_class: type[Paginator] = Paginator):
-    """The page of `object_list` named by ?page= (Paginator.get_page's rules for bad numbers)."""
-    return paginator_class(object_list, per_page).get_page(request.GET.get("page"))
+    """The page of `object_list` named by ?page= (Paginator.get_page's rules for bad numbers),
+    the number bounded first: 0 and below show the last page, like Django's."""
+    number = bounded_int(request.GET.get("page"), default=1, minimum=0, maximum=MAX_PAGE)
+    return paginator_class(object_list, per_page).get_page(number)
 
 
 @limit("signup", "RATELIMIT_SIGNUP", key="ip")
@@ -42,15 +47,29 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("summaries:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_sign_up(
+        # The same answer whether or not the address already has an account (user_sign_up).
+        user_sign_up(
             username=form.cleaned_data["username"],
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
         )
-        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        messages.success(request, "Welcome to Castnotes. Subscribe to a podcast to fill your home page.")
-        return SeeOther("/")
+        return SeeOther(reverse("podcasts:signup_done"))
     return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+def signup_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/signup_done.html")
+
+
+@require_GET
+def signup_activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = user_activate(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "registration/signup_activate_invalid.html", status=HTTPStatus.BAD_REQUEST)
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    messages.success(request, "Welcome to Castnotes. Subscribe to a podcast to fill your home page.")
+    return SeeOther("/")
 
 
 @require_GET

@@ -14,7 +14,9 @@ from django.views.decorators.http import require_safe
 
 from podcasts import selectors
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# At most 18 digits a side (below 2**63, more than any file): a longer number is unsatisfiable,
+# never parsed (Python refuses int() past 4,300 digits).
+_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 CHUNK = 64 * 1024
 
 

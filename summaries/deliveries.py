@@ -15,16 +15,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from config.queues import enqueue_on_commit
+from config.logging import exception_fields
+from config.queues import enqueue, enqueue_on_commit
 from curation.models import CurationItem
 from curation.services import editorial_transition, enqueue_for_review
+from podcasts.feeds import single_line
 from podcasts.models import Episode, Subscription
 from podcasts.selectors import EPISODE_VISIBLE
 from summaries.generation import summary_generate
@@ -71,19 +73,34 @@ def delivery_claim(*, delivery_id: int) -> bool:
     """pending → processing; False when another worker has it or it is done.
 
     A delivery submitted in a Message Batch (non-empty `batch_id`) belongs to
-    summaries.batches.regeneration_batches_poll, never to this worker.
+    summaries.batches.regeneration_batches_poll, never to this worker. One whose
+    MAX_ATTEMPTS are used up (each crash or lost worker counts one) is failed
+    with an item instead of being claimed again.
     """
-    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, batch_id="").update(
+    return _claim(delivery_id) == Delivery.Status.PROCESSING
+
+
+def _claim(delivery_id: int) -> str:
+    """processing (claimed), failed (attempts used up, failed now) or "skipped"."""
+    mine = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, batch_id="")
+    claimed = mine.filter(attempts__lt=settings.MAX_ATTEMPTS).update(
         status=Delivery.Status.PROCESSING, attempts=F("attempts") + 1, status_changed_at=timezone.now()
     )
-    return claimed == 1
+    if claimed == 1:
+        return Delivery.Status.PROCESSING
+    if mine.filter(attempts__gte=settings.MAX_ATTEMPTS).update(status=Delivery.Status.FAILED, status_changed_at=timezone.now()) == 1:
+        delivery = Delivery.objects.get(pk=delivery_id)
+        delivery_fail(delivery, step="attempts", error=f"gave up after {delivery.attempts} attempts")
+        return Delivery.Status.FAILED
+    return "skipped"
 
 
 def delivery_run(*, delivery_id: int) -> str:
     """Run one delivery; return its final status, or "skipped" when it could not be claimed."""
-    if not delivery_claim(delivery_id=delivery_id):
+    claim = _claim(delivery_id)
+    if claim != Delivery.Status.PROCESSING:
         logger.info("delivery_not_claimed", extra={"event": "delivery_not_claimed", "delivery_id": delivery_id})
-        return "skipped"
+        return claim
     delivery = Delivery.objects.select_related("episode", "episode__podcast", "user").get(pk=delivery_id)
     _log("delivery_started", delivery)
     if delivery.kind == Delivery.Kind.REGENERATION:
@@ -130,7 +147,7 @@ def _run_regeneration(delivery: Delivery) -> None:
         # send that summary rather than paying for a second one at the same version.
         delivery_set_status(delivery, Delivery.Status.PROCESSING, summary=old)
         try:
-            emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
+            emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=_subject("New summary", delivery))
         except EmailNotSent as exc:
             delivery_fail(delivery, step="email", error=str(exc))
             return
@@ -161,7 +178,7 @@ def regeneration_finish(*, delivery: Delivery, old: Summary | None, new: Summary
         return
     # 2. The email (skipped for accounts without an address or over the daily limit).
     try:
-        emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
+        emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=_subject("New summary", delivery))
     except EmailNotSent as exc:
         _abandon(new, delivery=delivery)
         delivery_fail(delivery, step="email", error=str(exc))
@@ -224,7 +241,7 @@ def summary_swap(*, old: Summary | None, new: Summary, reason: str) -> None:
 
 def _run_new_episode(delivery: Delivery) -> None:
     try:
-        emailed = _email(delivery, template="summaries/email_new_episode.txt", subject=f"New episode: {delivery.episode}")
+        emailed = _email(delivery, template="summaries/email_new_episode.txt", subject=_subject("New episode", delivery))
     except EmailNotSent as exc:
         delivery_fail(delivery, step="email", error=str(exc))
         return
@@ -234,6 +251,12 @@ def _run_new_episode(delivery: Delivery) -> None:
         return
     delivery_set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now())
     _log("delivery_sent", delivery, emailed=True)
+
+
+def _subject(prefix: str, delivery: Delivery) -> str:
+    # Episode.__str__ falls back to the feed's guid: rows stored before guids were
+    # normalised can still hold a newline, which would make a header of it.
+    return single_line(f"{prefix}: {delivery.episode}", max_length=200)
 
 
 def emails_sent_today(*, user: AbstractBaseUser) -> int:
@@ -269,6 +292,11 @@ def _email(delivery: Delivery, *, template: str, subject: str) -> bool:
     for attempt in range(1, attempts + 1):
         try:
             send_mail(subject[:200], body, None, [user.email], fail_silently=False)
+        except (BadHeaderError, ValueError) as exc:
+            # The message cannot be built (an address or header with a newline): no retry helps.
+            # The exception text quotes the header, address included: its kind only.
+            _log("delivery_email_error", delivery, attempt=attempt, error=type(exc).__name__)
+            raise EmailNotSent(f"message refused: {type(exc).__name__}") from None
         except (smtplib.SMTPException, OSError) as exc:
             # Error kind and SMTP code only: server replies can quote the address.
             code = getattr(exc, "smtp_code", None)
@@ -337,5 +365,18 @@ def deliveries_sweep(*, stuck_after: timedelta = timedelta(minutes=30)) -> dict[
             )
         )
         for delivery_id in stuck + waiting:
-            delivery_enqueue(delivery_id=delivery_id)
+            # Not delivery_enqueue: without Redis the job runs inline, and one crash must not end the loop.
+            transaction.on_commit(lambda delivery_id=delivery_id: _enqueue_isolated(delivery_id))
     return {"reset": len(stuck_rows), "enqueued": len(stuck) + len(waiting)}
+
+
+def _enqueue_isolated(delivery_id: int) -> None:
+    """Without Redis the job runs right here: one delivery that crashes must not stop the
+    sweep's loop over the others. It stays processing, and its attempts cap ends it."""
+    try:
+        enqueue("deliveries", "summaries.tasks_deliveries.run_delivery", delivery_id)
+    except Exception as exc:
+        logger.error(
+            "delivery_crashed",
+            extra={"event": "delivery_crashed", "delivery_id": delivery_id, **exception_fields(exc)},
+        )

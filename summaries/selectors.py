@@ -21,6 +21,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.numbers import MAX_PAGE, bounded_int
 from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from podcasts.selectors import EPISODE_VISIBLE_SQL, PODCAST_VISIBLE_SQL, episodes_visible
@@ -220,10 +221,7 @@ class CardPaginator(Paginator):
     falls back to Paginator.get_page's rules (first page, or the last)."""
 
     def get_page(self, number):
-        try:
-            number = int(number) if number not in (None, "") else 1
-        except (TypeError, ValueError):
-            number = 1
+        number = bounded_int(number, default=1, minimum=0, maximum=MAX_PAGE)  # 0: past the start, the last page
         if number >= 1:
             cards, total = self.object_list.window(offset=(number - 1) * self.per_page, limit=self.per_page)
             if cards:

@@ -72,8 +72,9 @@ def trusted_server(settings):
     from tests.support.httpserver import LoopbackServer
 
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
     server = LoopbackServer(host="127.0.0.2").start()
+    # Trusted on its own port only (a bare network would be trusted on ports 80 and 443).
+    settings.FETCH_ALLOWED_NETWORKS = [f"127.0.0.2/32:{server.port}"]
     yield server
     server.stop()
 
@@ -119,7 +120,11 @@ def fast_password_hasher(settings):
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache: each test starts with none (the embedded cache is per process)."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    try:
+        caches["ratelimit"].clear()  # without Redis a database table: only reachable in database tests
+    except RuntimeError:
+        pass
     yield

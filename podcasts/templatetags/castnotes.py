@@ -15,7 +15,7 @@ def timestamp(value) -> str:
     """Seconds as h:mm:ss (or m:ss under an hour)."""
     try:
         total = max(0, int(float(value)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
         return ""
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -34,7 +34,7 @@ def seconds(value) -> int:
     """Whole seconds, for media fragments (#t=N) and data attributes."""
     try:
         return max(0, int(float(value)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
         return 0
 
 

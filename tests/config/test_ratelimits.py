@@ -104,7 +104,8 @@ def test_regenerate_presses_over_the_limit_get_429_page_or_json(settings):
 
 
 def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings, redis_url):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    settings.CACHES = {"default": redis_cache, "ratelimit": redis_cache}
     settings.RATELIMIT_LOGIN = "2/m"
     make_user("walter")
     client = csrf_client()
@@ -117,11 +118,12 @@ def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings,
 
 
 def test_deploy_check_passes_with_production_settings_and_redis(redis_url):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))}
     env.update(
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-for-the-check-0123456789abcdef",
         DJANGO_ALLOWED_HOSTS="castnotes.example.org",
         REDIS_URL=redis_url,
+        EMAIL_URL="smtp://mail.example.org:587",
     )
 
     result = subprocess.run(
@@ -131,3 +133,41 @@ def test_deploy_check_passes_with_production_settings_and_redis(redis_url):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- password reset (issue 17, defect 3) ------------------------------------------------------
+
+
+def test_password_resets_for_one_address_stop_at_the_limit_from_any_client(settings, mailoutbox):
+    """16 POSTs in a second once sent 16 emails to one inbox: now the address's limit holds,
+    whichever client asks and however the address is spelled."""
+    settings.RATELIMIT_PASSWORD_RESET_ADDRESS = "3/h"
+    settings.RATELIMIT_PASSWORD_RESET = "100/h"
+    make_user("victim", email="victim@example.com")
+    spellings = ["victim@example.com", "VICTIM@example.com", " victim@Example.com "]
+
+    responses = [
+        csrf_post(csrf_client(), "/accounts/password_reset/", {"email": spellings[n % 3]}, REMOTE_ADDR=f"192.0.2.{n + 1}")
+        for n in range(16)
+    ]
+
+    assert [r.status_code for r in responses[:3]] == [HTTPStatus.FOUND] * 3
+    for response in responses[3:]:
+        assert_rate_limited(response)
+    assert len(mailoutbox) == 3
+
+
+def test_password_resets_from_one_client_stop_at_the_limit_across_addresses(settings, mailoutbox):
+    settings.RATELIMIT_PASSWORD_RESET = "2/h"
+    settings.RATELIMIT_PASSWORD_RESET_ADDRESS = "100/h"
+    for n in range(4):
+        make_user(f"user{n}x", email=f"user{n}@example.com")
+    client = csrf_client()
+
+    responses = [csrf_post(client, "/accounts/password_reset/", {"email": f"user{n}@example.com"}) for n in range(4)]
+
+    assert [r.status_code for r in responses[:2]] == [HTTPStatus.FOUND] * 2
+    assert_rate_limited(responses[2])
+    assert_rate_limited(responses[3])
+    assert len(mailoutbox) == 2
+    assert client.get("/accounts/password_reset/").status_code == HTTPStatus.OK  # the form itself is never limited

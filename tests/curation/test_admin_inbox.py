@@ -250,3 +250,14 @@ def test_facet_counts_follow_the_other_active_filters(curator_client, podcast, e
     assert "Podcast (0)" in content and "Episode (2)" in content
     assert "P1 — wrong (1)" in content and "P0 — broken (2)" in content
     assert "Open (2)" in content
+
+
+@pytest.mark.parametrize("kind", ["9" * 30, "٣", "-1"])
+def test_a_kind_filter_value_that_is_no_small_integer_lists_without_a_500(curator_client, podcast, curator, kind):
+    """Issue 17, defect 4: every number from a request is bounded (30 digits overflow SQLite)."""
+    item = flag(podcast)
+
+    response = curator_client.get(INBOX, {"kind": kind})
+
+    assert response.status_code == 200
+    assert listed(response) in ([], [item.pk])

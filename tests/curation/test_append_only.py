@@ -43,8 +43,8 @@ def test_deleting_the_acting_user_keeps_the_row_and_its_label(logged, curator):
     assert row.reason == "first"
 
 
-@pytest.mark.postgres_only
 def test_database_rejects_update_of_a_row(logged):
+    """PostgreSQL since 0003; SQLite since 0005 (issue 17)."""
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("UPDATE curation_curatoraction SET reason = 'rewritten' WHERE id = %s", [logged.pk])
@@ -52,7 +52,6 @@ def test_database_rejects_update_of_a_row(logged):
     assert CuratorAction.objects.get().reason == "first"
 
 
-@pytest.mark.postgres_only
 def test_database_rejects_delete_of_a_row(logged):
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
@@ -61,7 +60,6 @@ def test_database_rejects_delete_of_a_row(logged):
     assert CuratorAction.objects.filter(pk=logged.pk).exists()
 
 
-@pytest.mark.postgres_only
 def test_database_rejects_clearing_the_actor_together_with_another_column(logged):
     """Only the ON DELETE SET NULL of a deleted user may touch a row, and only actor_id."""
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
@@ -73,7 +71,6 @@ def test_database_rejects_clearing_the_actor_together_with_another_column(logged
     assert CuratorAction.objects.get().actor_label == "curator"
 
 
-@pytest.mark.postgres_only
 def test_database_rejects_the_base_manager_too(logged):
     """The plain base manager skips the model's refusals; the trigger still holds."""
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
@@ -97,3 +94,15 @@ def test_log_is_view_only_in_the_admin_even_for_a_superuser(client, logged, supe
     assert response.status_code == HTTPStatus.FORBIDDEN
     client.post(base, {"action": "delete_selected", "_selected_action": [logged.pk], "post": "yes"})
     assert CuratorAction.objects.get().reason == "first"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_still_empties_the_log_on_both_databases(summary, curator):
+    """Test databases are flushed between transactional tests; so may an operator flush."""
+    from django.core.management import call_command
+
+    editorial_transition(summary, "published", actor=curator, reason="first")
+
+    call_command("flush", "--noinput", verbosity=0)
+
+    assert not CuratorAction.objects.exists()

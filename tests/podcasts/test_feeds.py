@@ -279,3 +279,77 @@ def test_nul_characters_never_reach_the_database():
 
     for value in [parsed["podcast"]["title"], *(v for e in parsed["episodes"] for v in (e["title"], e["guid"], e["description"]))]:
         assert "\x00" not in value
+
+
+# --- text that reaches headers, file names and logs (issue 17, defect 1) ---------------------
+
+
+def _no_controls(value: str) -> bool:
+    return not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029" for ch in value)
+
+
+def test_control_characters_are_stripped_from_guids_and_types():
+    """A guid like "evil\\nBcc: victim" (empty title) becomes an email subject: every such text is one line."""
+    enclosure = '<enclosure url="https://cdn.example.com/1.mp3" type="audio/mpeg&#10;Set-Cookie: x=1" length="1"/>'
+    transcript = '<podcast:transcript url="https://cdn.example.com/1.vtt" type="text/vtt&#10;X: y" language="en&#13;&#10;Bcc: z"/>'
+    body = rss(item(guid="evil-guid&#10;Bcc: victim@example.com&#x2028;x", title="", enclosure=enclosure, extra=transcript))
+
+    (episode,) = parse_feed(body, base_url=BASE)["episodes"]
+
+    assert episode["guid"] == "evil-guid Bcc: victim@example.com x"
+    assert episode["enclosure_type"] == ""  # not a plain type/subtype: the audio view falls back to audio/mpeg
+    link = episode["transcript_links"][0]
+    assert (link["type"], link["language"]) == ("text/vtt x: y", "en Bcc: z")
+    assert all(_no_controls(value) for value in (episode["guid"], *link.values()))
+
+
+def test_raw_control_characters_in_a_loose_feed_are_stripped_from_titles():
+    """Raw control bytes make the XML ill-formed; feedparser's loose parser still returns them."""
+    body = rss(item(guid="g\x0b2", title="Two\x01\x1f\x7flines"))
+
+    (episode,) = parse_feed(body, base_url=BASE)["episodes"]
+
+    assert episode["title"] == "Two lines"
+    assert episode["guid"] == "g 2"
+
+
+# --- caps on items and fields (issue 17 risks) ------------------------------------------------
+
+
+def test_items_past_the_cap_are_left_out_and_counted():
+    body = rss("".join(item(guid=f"g{n}", title=f"E{n}") for n in range(50)))
+
+    parsed = parse_feed(body, base_url=BASE, max_items=10)
+
+    assert [e["guid"] for e in parsed["episodes"]] == [f"g{n}" for n in range(10)]
+    assert parsed["cut"] == {"items": 40, "fields": 0}
+
+
+def test_show_notes_past_the_byte_cap_are_cut_and_counted_and_stay_valid_html():
+    notes = "<p>" + ("é" * 50_000) + "</p><p>" + ("x" * 200_000) + "</p>"
+    body = rss(item(guid="big", extra=f"<description><![CDATA[{notes}]]></description>") + item(guid="small"))
+
+    parsed = parse_feed(body, base_url=BASE, max_field_bytes=100_000)
+
+    big, small = parsed["episodes"]
+    assert len(big["description"].encode()) <= 100_000 + len("</p>")
+    assert big["description"].startswith("<p>é") and big["description"].endswith("</p>")
+    assert parsed["cut"] == {"items": 0, "fields": 1}
+    assert "_cut" not in big
+
+
+@pytest.mark.django_db
+def test_the_cut_is_recorded_in_the_ingest_report_and_the_log(settings, caplog):
+    from podcasts.models import Episode, Podcast
+    from podcasts.services import podcast_ingest_bytes
+
+    settings.FEED_MAX_ITEMS = 3
+    podcast = Podcast.objects.create(feed_url=BASE, title="Show")
+    body = rss("".join(item(guid=f"g{n}") for n in range(8)))
+
+    report = podcast_ingest_bytes(podcast=podcast, body=body)
+
+    assert Episode.objects.filter(podcast=podcast).count() == 3
+    assert report.as_json()["cut"] == {"items": 5, "fields": 0}
+    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "feed_cut"]
+    assert (record.podcast_id, record.items_cut, record.max_items) == (podcast.pk, 5, 3)

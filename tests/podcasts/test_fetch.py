@@ -200,3 +200,56 @@ def test_stream_yields_chunks_and_counts_received_bytes(http_server):
     assert b"".join(chunks) == b"A" * 200_000
     assert response.bytes_received == 200_000
     assert response.headers["content-type"] == "audio/mpeg"
+
+
+# --- issue 17 risks: NAT64, trusted networks by host and port, redirect ports ---------------
+
+
+@pytest.mark.parametrize("url", ["http://[64:ff9b::7f00:1]/", "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "http://[64:ff9b:1::a00:1]/"])
+def test_nat64_addresses_of_private_ipv4_are_refused(settings, url):
+    settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
+
+    with pytest.raises(BlockedAddress):
+        fetch_bytes(url, max_bytes=1000)
+
+
+def test_nat64_of_a_public_ipv4_is_judged_as_that_address():
+    from podcasts.fetch import address_is_allowed
+
+    assert address_is_allowed("64:ff9b::5db8:d822")  # 93.184.216.34
+    assert not address_is_allowed("64:ff9b::c0a8:1")  # 192.168.0.1
+
+
+def test_a_trusted_network_is_trusted_on_its_port_not_on_every_port(trusted_server):
+    """A hostile redirect from a trusted feed host once reached another service on the same address."""
+    from tests.support.httpserver import LoopbackServer
+
+    other = LoopbackServer(host="127.0.0.2").start()  # another service on the trusted address
+    try:
+        other.routes["/secret"] = Route(b"internal")
+        trusted_server.routes["/feed"] = Route(status=302, headers={"Location": other.url("/secret")})
+        trusted_server.routes["/ok"] = Route(b"<rss/>")
+
+        assert fetch_bytes(trusted_server.url("/ok"), max_bytes=1000).body == b"<rss/>"
+        with pytest.raises(UnsafeURL, match=f"redirect to port {other.port}"):
+            fetch_bytes(trusted_server.url("/feed"), max_bytes=1000)
+        with pytest.raises(BlockedAddress):
+            fetch_bytes(other.url("/secret"), max_bytes=1000)
+        assert other.requests == []
+    finally:
+        other.stop()
+
+
+def test_a_network_trusted_without_a_port_is_trusted_on_web_ports_only(trusted_server, settings):
+    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
+    trusted_server.routes["/ok"] = Route(b"x")
+
+    with pytest.raises(BlockedAddress):
+        fetch_bytes(trusted_server.url("/ok"), max_bytes=1000)
+
+
+def test_a_redirect_to_an_unusual_port_of_a_public_host_is_not_followed(trusted_server):
+    trusted_server.routes["/feed"] = Route(status=301, headers={"Location": "http://93.184.216.34:6379/"})
+
+    with pytest.raises(UnsafeURL, match="redirect to port 6379"):
+        fetch_bytes(trusted_server.url("/feed"), max_bytes=1000)

@@ -18,7 +18,8 @@ from podcasts.transcription import BASE_MODEL_SHA256, base_model_assemble, model
 from podcasts.transcripts import parse_transcript
 from summaries.llm import transcript_summarize
 from tests.podcasts.test_transcription import word_error_rate
-from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio, make_episode, podcast, queue_jobs, whisper_model  # noqa: F401
+from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio, queue_jobs
+from tests.factories import make_episode
 
 pytestmark = pytest.mark.slow
 
@@ -84,10 +85,10 @@ def test_base_model_loads_offline_detects_the_language_and_transcribes(base_mode
 
 
 @pytest.mark.django_db
-def test_the_feed_language_reaches_whisper(base_model, media_root, make_episode, podcast, django_capture_on_commit_callbacks):
+def test_the_feed_language_reaches_whisper(base_model, media_root, podcast, django_capture_on_commit_callbacks):
     podcast.language = "fr-FR"  # deliberately wrong for jfk.flac: detection would say English
     podcast.save()
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)
@@ -98,10 +99,10 @@ def test_the_feed_language_reaches_whisper(base_model, media_root, make_episode,
 
 
 @pytest.mark.django_db
-def test_an_english_only_model_refuses_a_non_english_feed(whisper_model, media_root, make_episode, podcast):
+def test_an_english_only_model_refuses_a_non_english_feed(whisper_model, media_root, podcast):
     podcast.language = "de"
     podcast.save()
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
 
     status = episode_transcribe(episode_id=episode.pk)
 
@@ -120,12 +121,12 @@ def test_the_transcribe_command_refuses_a_language_the_model_cannot_hear(whisper
 
 
 @pytest.mark.django_db
-def test_out_of_memory_falls_back_to_the_next_model(settings, whisper_cache, media_root, make_episode, redis_queues, django_capture_on_commit_callbacks):
+def test_out_of_memory_falls_back_to_the_next_model(settings, whisper_cache, media_root, redis_queues, django_capture_on_commit_callbacks, podcast):
     settings.WHISPER_CACHE_DIR = str(whisper_cache)
     settings.WHISPER_MODEL = "base"
     settings.WHISPER_FALLBACK_MODELS = ["tiny.en"]
     settings.WHISPER_MODEL_LOADER = "tests.podcasts.test_transcription_models.loader_out_of_memory_for_base"
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
 
     with django_capture_on_commit_callbacks(execute=True):
         first = episode_transcribe(episode_id=episode.pk)
@@ -147,12 +148,12 @@ def test_out_of_memory_falls_back_to_the_next_model(settings, whisper_cache, med
 
 
 @pytest.mark.django_db
-def test_out_of_memory_on_the_last_model_fails_with_a_reason_and_a_curation_item(settings, whisper_cache, media_root, make_episode, django_capture_on_commit_callbacks):
+def test_out_of_memory_on_the_last_model_fails_with_a_reason_and_a_curation_item(settings, whisper_cache, media_root, django_capture_on_commit_callbacks, podcast):
     settings.WHISPER_CACHE_DIR = str(whisper_cache)
     settings.WHISPER_MODEL = "base"
     settings.WHISPER_FALLBACK_MODELS = ["tiny.en"]
     settings.WHISPER_MODEL_LOADER = "tests.podcasts.test_transcription_models.loader_always_out_of_memory"
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
 
     with django_capture_on_commit_callbacks(execute=False):
         statuses = [episode_transcribe(episode_id=episode.pk), episode_transcribe(episode_id=episode.pk)]
@@ -167,10 +168,10 @@ def test_out_of_memory_on_the_last_model_fails_with_a_reason_and_a_curation_item
 
 
 @pytest.mark.django_db
-def test_a_transcription_stuck_after_its_worker_died_retries_with_the_next_model(settings, make_episode, redis_queues, django_capture_on_commit_callbacks):
+def test_a_transcription_stuck_after_its_worker_died_retries_with_the_next_model(settings, redis_queues, django_capture_on_commit_callbacks, podcast):
     settings.WHISPER_MODEL = "base"
     settings.WHISPER_FALLBACK_MODELS = ["tiny.en"]
-    stuck = make_episode(pipeline_status=Status.TRANSCRIBING, audio_path="audio/1/a.mp3", audio_duration=60.0)
+    stuck = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, audio_path="audio/1/a.mp3", audio_duration=60.0)
     Episode.objects.filter(pk=stuck.pk).update(status_changed_at=timezone.now() - timedelta(hours=2))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -185,9 +186,9 @@ def test_a_transcription_stuck_after_its_worker_died_retries_with_the_next_model
 
 
 @pytest.mark.django_db
-def test_without_a_smaller_model_a_stuck_transcription_is_retried_as_before(settings, make_episode, redis_queues):
+def test_without_a_smaller_model_a_stuck_transcription_is_retried_as_before(settings, redis_queues, podcast):
     settings.WHISPER_FALLBACK_MODELS = []
-    stuck = make_episode(pipeline_status=Status.TRANSCRIBING, audio_path="audio/1/a.mp3", audio_duration=60.0)
+    stuck = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, audio_path="audio/1/a.mp3", audio_duration=60.0)
     Episode.objects.filter(pk=stuck.pk).update(status_changed_at=timezone.now() - timedelta(hours=2))
 
     pipeline_sweep()
@@ -197,10 +198,10 @@ def test_without_a_smaller_model_a_stuck_transcription_is_retried_as_before(sett
 
 
 @pytest.mark.django_db
-def test_the_episode_page_shows_the_transcript_language_and_progress(make_episode):
-    done = make_episode(pipeline_status=Status.TRANSCRIBED)
+def test_the_episode_page_shows_the_transcript_language_and_progress(podcast):
+    done = make_episode(podcast, pipeline_status=Status.TRANSCRIBED)
     Transcript.objects.create(episode=done, source="whisper", language="fr", segments=[{"start": 0.0, "end": 2.0, "text": "Bonjour à tous."}], text="Bonjour à tous.")
-    working = make_episode(pipeline_status=Status.TRANSCRIBING, progress=0.42)
+    working = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, progress=0.42)
 
     done_page = Client().get(done.get_absolute_url()).content.decode()
     working_page = Client().get(working.get_absolute_url()).content.decode()

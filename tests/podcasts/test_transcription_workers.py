@@ -9,15 +9,16 @@ from django.core.management import call_command
 
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_enqueue
-from tests.support.pipeline import FIXTURES, make_episode, podcast, queue_jobs  # noqa: F401
+from tests.support.pipeline import FIXTURES, queue_jobs
 from tests.support.workers import run_worker, start_worker, wait_for
+from tests.factories import make_episode
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 Status = Episode.PipelineStatus
 
 
-def test_a_whisper_worker_killed_mid_job_is_retried_with_the_next_model(media_root, make_episode, redis_queues, settings, monkeypatch, tmp_path):
+def test_a_whisper_worker_killed_mid_job_is_retried_with_the_next_model(media_root, redis_queues, settings, monkeypatch, tmp_path, podcast):
     # The worker subprocesses read these from the environment, this process from settings.
     for name, value in {
         "WHISPER_MODEL": "base",
@@ -31,7 +32,7 @@ def test_a_whisper_worker_killed_mid_job_is_retried_with_the_next_model(media_ro
     clip = media_root / "audio/1/jfk4.wav"
     clip.parent.mkdir(parents=True)
     subprocess.run(["sox", *[str(FIXTURES / "jfk.flac")] * 4, "-r", "16000", "-c", "1", str(clip)], check=True)
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path="audio/1/jfk4.wav", audio_duration=44.0)
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path="audio/1/jfk4.wav", audio_duration=44.0)
     episode_enqueue(episode_id=episode.pk)
 
     worker = start_worker(redis_queues, "transcription", whisper=True, burst=False, log=tmp_path / "worker.log")

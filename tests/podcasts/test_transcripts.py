@@ -146,3 +146,62 @@ def test_srt_export_numbers_cues_and_parses_back():
 
 def test_txt_export_has_one_timestamped_line_per_segment():
     assert export_txt(SEGMENTS) == "[00:00:00] First <line> & more\n[01:01:01] A cue with -> inside and a newline\n"
+
+
+# --- impossible times (issue 17, defect 5) ----------------------------------------------------
+
+
+def _p20(start, end) -> bytes:
+    return f'{{"segments": [{{"startTime": 0, "endTime": 1, "body": "ok"}}, {{"startTime": {start}, "endTime": {end}, "body": "bad"}}]}}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (_p20(1, "1e308"), "impossible end time"),
+        (_p20('"nan"', '"nan"'), "impossible start time nan"),
+        (_p20("NaN", 2), "non-finite number"),
+        (_p20(1, "Infinity"), "non-finite number"),
+        (_p20(1, '"1e400"'), "impossible end time inf"),
+        (_p20(-5, 2), "impossible start time"),
+        (_p20(9, 3), "segment 2: ends before it starts"),
+        (_p20(1, 700000), "must be 0 to 604800"),
+    ],
+)
+def test_json_transcripts_with_non_finite_or_absurd_times_are_refused_with_a_reason(body, reason):
+    with pytest.raises(TranscriptParseError, match=reason):
+        parse_transcript(body, "json")
+
+
+@pytest.mark.parametrize("fmt", ["vtt", "srt"])
+def test_cue_hours_past_a_week_are_refused(fmt):
+    timing = "999999:00:00.000 --> 999999:00:01.000" if fmt == "vtt" else "999999:00:00,000 --> 999999:00:01,000"
+    body = (("WEBVTT\n\n" if fmt == "vtt" else "1\n") + f"{timing}\nhello\n").encode()
+
+    with pytest.raises(TranscriptParseError, match="impossible start time"):
+        parse_transcript(body, fmt)
+
+
+def test_exports_of_rows_stored_before_the_check_still_render():
+    segments = [{"start": 0.0, "end": 1e308, "text": "a"}, {"start": float("nan"), "end": float("inf"), "text": "b"}]
+
+    for export in (export_vtt, export_srt, export_txt):
+        assert "a" in export(segments)
+
+
+@pytest.mark.django_db
+def test_a_publisher_transcript_with_nan_times_is_unusable_so_the_episode_falls_back_to_whisper(http_server):
+    """Before: "nan" reached the database (SQLite's JSON check raised; the pipeline then
+    failed the episode with a P0). Now the fetch reports why and offers no transcript."""
+    from podcasts.models import Episode, Podcast
+    from podcasts.transcripts import publisher_transcript_fetch
+    from tests.support.httpserver import Route
+
+    http_server.routes["/t.json"] = Route(_p20('"nan"', '"nan"'), headers={"Content-Type": "application/json"})
+    podcast = Podcast.objects.create(feed_url=http_server.url("/feed.xml"), title="Show")
+    episode = Episode.objects.create(podcast=podcast, guid="g", transcript_url=http_server.url("/t.json"), transcript_type="application/json")
+
+    transcript, why = publisher_transcript_fetch(episode)
+
+    assert transcript is None
+    assert "impossible start time nan" in why

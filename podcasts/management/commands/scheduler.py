@@ -13,7 +13,7 @@ from config.queues import enqueue_periodic, periodic_jobs
 logger = logging.getLogger("castnotes.scheduler")
 
 # Each periodic command and its options; a missing command is logged, not fatal.
-PERIODIC = [("pollfeeds", {}), ("sweep", {})]
+PERIODIC = [("pollfeeds", {}), ("sweep", {}), ("prunemedia", {})]
 
 
 class Command(BaseCommand):
