@@ -128,7 +128,7 @@ def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
     except fetch.UnsafeURL as exc:
         raise FeedIngestError(str(exc)) from None
     # One spelling per feed (scheme/host case, default port, fragment): rows stored before
-    # were rewritten by migration 0004_normalise_feed_urls.
+    # were rewritten by migration 0006_normalise_feed_urls.
     feed_url = normalize_feed_url(feed_url)
     existing = Podcast.objects.filter(feed_url=feed_url).first()
     if existing is not None:

@@ -69,7 +69,7 @@ def test_opml_import_normalizes_urls():
 
 
 def test_the_migration_rewrites_old_rows_and_leaves_clashing_duplicates(capsys):
-    migration = importlib.import_module("podcasts.migrations.0004_normalise_feed_urls")
+    migration = importlib.import_module("podcasts.migrations.0006_normalise_feed_urls")
     old = Podcast.objects.create(feed_url="HTTP://Old.example:80/feed.xml", title="Old")
     kept = Podcast.objects.create(feed_url="http://dup.example/feed.xml", title="Dup")
     clash = Podcast.objects.create(feed_url="HTTP://DUP.example/feed.xml", title="Dup again")

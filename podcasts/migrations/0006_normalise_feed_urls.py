@@ -29,6 +29,6 @@ def normalise_feed_urls(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("podcasts", "0003_search_indexes")]
+    dependencies = [("podcasts", "0005_transcript_ad_spans")]
 
     operations = [migrations.RunPython(normalise_feed_urls, migrations.RunPython.noop)]

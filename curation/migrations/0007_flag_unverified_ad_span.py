@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('curation', '0004_curators_group'),
+        ('curation', '0006_curationitem_flag_class_media_budget_spent'),
     ]
 
     operations = [
