@@ -12,7 +12,7 @@ from curation.models import CurationItem
 from podcasts.models import Episode, Podcast, Profile, Subscription
 from summaries.models import ApiToken, Delivery
 from summaries.tokens import api_token_create, api_token_revoke
-from tests.web.factories import csrf_client, csrf_post
+from tests.factories import csrf_client, csrf_post, make_podcast, make_subscription, make_summarized_episode, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,21 +48,21 @@ def api_for(site):
 
 
 @pytest.fixture
-def reader(make_user):
+def reader():
     return make_user("reader")
 
 
 @pytest.fixture
-def library(make_podcast, make_episode):
+def library():
     """Two active podcasts with episodes, and one awaiting approval."""
     sea = make_podcast("Sea Power")
     garden = make_podcast("Garden Talk")
     pending = make_podcast("Awaiting", status=Podcast.Status.PENDING_APPROVAL)
-    tides = make_episode(sea, title="Tides", tldr="Tides turn turbines.", days_ago=1)
-    compost = make_episode(garden, title="Compost", tldr="Worms do the work.", days_ago=5)
-    hidden = make_episode(sea, title="Hidden one")
+    tides = make_summarized_episode(sea, title="Tides", tldr="Tides turn turbines.", days_ago=1)
+    compost = make_summarized_episode(garden, title="Compost", tldr="Worms do the work.", days_ago=5)
+    hidden = make_summarized_episode(sea, title="Hidden one")
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
-    make_episode(pending, title="From a pending feed")
+    make_summarized_episode(pending, title="From a pending feed")
     return {"sea": sea, "garden": garden, "pending": pending, "tides": tides, "compost": compost, "hidden": hidden}
 
 
@@ -146,10 +146,10 @@ def test_the_last_use_of_a_token_is_recorded(api_for, reader, library):
 # --- Podcasts ----------------------------------------------------------------------
 
 
-def test_podcast_list_is_the_directory_with_only_my_subscriptions_marked(api_for, reader, make_user, library, subscribe):
+def test_podcast_list_is_the_directory_with_only_my_subscriptions_marked(api_for, reader, library):
     someone = make_user()
-    subscribe(someone, library["garden"])
-    subscribe(reader, library["sea"])
+    make_subscription(someone, library["garden"])
+    make_subscription(reader, library["sea"])
 
     body = api_for(reader).get("/podcasts/").json()
 
@@ -213,11 +213,11 @@ def test_episode_list_is_visible_episodes_newest_first_with_their_tldr(api_for, 
     assert first["pipeline_status"] == "summarized"
 
 
-def test_episode_list_filters_by_podcast_since_and_status(api_for, reader, library, subscribe):
+def test_episode_list_filters_by_podcast_since_and_status(api_for, reader, library):
     api = api_for(reader)
     Episode.objects.filter(pk=library["compost"].pk).update(pipeline_status="transcribing")
     since = (timezone.now() - timedelta(days=3)).isoformat()
-    subscribe(reader, library["garden"])
+    make_subscription(reader, library["garden"])
 
     by_podcast = api.get("/episodes/", params={"podcast": library["garden"].pk}).json()
     by_since = api.get("/episodes/", params={"since": since}).json()
@@ -264,9 +264,9 @@ def test_episode_detail_and_transcript_of_hidden_or_pending_episodes_are_404(api
         assert api.get(f"/episodes/{episode.pk}/transcript/").status_code == HTTPStatus.NOT_FOUND
 
 
-def test_transcript_is_the_stored_segments_and_404_without_one(api_for, reader, library, make_episode):
+def test_transcript_is_the_stored_segments_and_404_without_one(api_for, reader, library):
     api = api_for(reader)
-    untranscribed = make_episode(library["sea"], transcript=False, summary_version=None)
+    untranscribed = make_summarized_episode(library["sea"], transcript=False, summary_version=None)
 
     body = api.get(f"/episodes/{library['tides'].pk}/transcript/").json()
 
@@ -367,7 +367,7 @@ def test_feed_submission_shares_the_web_forms_rate_limit(api_for, reader, librar
 
 
 @pytest.fixture
-def premium(make_user):
+def premium():
     return make_user("premium", plan=Profile.Plan.PREMIUM)
 
 
@@ -387,8 +387,8 @@ def test_regeneration_creates_one_delivery_and_answers_202(api_for, premium, lib
     assert detail["regeneration"] == {"may_regenerate": False, "pending_delivery_id": delivery.pk}
 
 
-def test_regeneration_refusals_match_the_button(api_for, reader, premium, library, make_episode, settings, redis_queues):
-    current = make_episode(library["sea"], summary_version=settings.SUMMARY_PROMPT_VERSION)
+def test_regeneration_refusals_match_the_button(api_for, reader, premium, library, settings, redis_queues):
+    current = make_summarized_episode(library["sea"], summary_version=settings.SUMMARY_PROMPT_VERSION)
     free, paid = api_for(reader), api_for(premium)
 
     assert free.post(f"/episodes/{library['tides'].pk}/regenerate/").status_code == HTTPStatus.FORBIDDEN
@@ -405,7 +405,7 @@ def test_regeneration_refusals_match_the_button(api_for, reader, premium, librar
 
 
 def test_regeneration_over_the_rate_limit_is_429(api_for, premium, library, settings, redis_queues):
-    settings.RATELIMIT_REGENERATE = "1/m"
+    settings.RATELIMIT_REGENERATE = "1/h"  # an hour window: a press never straddles its boundary
     api = api_for(premium)
     path = f"/episodes/{library['tides'].pk}/regenerate/"
 
@@ -413,7 +413,7 @@ def test_regeneration_over_the_rate_limit_is_429(api_for, premium, library, sett
     assert api.post(path).status_code == HTTPStatus.TOO_MANY_REQUESTS
 
 
-def test_no_endpoint_shows_another_users_regeneration(api_for, premium, make_user, library, redis_queues):
+def test_no_endpoint_shows_another_users_regeneration(api_for, premium, library, redis_queues):
     other = make_user("other", plan=Profile.Plan.PREMIUM)
     api_for(other).post(f"/episodes/{library['tides'].pk}/regenerate/")
     assert Delivery.objects.filter(user=other).count() == 1

@@ -24,7 +24,7 @@ from summaries.tokens import (
     feed_token_rotate,
     feed_token_user,
 )
-from tests.web.factories import csrf_client, csrf_post
+from tests.factories import csrf_client, csrf_post, make_podcast, make_subscription, make_summarized_episode, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def _stored_values(model) -> str:
 # --- Services ----------------------------------------------------------------------
 
 
-def test_api_token_is_shown_once_and_stored_only_as_a_salted_hash(make_user):
+def test_api_token_is_shown_once_and_stored_only_as_a_salted_hash():
     user = make_user()
 
     created = api_token_create(user=user, name="laptop")
@@ -49,14 +49,14 @@ def test_api_token_is_shown_once_and_stored_only_as_a_salted_hash(make_user):
     assert api_token_authenticate(plaintext=created.plaintext).pk == created.token.pk
 
 
-def test_two_tokens_of_one_secret_length_never_share_salt_or_hash(make_user):
+def test_two_tokens_of_one_secret_length_never_share_salt_or_hash():
     user = make_user()
     first, second = api_token_create(user=user), api_token_create(user=user)
 
     assert first.token.salt != second.token.salt and first.token.key_hash != second.token.key_hash
 
 
-def test_revoked_tokens_and_other_users_revocations(make_user):
+def test_revoked_tokens_and_other_users_revocations():
     owner, stranger = make_user(), make_user()
     created = api_token_create(user=owner)
 
@@ -67,7 +67,7 @@ def test_revoked_tokens_and_other_users_revocations(make_user):
     assert api_token_revoke(user=owner, token_id=created.token.pk) is False
 
 
-def test_feed_tokens_have_128_random_bits_and_rotate(make_user):
+def test_feed_tokens_have_128_random_bits_and_rotate():
     user = make_user()
     token = feed_token_get_or_create(user=user).token
 
@@ -80,7 +80,7 @@ def test_feed_tokens_have_128_random_bits_and_rotate(make_user):
     assert FeedToken.objects.count() == 1
 
 
-def test_feed_token_lookup_refuses_malformed_and_near_miss_tokens(make_user):
+def test_feed_token_lookup_refuses_malformed_and_near_miss_tokens():
     token = feed_token_get_or_create(user=make_user()).token
 
     for candidate in ("", token.upper(), token + "0", token[:-1], token[:12] + "0" * 32, None):
@@ -90,7 +90,7 @@ def test_feed_token_lookup_refuses_malformed_and_near_miss_tokens(make_user):
 # --- manage.py api_token -------------------------------------------------------------
 
 
-def test_command_prints_the_token_alone_on_its_last_line(make_user):
+def test_command_prints_the_token_alone_on_its_last_line():
     user = make_user("cli-user")
     out = io.StringIO()
 
@@ -102,7 +102,7 @@ def test_command_prints_the_token_alone_on_its_last_line(make_user):
     assert (token.name, token.read_only) == ("cron job", True)
 
 
-def test_command_lists_and_revokes_without_showing_secrets(make_user):
+def test_command_lists_and_revokes_without_showing_secrets():
     make_user("cli-user")
     created = io.StringIO()
     call_command("api_token", "create", "cli-user", stdout=created)
@@ -146,12 +146,12 @@ def log_output():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_token_ever_appears_in_a_log_line(make_user, make_podcast, make_episode, subscribe, live_server, log_output, caplog):
+def test_no_token_ever_appears_in_a_log_line(live_server, log_output, caplog):
     caplog.set_level(logging.DEBUG)
     user = make_user("logged")
     podcast = make_podcast()
-    subscribe(user, podcast)
-    make_episode(podcast)
+    make_subscription(user, podcast)
+    make_summarized_episode(podcast)
     out = io.StringIO()
     call_command("api_token", "create", "logged", stdout=out)
     api_token = out.getvalue().splitlines()[-1]
@@ -191,10 +191,10 @@ def test_the_gunicorn_access_log_keeps_no_feed_token():
 # --- The account page ------------------------------------------------------------------
 
 
-def test_account_page_shows_feed_urls_a_qr_code_and_only_my_tokens(make_user, make_podcast, subscribe):
+def test_account_page_shows_feed_urls_a_qr_code_and_only_my_tokens():
     user, other = make_user(), make_user()
     podcast = make_podcast("Sea Power")
-    subscribe(user, podcast)
+    make_subscription(user, podcast)
     mine = api_token_create(user=user, name="mine").token
     theirs = api_token_create(user=other, name="theirs").token
     client = csrf_client(user)
@@ -222,7 +222,7 @@ def test_account_page_needs_a_login(db):
     assert Client().get("/accounts/feed/qr.svg").status_code == HTTPStatus.FOUND
 
 
-def test_rotating_from_the_account_page_retires_the_old_feed_url(make_user):
+def test_rotating_from_the_account_page_retires_the_old_feed_url():
     user = make_user()
     client = csrf_client(user)
     client.get("/accounts/")
@@ -237,7 +237,7 @@ def test_rotating_from_the_account_page_retires_the_old_feed_url(make_user):
     assert new in client.get("/accounts/").content.decode()
 
 
-def test_a_token_made_on_the_account_page_is_shown_once(make_user):
+def test_a_token_made_on_the_account_page_is_shown_once():
     user = make_user()
     client = csrf_client(user)
 
@@ -250,7 +250,7 @@ def test_a_token_made_on_the_account_page_is_shown_once(make_user):
     assert plaintext.rsplit("_", 1)[1] not in str(dict(client.session))
 
 
-def test_revoking_on_the_account_page_only_reaches_my_tokens(make_user):
+def test_revoking_on_the_account_page_only_reaches_my_tokens():
     user, other = make_user(), make_user()
     mine, theirs = api_token_create(user=user), api_token_create(user=other)
     client = csrf_client(user)
@@ -263,7 +263,7 @@ def test_revoking_on_the_account_page_only_reaches_my_tokens(make_user):
     assert api_token_authenticate(plaintext=mine.plaintext) is None
 
 
-def test_account_forms_need_the_csrf_token(make_user):
+def test_account_forms_need_the_csrf_token():
     client = csrf_client(make_user())
 
     assert client.post("/accounts/feed/rotate/").status_code == HTTPStatus.FORBIDDEN
@@ -271,7 +271,7 @@ def test_account_forms_need_the_csrf_token(make_user):
     assert not ApiToken.objects.exists()
 
 
-def test_a_signed_in_session_is_not_an_api_login(make_user):
+def test_a_signed_in_session_is_not_an_api_login():
     client = csrf_client(make_user())
 
     assert client.get("/api/v1/podcasts/").status_code == HTTPStatus.UNAUTHORIZED

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from summaries.models import FeedToken
+from tests.factories import make_podcast, make_subscription, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,9 +24,9 @@ def _log_in(page, site, username: str) -> None:
     page.wait_for_url(f"{site.url}/")
 
 
-def test_copy_button_puts_the_feed_url_on_the_clipboard_and_the_qr_code_loads(browser, site, make_user, make_podcast, subscribe):
+def test_copy_button_puts_the_feed_url_on_the_clipboard_and_the_qr_code_loads(browser, site):
     user = make_user("listener")
-    subscribe(user, make_podcast("Sea Power"))
+    make_subscription(user, make_podcast("Sea Power"))
     context = browser.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
     page = context.new_page()
@@ -46,7 +47,7 @@ def test_copy_button_puts_the_feed_url_on_the_clipboard_and_the_qr_code_loads(br
     context.close()
 
 
-def test_a_new_api_token_is_shown_once_and_copied(browser, site, make_user):
+def test_a_new_api_token_is_shown_once_and_copied(browser, site):
     make_user("scripter")
     context = browser.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)

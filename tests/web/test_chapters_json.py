@@ -10,6 +10,7 @@ from django.test import Client
 from podcasts.models import Episode, Podcast
 from summaries.chapters import Chapter, ad_break_chapters, chapters_document, episode_chapters
 from summaries.models import Summary
+from tests.factories import make_podcast, make_summarized_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,8 @@ def _validate(document: dict) -> None:
     assert starts == sorted(starts), "chapters must be ordered by startTime"
 
 
-def test_summary_chapters_as_json_chapters(make_podcast, make_episode):
-    episode = make_episode(make_podcast("Sea Power"), title="Tides")
+def test_summary_chapters_as_json_chapters():
+    episode = make_summarized_episode(make_podcast("Sea Power"), title="Tides")
 
     response = _chapters(episode.pk)
 
@@ -78,8 +79,8 @@ def test_summary_chapters_as_json_chapters(make_podcast, make_episode):
     }
 
 
-def test_publisher_chapters_are_used_when_the_summary_has_none(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_publisher_chapters_are_used_when_the_summary_has_none():
+    episode = make_summarized_episode(make_podcast())
     Episode.objects.filter(pk=episode.pk).update(
         chapters=[{"start": 12.5, "title": "Cold open"}, {"start": 0, "title": "Theme"}, {"start": "bad", "title": "x"}]
     )
@@ -93,8 +94,8 @@ def test_publisher_chapters_are_used_when_the_summary_has_none(make_podcast, mak
     assert document["chapters"] == [{"startTime": 0, "title": "Theme"}, {"startTime": 12.5, "title": "Cold open"}]
 
 
-def test_summary_chapters_win_over_the_publishers(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_summary_chapters_win_over_the_publishers():
+    episode = make_summarized_episode(make_podcast())
     Episode.objects.filter(pk=episode.pk).update(chapters=[{"start": 3, "title": "Publisher's"}])
 
     titles = [c["title"] for c in json.loads(_chapters(episode.pk).content)["chapters"]]
@@ -102,8 +103,8 @@ def test_summary_chapters_win_over_the_publishers(make_podcast, make_episode):
     assert titles == ["Intro", "Bearings"]
 
 
-def test_an_episode_without_a_summary_falls_back_to_publisher_chapters(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), summary_version=None)
+def test_an_episode_without_a_summary_falls_back_to_publisher_chapters():
+    episode = make_summarized_episode(make_podcast(), summary_version=None)
     Episode.objects.filter(pk=episode.pk).update(chapters=[{"start": 0, "title": "Only chapter"}])
 
     document = json.loads(_chapters(episode.pk).content)
@@ -112,8 +113,8 @@ def test_an_episode_without_a_summary_falls_back_to_publisher_chapters(make_podc
     assert document["chapters"] == [{"startTime": 0, "title": "Only chapter"}]
 
 
-def test_ad_breaks_are_toc_false_chapters_in_the_document(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_ad_breaks_are_toc_false_chapters_in_the_document():
+    episode = make_summarized_episode(make_podcast())
     chapters = [Chapter(start=0, title="Intro"), Chapter(start=30.25, title="Sponsor", toc=False, source="ads")]
 
     document = chapters_document(episode=episode, chapters=chapters)
@@ -126,8 +127,8 @@ def test_ad_breaks_are_toc_false_chapters_in_the_document(make_podcast, make_epi
 
 
 @pytest.mark.parametrize("change", ["hidden", "pending_podcast", "missing"])
-def test_chapters_of_an_invisible_episode_are_a_404(make_podcast, make_episode, change):
-    episode = make_episode(make_podcast())
+def test_chapters_of_an_invisible_episode_are_a_404(change):
+    episode = make_summarized_episode(make_podcast())
     if change == "hidden":
         Episode.objects.filter(pk=episode.pk).update(hidden=True)
     elif change == "pending_podcast":
@@ -138,15 +139,15 @@ def test_chapters_of_an_invisible_episode_are_a_404(make_podcast, make_episode, 
     assert _chapters(episode.pk).status_code == HTTPStatus.NOT_FOUND
 
 
-def test_chapters_of_a_hidden_summary_are_not_served(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_chapters_of_a_hidden_summary_are_not_served():
+    episode = make_summarized_episode(make_podcast())
     Summary.objects.filter(episode=episode).update(editorial_status="hidden")
 
     assert json.loads(_chapters(episode.pk).content)["chapters"] == []
 
 
-def test_chapters_answer_conditional_gets(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_chapters_answer_conditional_gets():
+    episode = make_summarized_episode(make_podcast())
     first = _chapters(episode.pk)
 
     again = Client().get(f"/episodes/{episode.pk}/chapters.json", HTTP_IF_NONE_MATCH=first["ETag"])

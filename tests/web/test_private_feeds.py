@@ -16,7 +16,7 @@ from summaries import private_feeds
 from summaries.models import Summary
 from summaries.private_feeds import FEED_MAX_ITEMS
 from summaries.tokens import feed_token_get_or_create, feed_token_rotate
-from tests.web.factories import SEGMENTS, make_summary
+from tests.factories import SEGMENTS, make_podcast, make_subscription, make_summarized_episode, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +25,11 @@ PODCAST_NS = "{https://podcastindex.org/namespace/1.0}"
 
 
 @pytest.fixture
-def listener(make_user, make_podcast, make_episode, subscribe):
+def listener():
     user = make_user("listener")
     podcast = make_podcast("Sea Power")
-    subscribe(user, podcast)
-    episode = make_episode(podcast, title="Tides", tldr="Tides turn turbines.", days_ago=2)
+    make_subscription(user, podcast)
+    episode = make_summarized_episode(podcast, title="Tides", tldr="Tides turn turbines.", days_ago=2)
     token = feed_token_get_or_create(user=user).token
     return user, podcast, episode, token
 
@@ -98,11 +98,11 @@ def test_every_transcript_link_serves_its_format_with_the_feed_token(listener):
         assert [s["text"] for s in segments] == [s["text"] for s in SEGMENTS]
 
 
-def test_one_podcast_feed_has_its_own_title_and_only_its_episodes(listener, make_podcast, make_episode, subscribe):
+def test_one_podcast_feed_has_its_own_title_and_only_its_episodes(listener):
     user, podcast, episode, token = listener
     other = make_podcast("Garden Talk")
-    subscribe(user, other)
-    make_episode(other, title="Compost")
+    make_subscription(user, other)
+    make_summarized_episode(other, title="Compost")
 
     everything = feedparser.parse(io.BytesIO(_get(f"/feeds/{token}.xml").content))
     one = feedparser.parse(io.BytesIO(_get(f"/feeds/{token}/{podcast.pk}.xml").content))
@@ -112,15 +112,15 @@ def test_one_podcast_feed_has_its_own_title_and_only_its_episodes(listener, make
     assert [e.title for e in one.entries] == ["Tides"]
 
 
-def test_feed_lists_subscribed_visible_episodes_newest_first(listener, make_podcast, make_episode, subscribe):
+def test_feed_lists_subscribed_visible_episodes_newest_first(listener):
     user, podcast, episode, token = listener
-    newer = make_episode(podcast, title="Newer")
-    hidden = make_episode(podcast, title="Hidden by a curator")
+    newer = make_summarized_episode(podcast, title="Newer")
+    hidden = make_summarized_episode(podcast, title="Hidden by a curator")
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
-    make_episode(make_podcast("Not followed"), title="Elsewhere")
+    make_summarized_episode(make_podcast("Not followed"), title="Elsewhere")
     pending = make_podcast("Pending", status=Podcast.Status.PENDING_APPROVAL)
-    subscribe(user, pending)
-    make_episode(pending, title="Awaiting approval")
+    make_subscription(user, pending)
+    make_summarized_episode(pending, title="Awaiting approval")
 
     entries = feedparser.parse(io.BytesIO(_get(f"/feeds/{token}.xml").content)).entries
 
@@ -139,11 +139,11 @@ def test_feed_shows_only_the_current_visible_summary(listener):
     assert "No summary yet" in html
 
 
-def test_markup_in_feed_text_and_llm_text_is_escaped_in_the_item_html(make_user, make_podcast, make_episode, subscribe):
+def test_markup_in_feed_text_and_llm_text_is_escaped_in_the_item_html():
     user = make_user()
     podcast = make_podcast("Tom & Jerry <i>Show</i>")
-    subscribe(user, podcast)
-    episode = make_episode(podcast, title="Cats & <b>dogs</b>", tldr='<img src=x onerror="alert(1)"> & more')
+    make_subscription(user, podcast)
+    episode = make_summarized_episode(podcast, title="Cats & <b>dogs</b>", tldr='<img src=x onerror="alert(1)"> & more')
     Episode.objects.filter(pk=episode.pk).update(
         description="<p>Notes with <a href='https://e.example'>a link</a> &amp; <script>x()</script></p>"
     )
@@ -190,11 +190,11 @@ def test_wrong_rotated_and_unknown_tokens_are_the_same_plain_404(listener, path)
     assert _get(path.format(token=rotated, podcast=podcast.pk, episode=episode.pk)).status_code == HTTPStatus.OK
 
 
-def test_another_users_podcast_is_a_404_in_a_one_podcast_feed(listener, make_user, make_podcast, subscribe):
+def test_another_users_podcast_is_a_404_in_a_one_podcast_feed(listener):
     user, podcast, episode, token = listener
     other_user = make_user()
     theirs = make_podcast("Theirs")
-    subscribe(other_user, theirs)
+    make_subscription(other_user, theirs)
 
     assert _get(f"/feeds/{token}/{theirs.pk}.xml").status_code == HTTPStatus.NOT_FOUND
     assert _get(f"/feeds/{feed_token_get_or_create(user=other_user).token}/{podcast.pk}.xml").status_code == HTTPStatus.NOT_FOUND
@@ -208,7 +208,7 @@ def test_an_inactive_users_feed_is_a_404(listener):
     assert _get(f"/feeds/{token}.xml").status_code == HTTPStatus.NOT_FOUND
 
 
-def test_conditional_get_answers_304_until_the_feed_changes(listener, make_episode):
+def test_conditional_get_answers_304_until_the_feed_changes(listener):
     user, podcast, episode, token = listener
     first = _get(f"/feeds/{token}.xml")
     assert first["ETag"] and first["Last-Modified"]
@@ -216,7 +216,7 @@ def test_conditional_get_answers_304_until_the_feed_changes(listener, make_episo
 
     by_etag = _get(f"/feeds/{token}.xml", HTTP_IF_NONE_MATCH=first["ETag"])
     by_date = _get(f"/feeds/{token}.xml", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
-    make_episode(podcast, title="A new one")
+    make_summarized_episode(podcast, title="A new one")
     changed = _get(f"/feeds/{token}.xml", HTTP_IF_NONE_MATCH=first["ETag"])
 
     assert by_etag.status_code == HTTPStatus.NOT_MODIFIED and by_etag.content == b""
@@ -224,10 +224,10 @@ def test_conditional_get_answers_304_until_the_feed_changes(listener, make_episo
     assert changed.status_code == HTTPStatus.OK and changed["ETag"] != first["ETag"]
 
 
-def test_feed_is_read_in_a_fixed_number_of_queries(listener, make_episode, django_assert_max_num_queries):
+def test_feed_is_read_in_a_fixed_number_of_queries(listener, django_assert_max_num_queries):
     user, podcast, episode, token = listener
     for _ in range(5):
-        make_episode(podcast)
+        make_summarized_episode(podcast)
 
     with django_assert_max_num_queries(4):
         response = _get(f"/feeds/{token}.xml")
@@ -235,9 +235,9 @@ def test_feed_is_read_in_a_fixed_number_of_queries(listener, make_episode, djang
     assert len(feedparser.parse(io.BytesIO(response.content)).entries) == 6
 
 
-def test_feed_stops_at_its_item_limit_newest_first(listener, make_episode, monkeypatch):
+def test_feed_stops_at_its_item_limit_newest_first(listener, monkeypatch):
     user, podcast, episode, token = listener
-    newest = [make_episode(podcast, title=f"New {n}", summary_version=None, transcript=False) for n in range(3)]
+    newest = [make_summarized_episode(podcast, title=f"New {n}", summary_version=None, transcript=False) for n in range(3)]
     monkeypatch.setattr(private_feeds, "FEED_MAX_ITEMS", 2)
 
     entries = feedparser.parse(io.BytesIO(_get(f"/feeds/{token}.xml").content)).entries
@@ -255,13 +255,13 @@ def test_json_transcript_is_the_podcasting_2_0_format(listener):
     assert document["segments"][0] == {"startTime": 0.0, "endTime": 4.0, "body": SEGMENTS[0]["text"]}
 
 
-def test_an_episode_without_chapters_points_at_the_publishers_chapters_file(make_user, make_podcast, make_episode, subscribe):
+def test_an_episode_without_chapters_points_at_the_publishers_chapters_file():
     user = make_user()
     podcast = make_podcast()
-    subscribe(user, podcast)
-    episode = make_episode(podcast, summary_version=None)
+    make_subscription(user, podcast)
+    episode = make_summarized_episode(podcast, summary_version=None)
     Episode.objects.filter(pk=episode.pk).update(chapters_url="https://publisher.example.com/1/chapters.json")
-    bare = make_episode(podcast, summary_version=None)
+    bare = make_summarized_episode(podcast, summary_version=None)
     token = feed_token_get_or_create(user=user).token
 
     items = {
