@@ -24,8 +24,7 @@ from summaries.tokens import (
     feed_token_rotate,
     feed_token_user,
 )
-from tests.factories import csrf_client, csrf_post
-from tests.factories import make_podcast, make_subscription, make_summarized_episode, make_user
+from tests.factories import csrf_client, csrf_post, make_podcast, make_subscription, make_summarized_episode, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from summaries import private_feeds
 from summaries.models import Summary
 from summaries.private_feeds import FEED_MAX_ITEMS
 from summaries.tokens import feed_token_get_or_create, feed_token_rotate
-from tests.factories import SEGMENTS, make_summary
-from tests.factories import make_podcast, make_subscription, make_summarized_episode, make_user
+from tests.factories import SEGMENTS, make_podcast, make_subscription, make_summarized_episode, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ PODCAST_NS = "{https://podcastindex.org/namespace/1.0}"
 
 
 @pytest.fixture
-def listener(db):
+def listener():
     user = make_user("listener")
     podcast = make_podcast("Sea Power")
     make_subscription(user, podcast)
