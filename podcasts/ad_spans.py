@@ -246,13 +246,32 @@ class AdRange:
     label: str
 
 
+def _joined(spans) -> list[AdRange]:
+    """(start, end, label) rows by start → ranges with overlaps joined."""
+    ranges: list[AdRange] = []
+    for start, end, label in spans:
+        if ranges and start < ranges[-1].end:
+            last = ranges[-1]
+            ranges[-1] = AdRange(last.start, max(last.end, end), last.label or label)
+        else:
+            ranges.append(AdRange(start, end, label))
+    return ranges
+
+
 def transcript_ad_ranges(*, transcript_id: int) -> list[AdRange]:
     """The transcript's ads as readers and summarizers see them: active spans of every origin, overlaps joined."""
-    ranges: list[AdRange] = []
-    for span in AdSpan.objects.filter(transcript_id=transcript_id, status=AdSpan.Status.ACTIVE).order_by("start", "id"):
-        if ranges and span.start < ranges[-1].end:
-            last = ranges[-1]
-            ranges[-1] = AdRange(last.start, max(last.end, span.end), last.label or span.label)
-        else:
-            ranges.append(AdRange(span.start, span.end, span.label))
-    return ranges
+    spans = AdSpan.objects.filter(transcript_id=transcript_id, status=AdSpan.Status.ACTIVE).order_by("start", "id")
+    return _joined(spans.values_list("start", "end", "label"))
+
+
+def episodes_ad_ranges(*, episode_ids: list[int]) -> dict[int, list[AdRange]]:
+    """transcript_ad_ranges for many episodes in one query (feeds, lists), by episode id."""
+    rows = (
+        AdSpan.objects.filter(transcript__episode_id__in=episode_ids, status=AdSpan.Status.ACTIVE)
+        .order_by("transcript__episode_id", "start", "id")
+        .values_list("transcript__episode_id", "start", "end", "label")
+    )
+    by_episode: dict[int, list[tuple[float, float, str]]] = {}
+    for episode_id, start, end, label in rows:
+        by_episode.setdefault(episode_id, []).append((start, end, label))
+    return {episode_id: _joined(spans) for episode_id, spans in by_episode.items()}

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from podcasts.ad_spans import AdRange, episodes_ad_ranges
 from podcasts.models import Episode
 from summaries.models import Summary
 
@@ -64,22 +65,30 @@ def publisher_chapters(episode: Episode) -> list[Chapter]:
     return _from_rows(episode.chapters, source="publisher")
 
 
-def ad_break_chapters(*, episode_id: int) -> list[Chapter]:
-    """Ad breaks as `toc: false` chapters. Empty until sponsor spans (podcasts.AdSpan) land:
-    then one chapter per span start titled "Sponsor", and one at its end resuming
-    the chapter it interrupted."""
-    return []
+def _ad_ranges(episode_id: int) -> list[AdRange]:
+    return episodes_ad_ranges(episode_ids=[episode_id]).get(episode_id, [])
+
+
+def ad_break_chapters(*, episode_id: int, ad_ranges: list[AdRange] | None = None) -> list[Chapter]:
+    """Ad breaks as `toc: false` chapters: one titled after the sponsor ("Sponsor: …", or
+    "Sponsor") at each span's start, so apps can mark or skip it without listing it.
+    `ad_ranges`: the episode's, when the caller read them for many episodes at once."""
+    ranges = _ad_ranges(episode_id) if ad_ranges is None else ad_ranges
+    return [
+        Chapter(start=span.start, title=f"Sponsor: {span.label}" if span.label else "Sponsor", toc=False, source="ads")
+        for span in ranges
+    ]
 
 
 def sponsor_spans(*, episode_id: int) -> list[dict]:
-    """The episode's ad spans [{start, end, kind}] for the API. Empty until podcasts.AdSpan lands."""
-    return []
+    """The episode's ad spans [{start, end, label}] for the API (a curator's "not an ad" left out)."""
+    return [{"start": span.start, "end": span.end, "label": span.label} for span in _ad_ranges(episode_id)]
 
 
-def episode_chapters(*, episode: Episode, summary: Summary | None) -> list[Chapter]:
+def episode_chapters(*, episode: Episode, summary: Summary | None, ad_ranges: list[AdRange] | None = None) -> list[Chapter]:
     """The chapters shown for an episode, by start time (see the module docstring for the order of sources)."""
     chapters = summary_chapters(summary) or publisher_chapters(episode)
-    chapters = chapters + ad_break_chapters(episode_id=episode.pk)
+    chapters = chapters + ad_break_chapters(episode_id=episode.pk, ad_ranges=ad_ranges)
     return sorted(chapters, key=lambda chapter: chapter.start)
 
 

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from config.urlcache import reverse_pk
+from podcasts.ad_spans import episodes_ad_ranges
 from podcasts.models import Episode, Podcast, Transcript
 from podcasts.selectors import episodes_visible, podcasts_visible
 from summaries.chapters import Chapter, episode_chapters
@@ -90,6 +91,7 @@ def feed_items(*, user: AbstractBaseUser, podcast: Podcast | None = None, limit:
     ids = [episode.pk for episode in episodes]
     summaries = _current_summaries(ids)
     with_transcript = set(Transcript.objects.filter(episode_id__in=ids).values_list("episode_id", flat=True))
+    ad_ranges = episodes_ad_ranges(episode_ids=ids)
     items = []
     for episode in episodes:
         summary = summaries.get(episode.pk)
@@ -98,7 +100,7 @@ def feed_items(*, user: AbstractBaseUser, podcast: Podcast | None = None, limit:
             FeedItem(
                 episode=episode,
                 summary=summary,
-                chapters=episode_chapters(episode=episode, summary=summary),
+                chapters=episode_chapters(episode=episode, summary=summary, ad_ranges=ad_ranges.get(episode.pk, [])),
                 has_transcript=has_transcript,
                 transcript_types=TRANSCRIPT_TYPES if has_transcript else {},
             )

@@ -87,7 +87,7 @@ class PipelineSerializer(serializers.Serializer):
 class SponsorSpanSerializer(serializers.Serializer):
     start = serializers.FloatField()
     end = serializers.FloatField()
-    kind = serializers.CharField()
+    label = serializers.CharField(allow_blank=True, help_text="The sponsor's name when known.")
 
 
 class RegenerationStateSerializer(serializers.Serializer):

@@ -154,3 +154,19 @@ def test_chapters_answer_conditional_gets():
 
     assert again.status_code == HTTPStatus.NOT_MODIFIED
     assert "max-age=300" in first["Cache-Control"]
+
+
+def test_ad_breaks_are_chapters_outside_the_table_of_contents():
+    from podcasts.models import AdSpan, Transcript
+
+    episode = make_summarized_episode(make_podcast())
+    transcript = Transcript.objects.get(episode=episode)
+    AdSpan.objects.create(transcript=transcript, start=1.0, end=2.5, label="Acme", origin=AdSpan.Origin.DETECTOR)
+    AdSpan.objects.create(
+        transcript=transcript, start=3.0, end=3.5, origin=AdSpan.Origin.DETECTOR, status=AdSpan.Status.REJECTED_BY_CURATOR
+    )
+
+    document = Client().get(f"/episodes/{episode.pk}/chapters.json").json()
+
+    breaks = [chapter for chapter in document["chapters"] if chapter.get("toc") is False]
+    assert breaks == [{"startTime": 1.0, "title": "Sponsor: Acme", "toc": False}]
