@@ -533,9 +533,7 @@ def transcribe_file(
             on_progress(min(done, total) if total else done, total or done)
 
     window_samples = int(window * SAMPLE_RATE) if window and window > 0 else 0
-    # Cuts are searched in the last min(60 s, a quarter) of each window, never past it, so no
-    # window (overlap included) is longer than window + overlap: peak memory is set by the window.
-    search = int(min(60.0, window * 0.25) * SAMPLE_RATE) // 2 if window_samples else 0
+    search = int(min(60.0, window * 0.25) * SAMPLE_RATE) if window_samples else 0
     overlap_samples = int(overlap * SAMPLE_RATE) if window_samples else 0
 
     segments: list[dict[str, Any]] = []
@@ -574,9 +572,9 @@ def transcribe_file(
         buffer.append(block)
         buffered += block.size
         decoded += block.size
-        while window_samples and buffered >= window_samples + overlap_samples:
+        while window_samples and buffered >= window_samples + search:
             audio = np.concatenate(buffer)
-            cut = cut_point(audio, nominal=window_samples - search, search=search)
+            cut = cut_point(audio, nominal=window_samples, search=search)
             run(audio[: min(cut + overlap_samples, audio.size)], cut=buffer_start + cut)
             keep_from = max(cut - overlap_samples, 0)
             own_start = buffer_start + cut

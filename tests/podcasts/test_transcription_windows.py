@@ -66,8 +66,21 @@ def test_windows_agree_with_the_whole_file_on_the_words(whole_and_windowed, spee
     whole_wer, windowed_wer = word_error_rate(reference, whole.text), word_error_rate(reference, windowed.text)
     print(f"WER whole {whole_wer:.3f}, windowed {windowed_wer:.3f} ({windowed.windows} windows)")
     assert whole.windows == 1 and windowed.windows >= 4  # three seams or more
-    assert abs(windowed_wer - whole_wer) <= 0.01
+    # tiny.en on synthetic speech varies by about ±1.5 points between identical runs on a loaded
+    # machine (seen: 0.115 and 0.128 for the same whole-file run), so the 1-point bar is held on
+    # jfk.flac below, where it hears every word; here no more than that run-to-run noise.
+    assert abs(windowed_wer - whole_wer) <= 0.03
     assert windowed.duration == pytest.approx(whole.duration, abs=0.01)
+
+
+def test_windows_and_the_whole_file_score_the_same_on_a_clip_of_several_windows(whisper_model, jfk_four_times):
+    reference = " ".join([JFK_REFERENCE] * 4)
+
+    whole = transcribe_file(jfk_four_times, window_seconds=0)
+    windowed = transcribe_file(jfk_four_times, window_seconds=12.0, overlap_seconds=2.0)
+
+    assert whole.windows == 1 and windowed.windows >= 3
+    assert abs(word_error_rate(reference, windowed.text) - word_error_rate(reference, whole.text)) <= 0.01
 
 
 @pytest.fixture(scope="session")
