@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from django.db import connection
 
+from tests.support import workers
 from tests.support.procfile import free_port
 from tests.support.production import ROOT, manage, production_env
-from tests.support import workers
 
 
 def _wait_up(port: int, server: subprocess.Popen) -> None:
