@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from django.db import connection
 
+from tests.support import workers
 from tests.support.procfile import free_port
 from tests.support.production import ROOT, manage, production_env
-from tests.support.workers import test_database_url
 
 
 def _wait_up(port: int, server: subprocess.Popen) -> None:
@@ -38,7 +38,7 @@ def test_wrong_passwords_over_the_limit_are_refused_by_every_worker_without_redi
     env = production_env(
         PORT=str(port),
         WEB_CONCURRENCY="3",
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=workers.test_database_url(),
         REDIS_URL="",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DJANGO_SECURE_SSL_REDIRECT="0",
