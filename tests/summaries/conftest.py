@@ -1,7 +1,9 @@
 import pytest
 
 from podcasts.models import Episode, Podcast, Transcript
+from summaries.llm.openai import accepted_modes_forget
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.transcripts import short_transcript
 
 
@@ -20,6 +22,34 @@ def fake_anthropic(settings):
     settings.SUMMARY_DEADLINE_SECONDS = 30.0
     yield server
     server.stop()
+
+
+def openai_settings(settings, *, base_url: str, model: str, context_tokens: int, max_output_tokens: int) -> None:
+    """SUMMARY_PROVIDER=openai against `base_url`; a local model costs nothing."""
+    settings.SUMMARY_PROVIDER = "openai"
+    settings.OPENAI_BASE_URL = base_url
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_MODEL = model
+    settings.OPENAI_CONTEXT_TOKENS = context_tokens
+    settings.OPENAI_MAX_OUTPUT_TOKENS = max_output_tokens
+    settings.LLM_PRICES_USD_PER_MTOK = {**settings.LLM_PRICES_USD_PER_MTOK, model: {"input": 0.0, "output": 0.0}}
+
+
+@pytest.fixture
+def fake_openai(settings):
+    """The real openai SDK pointed at a local fake server, with tiny timeouts and waits; what a
+    server accepted is forgotten before and after, as in a fresh process."""
+    server = FakeOpenAI().start()
+    openai_settings(settings, base_url=server.url, model="fake-local-model", context_tokens=32768, max_output_tokens=2048)
+    settings.OPENAI_TIMEOUT = 1.0
+    settings.OPENAI_MAX_RETRIES = 2
+    settings.OPENAI_RETRY_BACKOFF = 0.01
+    settings.OPENAI_RETRY_AFTER_MAX = 0.2
+    settings.SUMMARY_DEADLINE_SECONDS = 30.0
+    accepted_modes_forget()
+    yield server
+    server.stop()
+    accepted_modes_forget()
 
 
 @pytest.fixture
