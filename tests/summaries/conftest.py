@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 from podcasts.models import Episode, Podcast, Transcript
@@ -50,6 +52,15 @@ def fake_openai(settings):
     yield server
     server.stop()
     accepted_modes_forget()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A loopback URL nothing listens on (the port was free a moment ago): connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture

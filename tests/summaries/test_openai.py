@@ -2,7 +2,6 @@
 structured output and its fallbacks, context accounting, and every fault of issue 13."""
 
 import json
-import socket
 import time
 
 import pytest
@@ -30,14 +29,6 @@ def valid_summary(**overrides):
 
 def summarize(segments=SEGMENTS):
     return transcript_summarize(segments, provider="openai", prompt_version="v2")
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on (the port was free a moment ago): connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def test_json_schema_reply_is_validated_counted_and_free_on_a_local_server(fake_openai):
@@ -185,8 +176,8 @@ def test_hanging_server_times_out_and_is_retried_a_bounded_number_of_times(fake_
     assert len(fake_openai.requests) == 3
 
 
-def test_connection_refused_is_unavailable_after_bounded_retries(fake_openai, settings):
-    settings.OPENAI_BASE_URL = closed_port_url()
+def test_connection_refused_is_unavailable_after_bounded_retries(fake_openai, settings, refused_url):
+    settings.OPENAI_BASE_URL = refused_url
 
     with pytest.raises(ProviderUnavailable) as caught:
         summarize()
