@@ -14,6 +14,7 @@ compared with what was sent: a server that evidently read less (e.g. Ollama cutt
 to its default context) is a MalformedReply, so no summary of half an episode is stored.
 """
 
+import copy
 import math
 import threading
 from functools import lru_cache
@@ -34,13 +35,22 @@ from summaries.llm.chunking import summarize_in_parts
 from summaries.llm.parsing import json_parse_layered
 from summaries.llm.session import Failure, RequestSession, status_failure
 from summaries.prompts import PromptTemplate
-from summaries.schema import SUMMARY_JSON_SCHEMA, SummaryInvalid, summary_validate
+from summaries.schema import (
+    CHAPTERS_MAX,
+    KEY_POINTS_MAX,
+    KEY_POINTS_MIN,
+    QUOTES_MAX,
+    SUMMARY_JSON_SCHEMA,
+    TOPICS_MAX,
+    SummaryInvalid,
+    summary_validate,
+)
 
 PROVIDER = "openai"
 MODES = ("json_schema", "json_object", "text")
 RAW_MAX_CHARS = 20_000
 RETRYABLE_STATUS = {408, 409, 429}
-# Chat-template tokens around two messages (role markers, turn separators), generously.
+# Chat-template tokens around the message (role markers, turn separators), generously.
 TEMPLATE_TOKENS = 64
 # No common tokenizer averages more characters per token on prose than this: a server that
 # reports fewer prompt tokens than characters sent / 6 cannot have read all of them.
@@ -87,11 +97,46 @@ def _client(base_url: str, api_key: str):
     return openai.OpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0)
 
 
-def response_format(mode: str) -> dict[str, Any] | None:
+# Reply shapes from roomy to compact: (tldr chars, key points, point chars, quotes, quote chars,
+# chapters, title chars, topics, topic chars). The roomiest is the validation limits.
+_SHAPES = (
+    (800, KEY_POINTS_MAX, 400, QUOTES_MAX, 600, CHAPTERS_MAX, 150, TOPICS_MAX, 60),
+    (300, 5, 150, 2, 200, 4, 60, 4, 30),
+    (150, KEY_POINTS_MIN, 70, 0, 0, 2, 40, 3, 25),
+)
+# Characters of JSON per reply token, low on purpose: the worst-case reply must fit.
+_REPLY_CHARS_PER_TOKEN = 3.0
+
+
+def _worst_case_chars(shape: tuple[int, ...]) -> int:
+    tldr, points, point, quotes, quote, chapters, title, topics, topic = shape
+    return 100 + tldr + points * (point + 4) + quotes * (quote + 30) + chapters * (title + 30) + topics * (topic + 4)
+
+
+def response_schema(max_output_tokens: int) -> dict[str, Any]:
+    """The summary schema with length and count limits a grammar-constrained server enforces: the
+    roomiest shape whose longest possible reply fits in `max_output_tokens` (always validated after)."""
+    budget = max_output_tokens * _REPLY_CHARS_PER_TOKEN
+    shape = next((s for s in _SHAPES if _worst_case_chars(s) <= budget), _SHAPES[-1])
+    tldr, points, point, quotes, quote, chapters, title, topics, topic = shape
+    schema = copy.deepcopy(SUMMARY_JSON_SCHEMA)
+    props = schema["properties"]
+    props["tldr"]["maxLength"] = tldr
+    props["key_points"].update(maxItems=points, items={"type": "string", "minLength": 1, "maxLength": point})
+    props["quotes"]["maxItems"] = quotes
+    props["quotes"]["items"]["properties"]["text"]["maxLength"] = max(quote, 1)
+    props["chapters"]["maxItems"] = chapters
+    props["chapters"]["items"]["properties"]["title"]["maxLength"] = title
+    props["topics"].update(maxItems=topics, items={"type": "string", "minLength": 1, "maxLength": topic})
+    return schema
+
+
+def response_format(mode: str, *, max_output_tokens: int) -> dict[str, Any] | None:
+    schema = response_schema(max_output_tokens)
     if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": "record_summary", "schema": SUMMARY_JSON_SCHEMA}}
+        return {"type": "json_schema", "json_schema": {"name": "record_summary", "schema": schema}}
     if mode == "json_object":
-        return {"type": "json_object", "schema": SUMMARY_JSON_SCHEMA}
+        return {"type": "json_object", "schema": schema}
     return None
 
 
@@ -205,11 +250,12 @@ class _Session:
             "max_tokens": settings.OPENAI_MAX_OUTPUT_TOKENS,
             "temperature": 0,
         }
+        fmt = response_format(mode, max_output_tokens=settings.OPENAI_MAX_OUTPUT_TOKENS)
         if mode == "json_schema":
-            params["response_format"] = response_format(mode)
+            params["response_format"] = fmt
         elif mode == "json_object":
             # Through extra_body: the SDK's type for json_object has no `schema` key.
-            params["extra_body"] = {"response_format": response_format(mode)}
+            params["extra_body"] = {"response_format": fmt}
 
         def send(timeout: float):
             try:
@@ -240,7 +286,9 @@ class _Session:
                 f"{settings.OPENAI_CONTEXT_TOKENS}"
             )
         sent_floor = math.floor((len(system) + len(user)) / TRUNCATION_CHARS_PER_TOKEN)
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        # One user message: some chat templates drop a system message without a word
+        # (llama-cpp-python's `gemma` format does), and every server takes a user turn.
+        messages = [{"role": "user", "content": f"{system}\n\n{user}"}]
         mode = accepted_mode(*self.key) or MODES[0]
         while True:
             try:

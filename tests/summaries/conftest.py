@@ -1,3 +1,4 @@
+import contextlib
 import socket
 
 import pytest
@@ -7,6 +8,12 @@ from summaries.llm.openai import accepted_modes_forget
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.transcripts import short_transcript
+from tests.support.llama_server import MODEL_NAME, LlamaServerMissing, llama_server
+from tests.support.recording_proxy import RecordingProxy
+
+# Small on purpose: a 5-minute transcript must go in parts, as a long episode would on a real server.
+LLAMA_CONTEXT_TOKENS = 2048
+LLAMA_MAX_OUTPUT_TOKENS = 320
 
 
 @pytest.fixture
@@ -51,6 +58,39 @@ def fake_openai(settings):
     accepted_modes_forget()
     yield server
     server.stop()
+    accepted_modes_forget()
+
+
+@pytest.fixture(scope="session")
+def llama_server_url():
+    """The real llama-cpp-python server (Gemma 3 270M) for the whole session. Without it the
+    tests that need it fail: CI builds it (.ci/run), so a missing server is a broken setup."""
+    stack = contextlib.ExitStack()
+    try:
+        url = stack.enter_context(llama_server(n_ctx=LLAMA_CONTEXT_TOKENS))
+    except LlamaServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with stack:
+        yield url
+
+
+@pytest.fixture
+def llama_openai(settings, llama_server_url):
+    """SUMMARY_PROVIDER=openai against the real server through a recording proxy (what reached the model)."""
+    proxy = RecordingProxy(llama_server_url).start()
+    openai_settings(
+        settings,
+        base_url=proxy.url,
+        model=MODEL_NAME,
+        context_tokens=LLAMA_CONTEXT_TOKENS,
+        max_output_tokens=LLAMA_MAX_OUTPUT_TOKENS,
+    )
+    settings.OPENAI_TIMEOUT = 300.0
+    settings.OPENAI_MAX_RETRIES = 1
+    settings.SUMMARY_DEADLINE_SECONDS = 900.0
+    accepted_modes_forget()
+    yield proxy
+    proxy.stop()
     accepted_modes_forget()
 
 
