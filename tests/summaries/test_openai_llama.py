@@ -7,8 +7,6 @@ server (CI builds it) and fail without it; they are kept few because the model i
 """
 
 import json
-import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,25 +22,11 @@ from summaries.regeneration import regeneration_request
 from summaries.services import episode_summarize
 from tests.summaries.conftest import LLAMA_CONTEXT_TOKENS, make_episode
 from tests.support.llama_server import MODEL_NAME
+from tests.support.recording_proxy import transcript_coverage
 
 pytestmark = pytest.mark.llama_server
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" / "ai_cloud_essentials_5min.json"
-_TRANSCRIPT = re.compile(r"<transcript>\n(.*?)\n</transcript>", re.DOTALL)
-_STAMP = re.compile(r"^\[[0-9:]+\] ", re.MULTILINE)
-
-
-def words(text: str) -> Counter:
-    return Counter(re.findall(r"[\w']+", text.lower()))
-
-
-def transcript_sent(proxy) -> str:
-    """The transcript text inside every request the server answered."""
-    parts = []
-    for request, _ in proxy.answered:
-        for match in _TRANSCRIPT.findall(request["messages"][-1]["content"]):
-            parts.append(_STAMP.sub("", match))
-    return "\n".join(parts)
 
 
 def test_real_server_summarizes_a_real_transcript_in_parts_and_reads_every_word(llama_openai):
@@ -58,8 +42,7 @@ def test_real_server_summarizes_a_real_transcript_in_parts_and_reads_every_word(
     assert len(answered) == result.usage.requests - 1 >= 3  # parts, then a merge
     assert any("parts and merged" in w for w in result.warnings)
     # Every word of the transcript reached the model, and the server read every prompt whole.
-    needed, sent = words(" ".join(s["text"] for s in segments)), words(transcript_sent(llama_openai))
-    assert not needed - sent
+    assert transcript_coverage(llama_openai, segments) == 1.0
     for request, response in answered:
         assert response["usage"]["prompt_tokens"] + request["max_tokens"] <= LLAMA_CONTEXT_TOKENS
         assert response["usage"]["prompt_tokens"] >= len("".join(m["content"] for m in request["messages"])) / 6

@@ -2,9 +2,11 @@
 so a test or benchmark can check what reached the model (and what the server said it read)."""
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -83,3 +85,23 @@ def _json_or_text(payload: bytes):
 
 def sent_text(request: dict) -> str:
     return "\n".join(m.get("content") or "" for m in request.get("messages", []))
+
+
+_TRANSCRIPT = re.compile(r"<transcript>\n(.*?)\n</transcript>", re.DOTALL)
+_STAMP = re.compile(r"^\[[0-9:]+\] ", re.MULTILINE)
+
+
+def _words(text: str) -> Counter:
+    return Counter(re.findall(r"[\w']+", text.lower()))
+
+
+def transcript_coverage(proxy: RecordingProxy, segments: list[dict]) -> float:
+    """Share of the transcript's words (with repeats) found in the transcripts of the requests
+    the server answered: 1.0 when every word reached the model."""
+    sent = Counter()
+    for request, _ in proxy.answered:
+        for match in _TRANSCRIPT.findall(request["messages"][-1]["content"]):
+            sent += _words(_STAMP.sub("", match))
+    needed = _words(" ".join(s["text"] for s in segments))
+    total = sum(needed.values())
+    return sum(min(count, sent[word]) for word, count in needed.items()) / total if total else 1.0
