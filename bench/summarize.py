@@ -33,7 +33,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from summaries.llm import transcript_summarize  # noqa: E402
+from summaries.llm import MalformedReply, transcript_summarize  # noqa: E402
+from summaries.llm.openai import accepted_modes_forget  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
 from tests.fakes.transcripts import long_transcript  # noqa: E402
 from tests.support.llama_server import MODEL_NAME, llama_server  # noqa: E402
@@ -102,9 +103,6 @@ def main() -> None:
 
 def openai_run(segments, *, context_tokens: int) -> dict:
     """One summary of `segments` through the real server at `context_tokens`."""
-    from summaries.llm import MalformedReply
-    from summaries.llm.openai import accepted_modes_forget
-
     with llama_server(n_ctx=context_tokens) as url, RecordingProxy(url) as proxy:
         settings.SUMMARY_PROVIDER = "openai"
         settings.OPENAI_BASE_URL = proxy.url

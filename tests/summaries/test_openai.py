@@ -255,3 +255,12 @@ def test_model_without_a_price_sends_nothing(fake_openai, settings):
         summarize()
 
     assert fake_openai.requests == []
+
+
+def test_server_reporting_no_usage_still_summarizes_with_a_warning_and_estimated_tokens(fake_openai):
+    fake_openai.script(text_reply(json.dumps(valid_summary()), usage=False))
+
+    result = summarize()
+
+    assert any("truncation could not be checked" in w for w in result.warnings)
+    assert result.usage.input_tokens > 0 and result.usage.requests == 1

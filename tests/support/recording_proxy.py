@@ -30,7 +30,7 @@ class RecordingProxy:
                 self._forward(self.rfile.read(int(self.headers.get("content-length") or 0)))
 
             def _forward(self, body: bytes | None):
-                path = self.path[len("/v1") :] if self.path.startswith("/v1") else self.path
+                path = self.path.removeprefix("/v1")
                 request = urllib.request.Request(
                     proxy.target + path, data=body, method=self.command, headers={"content-type": "application/json"}
                 )
