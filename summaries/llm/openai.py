@@ -58,8 +58,7 @@ TRUNCATION_CHARS_PER_TOKEN = 6.0
 # The prompts' system text asks for a tool call (Claude's path); here the JSON is the answer.
 SYSTEM_SUFFIX = (
     "\n\nThere is no tool in this conversation: answer with only the JSON object record_summary would "
-    'take, no prose, in this shape: {"tldr": "...", "key_points": ["...", "...", "..."], '
-    '"quotes": [{"text": "...", "start": 0}], "chapters": [{"title": "...", "start": 0}], "topics": ["..."]}'
+    "take (the keys tldr, key_points, quotes, chapters and topics, as described above), no prose."
 )
 # Words in an error body that say the server refused the response_format, not the request.
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "input should be")
