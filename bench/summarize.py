@@ -139,7 +139,10 @@ def openai_run(segments, *, context_tokens: int) -> dict:
 
 def main_openai() -> None:
     segments = long_transcript(1)["segments"]
-    rows = [openai_run(segments, context_tokens=n) for n in (2048, 32768)]
+    rows = []
+    for n in (2048, 32768):
+        rows.append(openai_run(segments, context_tokens=n))
+        print(rows[-1], flush=True)
     print(f"openai provider, llama-cpp-python server, {MODEL_NAME}, replies <= {BENCH_OPENAI_MAX_OUTPUT} tokens, 1 h episode")
     print(f"{'context':>8} {'requests':>9} {'answered':>9} {'prompt tok':>11} {'max prompt':>11} {'out tok':>8} {'wall s':>8} {'s/1k prompt':>12} {'coverage':>9}  outcome")
     for row in rows:

@@ -101,7 +101,8 @@ def _client(base_url: str, api_key: str):
 _SHAPES = (
     (800, KEY_POINTS_MAX, 400, QUOTES_MAX, 600, CHAPTERS_MAX, 150, TOPICS_MAX, 60),
     (300, 5, 150, 2, 200, 4, 60, 4, 30),
-    (150, KEY_POINTS_MIN, 70, 0, 0, 2, 40, 3, 25),
+    # One chapter and one topic: a small model repeats itself, and repeats fail validation.
+    (150, KEY_POINTS_MIN, 70, 0, 0, 1, 40, 1, 25),
 )
 # Characters of JSON per reply token, low on purpose: the worst-case reply must fit.
 _REPLY_CHARS_PER_TOKEN = 3.0

@@ -264,3 +264,10 @@ def test_server_reporting_no_usage_still_summarizes_with_a_warning_and_estimated
 
     assert any("truncation could not be checked" in w for w in result.warnings)
     assert result.usage.input_tokens > 0 and result.usage.requests == 1
+
+
+def test_a_raw_newline_inside_a_json_string_is_read(fake_openai):
+    """Small local models write one even under a JSON grammar (seen with Gemma 3 270M)."""
+    fake_openai.script(text_reply(json.dumps(valid_summary()).replace("feeds the soil.", "feeds\\nthe soil.").replace("\\n", "\n")))
+
+    assert summarize().content["tldr"] == "A gardener explains how compost feeds the soil."

@@ -67,6 +67,8 @@ def llama_server(*, n_ctx: int, threads: int | None = None) -> Iterator[str]:
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model), "--model_alias", MODEL_NAME,
         "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads),
+        # logits_all (the default) allocates n_ctx x vocabulary floats: 32 GiB at 32,768 tokens.
+        "--logits_all", "false",
         "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
