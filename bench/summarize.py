@@ -154,7 +154,8 @@ def main_openai() -> None:
     print(f"32k/2k ratios: requests x{large['requests'] / small['requests']:.3f}, wall time x{large['seconds'] / small['seconds']:.2f}")
     print(
         f"RESULT summarize_openai requests_1h_2k={small['requests']} requests_1h_32k={large['requests']} "
-        f"coverage={min(small['coverage'], large['coverage']):.3f}"
+        f"coverage={min(small['coverage'], large['coverage']):.3f} "
+        f"complete={'yes' if small['outcome'] == large['outcome'] == 'ok' else 'no'}"
     )
 
 
