@@ -33,7 +33,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from summaries.llm import MalformedReply, transcript_summarize  # noqa: E402
+from summaries.llm import MalformedReply, transcript_input, transcript_summarize  # noqa: E402
 from summaries.llm.openai import accepted_modes_forget  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
 from tests.fakes.transcripts import long_transcript  # noqa: E402
@@ -132,7 +132,7 @@ def openai_run(segments, *, context_tokens: int) -> dict:
             "max_prompt": max((r["usage"]["prompt_tokens"] for _, r in answered), default=0),
             "seconds": seconds,
             "s_per_1k": seconds / (prompt_tokens / 1000) if prompt_tokens else float("nan"),
-            "coverage": transcript_coverage(proxy, segments),
+            "coverage": transcript_coverage(proxy, transcript_input(segments).prepared),
             "outcome": outcome,
         }
 

@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "summaries",
     "curation",
     "django_ratelimit",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -162,7 +165,7 @@ CACHES = {
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 )
-# Ranked search hits are cached this long (0 turns the cache off); see podcasts.selectors.
+# Ranked search hits are cached this long (0 turns the cache off); see summaries.selectors.
 SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=60)
 
 # --- Pipeline ---------------------------------------------------------------------
@@ -184,6 +187,18 @@ WHISPER_MODEL = env.str("WHISPER_MODEL", default="")  # empty: the bundled tiny.
 WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
 WHISPER_THREADS = env.int("WHISPER_THREADS", default=0)  # 0: CTranslate2 picks
 WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)  # 1: ~40% faster than 5 on CPU
+# Audio is transcribed in windows of this length (cut in a pause), so memory does not grow with the episode.
+WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=600.0)
+# Windows overlap by this much so a word at a cut is heard whole (then kept once).
+WHISPER_WINDOW_OVERLAP_SECONDS = env.float("WHISPER_WINDOW_OVERLAP_SECONDS", default=3.0)
+# Smaller models to retry with, in order, when transcription runs out of memory.
+WHISPER_FALLBACK_MODELS = env.list("WHISPER_FALLBACK_MODELS", default=[])
+# Where WHISPER_MODEL=base is assembled from its PyPI parts; empty: ~/.cache/castnotes/whisper.
+WHISPER_CACHE_DIR = env.str("WHISPER_CACHE_DIR", default="")
+# Dotted path of the callable(source, compute_type, threads) that builds a model (tests swap it).
+WHISPER_MODEL_LOADER = env.str("WHISPER_MODEL_LOADER", default="podcasts.transcription.model_load")
+# The episode row's transcription progress is written at most this often.
+WHISPER_PROGRESS_SECONDS = env.float("WHISPER_PROGRESS_SECONDS", default=5.0)
 # Transcription pipeline (docs/pipeline.md): download deadline, sweeper timeouts.
 FETCH_AUDIO_DEADLINE = env.float("FETCH_AUDIO_DEADLINE", default=1800.0)
 TRANSCRIPT_MAX_BYTES = env.int("TRANSCRIPT_MAX_BYTES", default=5 * 1024 * 1024)
@@ -202,7 +217,7 @@ if SUMMARY_PROVIDER not in ("anthropic", "extractive", "openai"):
     raise ImproperlyConfigured("SUMMARY_PROVIDER must be 'anthropic', 'openai' or 'extractive'.")
 if SUMMARY_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:
     raise ImproperlyConfigured("SUMMARY_PROVIDER=anthropic needs ANTHROPIC_API_KEY.")
-SUMMARY_PROMPT_VERSION = env.str("SUMMARY_PROMPT_VERSION", default="v2")
+SUMMARY_PROMPT_VERSION = env.str("SUMMARY_PROMPT_VERSION", default="v3")
 LLM_DAILY_TOKEN_BUDGET = env.int("LLM_DAILY_TOKEN_BUDGET", default=2_000_000)
 # USD per million tokens, by model name or name prefix (docs/summaries.md "Cost").
 LLM_PRICES_USD_PER_MTOK = env.json(
@@ -222,6 +237,12 @@ ANTHROPIC_RETRY_BACKOFF = env.float("ANTHROPIC_RETRY_BACKOFF", default=2.0)
 SUMMARY_DEADLINE_SECONDS = env.float("SUMMARY_DEADLINE_SECONDS", default=SUMMARIES_JOB_TIMEOUT - 60)
 SUMMARY_MAX_INPUT_TOKENS = env.int("SUMMARY_MAX_INPUT_TOKENS", default=100_000)
 SUMMARY_MAX_OUTPUT_TOKENS = env.int("SUMMARY_MAX_OUTPUT_TOKENS", default=2048)
+# Sampling temperature sent with prompt v3 and later when set (e.g. 0.2). Unset by default:
+# Anthropic API version 2026-10-21, which the anthropic 2.x SDK sends, rejects any temperature
+# with a 400, so only set it for a proxy or server that accepts one (docs/summaries.md).
+SUMMARY_TEMPERATURE = env.float("SUMMARY_TEMPERATURE", default=None)
+if SUMMARY_TEMPERATURE is not None and not 0.0 <= SUMMARY_TEMPERATURE <= 1.0:
+    raise ImproperlyConfigured("SUMMARY_TEMPERATURE must be between 0 and 1.")
 if ANTHROPIC_TIMEOUT * (ANTHROPIC_MAX_RETRIES + 1) + ANTHROPIC_RETRY_AFTER_MAX * ANTHROPIC_MAX_RETRIES >= SUMMARIES_JOB_TIMEOUT:
     raise ImproperlyConfigured(
         "ANTHROPIC_TIMEOUT x (ANTHROPIC_MAX_RETRIES + 1) + retry waits must stay below SUMMARIES_JOB_TIMEOUT."
@@ -368,6 +389,30 @@ RATELIMIT_REGENERATE = env.str("RATELIMIT_REGENERATE", default="60/m")
 # Behind a proxy REMOTE_ADDR is the proxy: name the header that carries the client address.
 if env.str("RATELIMIT_IP_META_KEY", default=""):
     RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY")
+# --- JSON API (docs/api.md): personal Bearer tokens only, JSON only, capped pages ----------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["summaries.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "summaries.api.permissions.ReadOnlyTokenIsReadOnly",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "summaries.api.pagination.Pagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Castnotes API",
+    "DESCRIPTION": "Podcasts, episodes with summaries, chapters and transcripts, search, feed submission and "
+    "regeneration, with the web's rules. Authenticate with `Authorization: Bearer <personal API token>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from the drf-spectacular-sidecar package (static files): no CDN, CSP script-src 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"PipelineStatusEnum": "podcasts.models.PipelineStatus"},
+}
 SILENCED_SYSTEM_CHECKS = [
     # Django's own RedisCache increments atomically (INCR); django-ratelimit 4.1 predates it.
     "django_ratelimit.W001",

@@ -32,6 +32,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", limit("login", "RATELIMIT_LOGIN", key="ip")(auth_views.LoginView.as_view()), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include("summaries.api.urls")),
+    path("", include("summaries.urls_listeners")),
     path("", include("podcasts.urls")),
     path("", include("summaries.urls")),
 ]

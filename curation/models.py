@@ -14,6 +14,7 @@ class CurationItem(models.Model):
         JOB_FAILED = "job_failed", "Job failed"
         MALFORMED_LLM_OUTPUT = "malformed_llm_output", "Malformed LLM output"
         UNVERIFIED_QUOTE = "unverified_quote", "Unverified quote"
+        UNVERIFIED_AD_SPAN = "unverified_ad_span", "Unverified ad span"
         LOW_CONFIDENCE_TRANSCRIPT = "low_confidence_transcript", "Low-confidence transcript"
         DUPLICATE_AUDIO = "duplicate_audio", "Duplicate audio"
         FEED_BROKEN = "feed_broken", "Broken feed"

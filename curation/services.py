@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
@@ -339,19 +340,29 @@ def curation_item_reopen(item: CurationItem, *, actor, reason: str = "") -> bool
 
 
 # --- Proposed actions ---------------------------------------------------------------
+#
+# Curation is the lowest domain layer: it knows no episode or summary. The app
+# that owns an action registers its handler from its AppConfig.ready()
+# (podcasts: retry_job, retranscribe, ingest_feed; summaries: hide_summary,
+# resummarize), and resolving an item carries it out through this registry.
 
 ProposedActionHandler = Callable[[CurationItem, Any], str]
 _PROPOSED_ACTIONS: dict[str, ProposedActionHandler] = {}
 
 
-def proposed_action_register(name: str) -> Callable[[ProposedActionHandler], ProposedActionHandler]:
+def proposed_action_register(name: str, handler: ProposedActionHandler) -> None:
     """Register the handler that carries out `proposed_action == name` on resolve."""
+    if name not in CurationItem.ProposedAction.values or not name:
+        raise ValueError(f"unknown proposed action {name!r}")
+    registered = _PROPOSED_ACTIONS.get(name)
+    if registered is not None and registered is not handler:
+        raise ValueError(f"proposed action {name!r} already has a handler")
+    _PROPOSED_ACTIONS[name] = handler
 
-    def decorator(handler: ProposedActionHandler) -> ProposedActionHandler:
-        _PROPOSED_ACTIONS[name] = handler
-        return handler
 
-    return decorator
+def proposed_action_handlers() -> dict[str, ProposedActionHandler]:
+    """A copy of the registry: proposed action → handler."""
+    return dict(_PROPOSED_ACTIONS)
 
 
 def proposed_action_carry_out(*, item: CurationItem, actor) -> str:
@@ -364,7 +375,8 @@ def proposed_action_carry_out(*, item: CurationItem, actor) -> str:
     return handler(item, actor)
 
 
-def _target(item: CurationItem, model_label: str):
+def proposed_action_target(item: CurationItem, model_label: str):
+    """The item's target, checked to be a `model_label` (e.g. "podcasts.episode") that still exists."""
     if item.content_type.model_class() is None or item.content_type.model_class()._meta.label_lower != model_label:
         raise ProposedActionFailed(
             f"Item {item.pk} proposes {item.proposed_action!r} but points at a "
@@ -374,40 +386,6 @@ def _target(item: CurationItem, model_label: str):
     if target is None:
         raise ProposedActionFailed(f"{item.object_repr or model_label} (id {item.object_id}) no longer exists.")
     return target
-
-
-@proposed_action_register(CurationItem.ProposedAction.HIDE_SUMMARY)
-def _hide_summary(item: CurationItem, actor) -> str:
-    summary = _target(item, "summaries.summary")
-    changed = editorial_transition(
-        summary, "hidden", actor=actor, reason=f"curation item {item.pk}: {item.get_flag_class_display()}"
-    )
-    return "summary hidden" if changed else "summary was already hidden"
-
-
-@proposed_action_register(CurationItem.ProposedAction.RETRY_JOB)
-def _retry_job(item: CurationItem, actor) -> str:
-    from podcasts.pipeline import episode_retry
-
-    episode = _target(item, "podcasts.episode")
-    new_status = episode_retry(episode_id=episode.pk, actor=actor)
-    if new_status is None:
-        raise ProposedActionFailed(f"Episode {episode.pk} is no longer failed; nothing to retry.")
-    return f"episode back to {new_status}"
-
-
-@proposed_action_register(CurationItem.ProposedAction.INGEST_FEED)
-def _ingest_feed(item: CurationItem, actor) -> str:
-    from podcasts.services import PodcastNotPending, podcast_approve_submission
-
-    podcast = _target(item, "podcasts.podcast")
-    try:
-        report = podcast_approve_submission(podcast=podcast, actor=actor)
-    except PodcastNotPending as exc:
-        raise ProposedActionFailed(str(exc)) from None
-    if report.error:
-        raise ProposedActionFailed(f"The feed could not be ingested: {report.error}")
-    return f"feed approved and ingested ({report.created} episodes)"
 
 
 # --- The Curators group ----------------------------------------------------------------
@@ -428,8 +406,6 @@ CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
 
 def curators_group_ensure():
     """Create the Curators group, or reset it to exactly the curator permissions."""
-    from django.contrib.auth.models import Group, Permission
-
     group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
     wanted = Q()
     for app_label, codename in CURATOR_PERMISSIONS:

@@ -17,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from curation.services import enqueue_for_review
 from podcasts.fetch import FetchConnectionError, FetchError, HTTPStatusError, ResponseTooLarge, fetch_stream
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import (
@@ -27,6 +28,7 @@ from podcasts.pipeline import (
     episode_record_failure,
     transcript_store,
 )
+from podcasts.transcripts import publisher_transcript_fetch, transcript_candidates
 
 logger = logging.getLogger("castnotes.download")
 
@@ -209,8 +211,6 @@ def episode_download(*, episode_id: int) -> str | None:
 
 
 def _download_stage(episode: Episode) -> str | None:
-    from podcasts.transcripts import publisher_transcript_fetch, transcript_candidates
-
     if transcript_candidates(episode):
         published, why = publisher_transcript_fetch(episode)
         if published is not None:
@@ -330,7 +330,6 @@ def _finish_download(*, episode: Episode, audio: DownloadedAudio) -> str | None:
 
 def _reuse_transcript(*, episode: Episode, original: Transcript, fields: dict, path: Path) -> str | None:
     """Same audio bytes as an episode that has a transcript: copy it and flag duplicate_audio."""
-    from curation.services import enqueue_for_review
 
     with transaction.atomic():
         stored = transcript_store(

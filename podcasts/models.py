@@ -46,7 +46,7 @@ class Podcast(models.Model):
         return self.title or self.feed_url
 
     def get_absolute_url(self) -> str:
-        return reverse_pk("podcasts:podcast_detail", self.pk)
+        return reverse_pk("summaries:podcast_detail", self.pk)
 
 
 class PipelineStatus(models.TextChoices):
@@ -102,6 +102,12 @@ class Episode(models.Model):
     audio_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     audio_bytes = models.BigIntegerField(null=True, blank=True)
     audio_duration = models.FloatField(null=True, blank=True)
+    # Transcription: share of the audio done (0–1) while transcribing, and the model the next attempt uses.
+    progress = models.FloatField(null=True, blank=True, help_text="Seconds transcribed / duration, written by the whisper worker.")
+    progress_updated_at = models.DateTimeField(null=True, blank=True)
+    whisper_model = models.CharField(
+        max_length=200, blank=True, help_text="Set by the out-of-memory fallback (WHISPER_FALLBACK_MODELS); empty: WHISPER_MODEL."
+    )
     # Curator-owned fields: ingest never writes these.
     hidden = models.BooleanField(default=False)
     curator_notes = models.TextField(blank=True)
@@ -116,6 +122,10 @@ class Episode(models.Model):
                 condition=Q(pipeline_status__in=PipelineStatus.values),
                 name="episode_pipeline_status_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(progress__isnull=True) | Q(progress__gte=0, progress__lte=1),
+                name="episode_progress_share",
+            ),
         ]
         indexes = [
             models.Index(fields=["pipeline_status", "status_changed_at"], name="episode_status_changed"),
@@ -126,7 +136,7 @@ class Episode(models.Model):
         return self.title or self.guid
 
     def get_absolute_url(self) -> str:
-        return reverse_pk("podcasts:episode_detail", self.pk)
+        return reverse_pk("summaries:episode_detail", self.pk)
 
 
 class Transcript(models.Model):
@@ -139,7 +149,7 @@ class Transcript(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices)
     language = models.CharField(max_length=35, blank=True)
     duration = models.FloatField(null=True, blank=True)
-    segments = models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob}]")
+    segments = models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob, words: [{start, end, word, probability}]}]")
     text = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)
@@ -181,3 +191,48 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile {self.user_id} ({self.plan})"
+
+
+class AdSpan(models.Model):
+    """A stretch of a transcript that is an ad (sponsor read, promo of another show), in seconds.
+
+    Rows come from the offline detector, from the LLM's summary reply, or from a
+    curator. A curator's "not an ad" keeps the row with status
+    rejected_by_curator, so re-detection can see it and does not bring the
+    span back (podcasts/ad_spans.py).
+    """
+
+    class Origin(models.TextChoices):
+        DETECTOR = "detector", "Offline detector"
+        LLM = "llm", "LLM"
+        CURATOR = "curator", "Curator"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REJECTED_BY_CURATOR = "rejected_by_curator", "Not an ad (curator)"
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="ad_spans")
+    start = models.FloatField()
+    end = models.FloatField()
+    label = models.CharField(max_length=200, blank=True, help_text="The sponsor's name when known.")
+    confidence = models.FloatField(default=1.0)
+    origin = models.CharField(max_length=20, choices=Origin.choices)
+    detector_version = models.CharField(
+        max_length=100, blank=True, help_text="Detector version, or the model that returned an LLM span."
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["transcript", "start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__gte=0) & Q(end__gt=models.F("start")), name="adspan_end_after_start"),
+            models.CheckConstraint(condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="adspan_confidence_0_1"),
+            models.CheckConstraint(condition=Q(origin__in=["detector", "llm", "curator"]), name="adspan_origin_valid"),
+            models.CheckConstraint(condition=Q(status__in=["active", "rejected_by_curator"]), name="adspan_status_valid"),
+        ]
+        indexes = [models.Index(fields=["transcript", "status", "start"], name="adspan_transcript_status")]
+
+    def __str__(self) -> str:
+        return f"{self.label or 'Ad'} {self.start:.0f}–{self.end:.0f} s ({self.origin}, {self.status})"

@@ -3,10 +3,13 @@
 Claim, work, commit (DESIGN.md): a job claims its row with a conditional UPDATE
 (rowcount must be 1, so a duplicate or late job is a no-op), does the heavy work
 outside any transaction, then writes the result and the next status in one short
-atomic block and enqueues the next job on commit.
+atomic block and enqueues the next job on commit. Which stage follows which, and
+on which queue, is the stage table's (podcasts.stages).
 """
 
 import logging
+import math
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
@@ -19,20 +22,23 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.queues import enqueue
-from podcasts.models import Episode
+from curation.services import enqueue_for_review
+from podcasts.ad_spans import ad_spans_store_detected, detect_for_episode
+from podcasts.models import Episode, Transcript
+from podcasts.stages import ready_before, ready_states, stage_from_ready, stage_from_working, stages, working_states
+from podcasts.transcription import (
+    TranscriptionRefused,
+    model_chain,
+    model_default,
+    model_label,
+    model_next,
+    models_release,
+    transcribe_file,
+)
 
 logger = logging.getLogger("castnotes.pipeline")
 
 Status = Episode.PipelineStatus
-
-# Each working state and the ready state a retry goes back to.
-READY_BEFORE = {
-    Status.DOWNLOADING: Status.NEW,
-    Status.TRANSCRIBING: Status.DOWNLOADED,
-    Status.SUMMARIZING: Status.TRANSCRIBED,
-}
-WORKING_STATES = tuple(READY_BEFORE)
-READY_STATES = tuple(READY_BEFORE.values())
 
 
 def retry_backoff(attempts: int) -> timedelta:
@@ -83,7 +89,7 @@ def episode_defer(*, episode_id: int, working_status: str, until, reason: str) -
     """
     now = timezone.now()
     moved = Episode.objects.filter(pk=episode_id, pipeline_status=working_status).update(
-        pipeline_status=READY_BEFORE[working_status],
+        pipeline_status=ready_before(working_status),
         status_changed_at=now,
         updated_at=now,
         enqueued_at=None,
@@ -116,8 +122,6 @@ def episode_record_failure(
     (unless `flag_job_failed=False`: the caller already flagged the cause itself).
     `backoff=False` (the sweeper's stuck rows, which already waited) retries at once.
     """
-    from curation.services import enqueue_for_review
-
     error = error[:2000]
     now = timezone.now()
     with transaction.atomic():
@@ -126,7 +130,7 @@ def episode_record_failure(
             return None
         attempts = episode.attempts + 1
         exhausted = permanent or attempts >= settings.MAX_ATTEMPTS
-        new_status = give_up_status if exhausted else READY_BEFORE[working_status]
+        new_status = give_up_status if exhausted else ready_before(working_status)
         Episode.objects.filter(pk=episode_id).update(
             pipeline_status=new_status,
             attempts=attempts,
@@ -174,24 +178,6 @@ def episode_record_failure(
 _drive_inline: ContextVar[bool] = ContextVar("castnotes_drive_inline", default=False)
 
 
-def summarize_function() -> Callable[..., Any] | None:
-    """summaries.services.episode_summarize, when the summaries app provides it."""
-    try:
-        from summaries import services
-    except ImportError:
-        return None
-    return getattr(services, "episode_summarize", None)
-
-
-def summarize_job() -> Callable[..., Any] | None:
-    """summaries.tasks.summarize_episode (the summaries queue's job), when it exists."""
-    try:
-        from summaries import tasks
-    except ImportError:
-        return None
-    return getattr(tasks, "summarize_episode", None)
-
-
 def transcription_job_timeout(duration: float | None) -> int:
     """RQ timeout of a transcription job: 15 min plus the audio's own length.
 
@@ -201,22 +187,14 @@ def transcription_job_timeout(duration: float | None) -> int:
     return int(900 + max(duration or 0.0, 0.0))
 
 
-def download_job_timeout() -> int:
+def download_job_timeout(duration: float | None = None) -> int:
     return int(settings.FETCH_AUDIO_DEADLINE + 300)
 
 
-def stage_job(status: str) -> tuple[str, Callable[..., Any], int | None] | None:
-    """(queue, job function, timeout) for the stage that starts from ready `status`."""
-    from podcasts import tasks
-
-    if status == Status.NEW:
-        return "downloads", tasks.download_episode, download_job_timeout()
-    if status == Status.DOWNLOADED:
-        return "transcription", tasks.transcribe_episode, None
-    if status == Status.TRANSCRIBED:
-        job = summarize_job()
-        return ("summaries", job, None) if job is not None else None
-    return None
+def transcription_stuck_seconds(duration: float | None) -> int:
+    """A transcription may legitimately run for its whole RQ job timeout, so the sweeper
+    waits at least that (plus a minute): past it the job is surely dead."""
+    return max(settings.PIPELINE_STUCK_SECONDS, transcription_job_timeout(duration) + 60)
 
 
 def episode_enqueue(*, episode_id: int, on_commit: bool = True) -> bool:
@@ -231,20 +209,18 @@ def episode_enqueue(*, episode_id: int, on_commit: bool = True) -> bool:
     if episode is None:
         return False
     status = episode["pipeline_status"]
-    job = stage_job(status)
-    if job is None or _drive_inline.get():
-        # Not in any queue: `process` runs the stage itself, or the stage does not
-        # exist yet (no summarizer) and a later sweep picks the row up.
+    stage = stage_from_ready(status)
+    if stage is None or _drive_inline.get():
+        # Not in any queue: `process` runs the stage itself, or no stage starts
+        # from this state (e.g. no summarizer installed) and a later sweep picks the row up.
         Episode.objects.filter(pk=episode_id, pipeline_status=status).update(enqueued_at=None)
-        return job is not None
-    queue_name, func, timeout = job
-    if status == Status.DOWNLOADED:
-        timeout = transcription_job_timeout(episode["audio_duration"])
+        return stage is not None
+    timeout = stage.timeout(episode["audio_duration"])
     now = timezone.now()
     Episode.objects.filter(pk=episode_id, pipeline_status=status).update(enqueued_at=now)
 
     def hand_over() -> None:
-        if not enqueue(queue_name, func, episode_id, job_timeout=timeout):
+        if not enqueue(stage.queue, stage.job, episode_id, job_timeout=timeout):
             # Nothing is lost: the row keeps its state and the sweeper enqueues it again.
             Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=now).update(enqueued_at=None)
 
@@ -280,10 +256,9 @@ def transcript_store(
     meanwhile, so a late or duplicate job is a no-op; the OneToOne on
     Transcript.episode is the last guard against a second transcript.
     """
-    from curation.services import enqueue_for_review
-    from podcasts.models import Transcript
-
     text = " ".join(s["text"] for s in segments)
+    # Sponsor spans are computed before the transaction (CPU work, up to seconds on long episodes).
+    ad_spans = detect_for_episode(episode_id=episode_id, segments=segments)
     with transaction.atomic():
         if not episode_advance(
             episode_id=episode_id, from_status=from_status, to_status=Status.TRANSCRIBED, **(episode_fields or {})
@@ -292,7 +267,7 @@ def transcript_store(
             return False
         try:
             with transaction.atomic():
-                Transcript.objects.create(
+                transcript = Transcript.objects.create(
                     episode_id=episode_id,
                     source=source,
                     language=language,
@@ -305,6 +280,8 @@ def transcript_store(
                     no_speech_ratio=no_speech_ratio,
                     source_url=source_url,
                 )
+                if ad_spans is not None:
+                    ad_spans_store_detected(transcript=transcript, spans=ad_spans)
         except IntegrityError:
             logger.info("transcript_exists", extra={"event": "transcript_exists", "episode_id": episode_id})
         episode = Episode.objects.get(pk=episode_id)
@@ -335,21 +312,94 @@ def transcript_store(
     return True
 
 
+# --- Transcription: progress and the out-of-memory fallback ------------------------------
+
+
+def episode_progress_record(*, episode_id: int, share: float) -> bool:
+    """Write the share of audio transcribed (0–1) on a transcribing row; autocommits, so pages see it at once."""
+    return (
+        Episode.objects.filter(pk=episode_id, pipeline_status=Status.TRANSCRIBING).update(
+            progress=min(max(share, 0.0), 1.0), progress_updated_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def episode_progress_recorder(*, episode_id: int) -> Callable[[float, float], None]:
+    """A transcribe_file progress callback: one write per WHISPER_PROGRESS_SECONDS at most, and always the last."""
+    last_write = -math.inf
+
+    def record(done: float, total: float) -> None:
+        nonlocal last_write
+        final = total > 0 and done >= total
+        if not final and time.monotonic() - last_write < settings.WHISPER_PROGRESS_SECONDS:
+            return
+        last_write = time.monotonic()
+        episode_progress_record(episode_id=episode_id, share=done / total if total else 0.0)
+
+    return record
+
+
+def episode_transcribe_fallback(*, episode_id: int, failed_model: str, why: str) -> str | None:
+    """After running out of memory with `failed_model`, go back to downloaded with the next smaller model.
+
+    No attempt is counted (the next model is a different job). At the end of
+    WHISPER_FALLBACK_MODELS the episode fails for good, with a P0 item.
+    """
+    following = model_next(failed_model)
+    if following is None:
+        tried = ", ".join(model_label(name) for name in model_chain())
+        return episode_record_failure(
+            episode_id=episode_id,
+            working_status=Status.TRANSCRIBING,
+            error=f"{why} with {model_label(failed_model)}, the last model to try ({tried}): "
+            "give the whisper worker more memory or add a smaller model to WHISPER_FALLBACK_MODELS.",
+            permanent=True,
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Episode.objects.filter(pk=episode_id, pipeline_status=Status.TRANSCRIBING).update(
+            pipeline_status=Status.DOWNLOADED,
+            whisper_model=following,
+            last_error=f"{why} with {model_label(failed_model)}; retrying with {model_label(following)}."[:2000],
+            progress=None,
+            status_changed_at=now,
+            updated_at=now,
+            enqueued_at=None,
+            retry_after=None,
+        )
+        if moved:
+            episode_enqueue(episode_id=episode_id)
+    logger.warning(
+        "transcribe_fallback",
+        extra={"event": "transcribe_fallback", "episode_id": episode_id, "failed_model": failed_model, "model": following},
+    )
+    return Status.DOWNLOADED if moved else None
+
+
 # --- The transcription stage -------------------------------------------------------------
 
 
 def episode_transcribe(*, episode_id: int) -> str | None:
     """downloaded → transcribing → transcribed; whisper runs outside any transaction."""
-    from podcasts.transcription import transcribe_file
-
     episode = episode_claim(episode_id=episode_id, from_status=Status.DOWNLOADED, to_status=Status.TRANSCRIBING)
     if episode is None:
         return None
     path = Path(settings.MEDIA_ROOT) / episode.audio_path if episode.audio_path else None
     if path is None or not path.is_file():
         return _episode_redownload(episode=episode)
+    model = episode.whisper_model or model_default()
     try:
-        result = transcribe_file(path)
+        result = transcribe_file(
+            path, model=model, language=episode.podcast.language, on_progress=episode_progress_recorder(episode_id=episode_id)
+        )
+    except TranscriptionRefused as exc:  # e.g. an English-only model and a French feed: retrying cannot help
+        return episode_record_failure(
+            episode_id=episode_id, working_status=Status.TRANSCRIBING, error=f"Transcription refused: {exc}", permanent=True
+        )
+    except MemoryError:
+        models_release()  # free the model that did not fit before a smaller one loads
+        return episode_transcribe_fallback(episode_id=episode_id, failed_model=model, why="Out of memory transcribing")
     except Exception as exc:  # whisper failing on probed audio is unexpected: retry, then fail with a P0
         logger.exception("transcribe_error", extra={"event": "transcribe_error", "episode_id": episode_id})
         return episode_record_failure(
@@ -400,17 +450,13 @@ def _episode_redownload(*, episode: Episode) -> str | None:
 
 
 def stuck_threshold(*, status: str, audio_duration: float | None, stuck_after: int | None) -> int:
-    """Seconds a row may stay in working `status` before the sweeper takes it back.
-
-    A transcription may legitimately run for its whole RQ job timeout, so its
-    threshold is at least that (plus a minute): past it the job is surely dead.
-    An explicit `stuck_after` overrides every rule (tests, impatient operators).
-    """
+    """Seconds a row may stay in working `status` before the sweeper takes it back:
+    the stage's own rule, unless an explicit `stuck_after` overrides every rule
+    (tests, impatient operators)."""
     if stuck_after is not None:
         return stuck_after
-    if status == Status.TRANSCRIBING:
-        return max(settings.PIPELINE_STUCK_SECONDS, transcription_job_timeout(audio_duration) + 60)
-    return settings.PIPELINE_STUCK_SECONDS
+    stage = stage_from_working(status)
+    return stage.stuck_seconds(audio_duration) if stage is not None else settings.PIPELINE_STUCK_SECONDS
 
 
 def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
@@ -426,11 +472,18 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
     now = timezone.now()
     shortest = stuck_after if stuck_after is not None else settings.PIPELINE_STUCK_SECONDS
     working = Episode.objects.filter(
-        pipeline_status__in=WORKING_STATES, status_changed_at__lte=now - timedelta(seconds=shortest)
-    ).values_list("pk", "pipeline_status", "status_changed_at", "audio_duration")
-    for episode_id, status, changed_at, duration in working:
+        pipeline_status__in=working_states(), status_changed_at__lte=now - timedelta(seconds=shortest)
+    ).values_list("pk", "pipeline_status", "status_changed_at", "audio_duration", "whisper_model")
+    for episode_id, status, changed_at, duration, whisper_model in working:
         limit = stuck_threshold(status=status, audio_duration=duration, stuck_after=stuck_after)
         if changed_at > now - timedelta(seconds=limit):
+            continue
+        if status == Status.TRANSCRIBING and _transcribe_fallback_applies(whisper_model):
+            # A whisper worker that vanished mid-job was most likely killed for memory.
+            if episode_transcribe_fallback(
+                episode_id=episode_id, failed_model=whisper_model or model_default(), why=f"Stuck in transcribing for over {limit} s (worker killed?)"
+            ):
+                report["stuck"].append(episode_id)
             continue
         new_status = episode_record_failure(
             episode_id=episode_id,
@@ -444,12 +497,12 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
             if new_status == Status.FAILED:
                 report["failed"].append(episode_id)
 
-    exhausted = Episode.objects.filter(pipeline_status__in=READY_STATES, attempts__gte=settings.MAX_ATTEMPTS)
+    exhausted = Episode.objects.filter(pipeline_status__in=ready_states(), attempts__gte=settings.MAX_ATTEMPTS)
     for episode_id, status in exhausted.values_list("pk", "pipeline_status"):
         if _episode_give_up(episode_id=episode_id, from_status=status):
             report["failed"].append(episode_id)
 
-    ready = [status for status in READY_STATES if stage_job(status) is not None]
+    ready = list(ready_states())
     lost_before = now - timedelta(seconds=settings.PIPELINE_LOST_JOB_SECONDS)
     pending = (
         Episode.objects.filter(pipeline_status__in=ready)
@@ -472,10 +525,13 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
     return report
 
 
+def _transcribe_fallback_applies(whisper_model: str) -> bool:
+    """A smaller model is left to try (without WHISPER_FALLBACK_MODELS, stuck rows are retried as before)."""
+    return model_next(whisper_model or model_default()) is not None
+
+
 def _episode_give_up(*, episode_id: int, from_status: str) -> bool:
     """Fail a ready row whose attempts are used up, with the P0 job_failed item."""
-    from curation.services import enqueue_for_review
-
     with transaction.atomic():
         episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=from_status).first()
         if episode is None or episode.attempts < settings.MAX_ATTEMPTS:
@@ -510,20 +566,14 @@ def pipeline_process(
 ) -> dict[str, Any]:
     """Run every pending stage of pending episodes here, in order, until each stops moving.
 
-    Pending: new, downloaded, or transcribed when the summaries app provides
-    `episode_summarize`. Backoff is honoured: a row whose `retry_after` is still
+    Pending: the ready state of any registered stage (podcasts.stages). Backoff is honoured: a row whose `retry_after` is still
     ahead waits (reported as `waiting`), unless `ignore_backoff` (an operator
     naming episodes explicitly). A stage that fails transiently is not retried
     in the same run. Rows in a working state belong to a worker and are left alone.
     """
-    from podcasts.download import episode_download
-
-    summarize = summarize_function()
-    stages: dict[str, Callable[..., Any]] = {Status.NEW: episode_download, Status.DOWNLOADED: episode_transcribe}
-    if summarize is not None:
-        stages[Status.TRANSCRIBED] = summarize
+    table = {stage.ready: stage.run_function() for stage in stages()}
     now = timezone.now()
-    candidates = Episode.objects.filter(pipeline_status__in=list(stages)).order_by("published_at", "pk")
+    candidates = Episode.objects.filter(pipeline_status__in=list(table)).order_by("published_at", "pk")
     if episode_ids:
         candidates = candidates.filter(pk__in=episode_ids)
     waiting = []
@@ -537,9 +587,9 @@ def pipeline_process(
     token = _drive_inline.set(True)
     try:
         for episode_id in ids:
-            for _ in range(len(stages) + 1):
+            for _ in range(len(table) + 1):
                 status = Episode.objects.values_list("pipeline_status", flat=True).get(pk=episode_id)
-                stage = stages.get(status)
+                stage = table.get(status)
                 if stage is None:
                     break
                 try:
@@ -572,8 +622,6 @@ def episode_retry(*, episode_id: int, actor) -> str | None:
     start over and the stage is enqueued on commit (should that hand-over fail,
     `sweep` does it). Returns the new status, or None when the episode is not failed.
     """
-    from podcasts.models import Transcript
-
     with transaction.atomic():
         episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=Status.FAILED).first()
         if episode is None:
@@ -592,5 +640,39 @@ def episode_retry(*, episode_id: int, actor) -> str | None:
     logger.info(
         "episode_retry",
         extra={"event": "episode_retry", "episode_id": episode_id, "status": ready, "actor_id": getattr(actor, "pk", None)},
+    )
+    return ready
+
+
+def episode_retranscribe(*, episode_id: int, actor) -> str | None:
+    """Transcribe the episode again (a curator's retranscribe): its transcript is removed and it
+    goes back to `downloaded` (audio on disk) or `new` (download first), attempts reset.
+
+    Its summaries stay as they are: the current one is shown until the new transcript's
+    summary supersedes it. Returns the new status, or None while a stage is working on
+    the episode (retry once it has finished) or when it has nothing to transcribe from.
+    """
+    with transaction.atomic():
+        episode = Episode.objects.select_for_update().filter(pk=episode_id).first()
+        if episode is None or episode.pipeline_status in working_states():
+            return None
+        audio = Path(settings.MEDIA_ROOT) / episode.audio_path if episode.audio_path else None
+        ready = Status.DOWNLOADED if audio is not None and audio.is_file() else Status.NEW
+        Transcript.objects.filter(episode_id=episode_id).delete()
+        now = timezone.now()
+        Episode.objects.filter(pk=episode_id).update(
+            pipeline_status=ready,
+            attempts=0,
+            last_error="",
+            retry_after=None,
+            enqueued_at=None,
+            status_changed_at=now,
+            updated_at=now,
+            **({} if ready == Status.DOWNLOADED else {"audio_path": ""}),
+        )
+        episode_enqueue(episode_id=episode_id)
+    logger.info(
+        "episode_retranscribe",
+        extra={"event": "episode_retranscribe", "episode_id": episode_id, "status": ready, "actor_id": getattr(actor, "pk", None)},
     )
     return ready

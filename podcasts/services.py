@@ -1,23 +1,32 @@
 """Every write to podcasts, episodes, transcripts, subscriptions and profiles."""
 
+import functools
 import hashlib
 import logging
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.test.utils import override_settings
 from django.utils import timezone
 
-from curation.services import curators_group_ensure
+import defusedxml.ElementTree
+from defusedxml import DefusedXmlException
+
+from config.queues import enqueue_on_commit
+from curation.services import curator_action_record, curators_group_ensure, enqueue_for_review
 from podcasts import fetch
 from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, parse_feed, plain_text
 from podcasts.models import Episode, Podcast, Profile
+from podcasts.pipeline import episode_enqueue
 
 DEMO_PASSWORD = "castnotes"
 
@@ -263,7 +272,6 @@ def _podcast_record_unchanged(*, podcast: Podcast, etag: str, last_modified: str
 
 def _podcast_record_failure(*, podcast: Podcast, error: str) -> IngestReport:
     """Record a failed refresh; the podcast keeps every episode. The 3rd failure in a row flags it."""
-    from curation.services import enqueue_for_review
 
     error = error[:2000]
     now = timezone.now()
@@ -328,14 +336,12 @@ def _backfill_limit(episodes: list[Episode], *, now) -> None:
 
 def episodes_enqueue_new(*, episode_ids: list[int]) -> int:
     """Hand new episodes to the first pipeline stage; returns how many were enqueued."""
-    from podcasts.pipeline import episode_enqueue
 
     return sum(1 for episode_id in episode_ids if episode_enqueue(episode_id=episode_id))
 
 
 def podcast_submit(*, feed_url: str, user) -> Podcast:
     """A subscriber suggests a feed: store it pending approval and flag it for a curator (no fetch yet)."""
-    from curation.services import enqueue_for_review
 
     feed_url = (feed_url or "").strip()
     try:
@@ -360,7 +366,6 @@ def podcast_submit(*, feed_url: str, user) -> Podcast:
 
 def podcast_approve_submission(*, podcast: Podcast, actor) -> IngestReport:
     """A curator approves a feed awaiting approval: it becomes active and is ingested now."""
-    from curation.services import curator_action_record
 
     with transaction.atomic():
         moved = Podcast.objects.filter(pk=podcast.pk, status=Podcast.Status.PENDING_APPROVAL).update(
@@ -391,12 +396,6 @@ class OpmlImportReport:
 
 def opml_import(*, data: bytes) -> OpmlImportReport:
     """Add every feed of an OPML file; each new one is refreshed by a `feeds` job after commit."""
-    import defusedxml.ElementTree
-    from defusedxml import DefusedXmlException
-
-    from config.queues import enqueue_on_commit
-    from podcasts import feed_tasks
-
     try:
         root = defusedxml.ElementTree.fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
@@ -427,7 +426,7 @@ def opml_import(*, data: bytes) -> OpmlImportReport:
                 report.existing += 1
                 continue
             report.added.append(podcast.pk)
-            enqueue_on_commit("feeds", feed_tasks.refresh_podcast, podcast.pk)
+            enqueue_on_commit("feeds", "podcasts.feed_tasks.refresh_podcast", podcast.pk)
     logger.info("opml_imported", extra={"event": "opml_imported", "added": len(report.added), "existing": report.existing, "invalid": len(report.invalid)})
     return report
 
@@ -458,10 +457,6 @@ DEMO_FEED_URL_PATTERN = r"^http://127\.0\.0\.1:[0-9]+/feed\.xml$"
 @contextmanager
 def demo_feed_serve() -> Iterator[str]:
     """Serve podcasts/demo/ on a loopback thread (a free port); yield the feed URL; stop the server after."""
-    import functools
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
     class QuietHandler(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -485,8 +480,6 @@ def demo_feed_ingest(*, then: Callable[[IngestReport], None] | None = None) -> I
     A second run moves the existing sample podcast to this run's port, so it is
     refreshed rather than added twice.
     """
-    from django.test.utils import override_settings
-
     with demo_feed_serve() as url, override_settings(FETCH_ALLOW_PRIVATE_NETWORKS=True):
         previous = Podcast.objects.filter(feed_url__regex=DEMO_FEED_URL_PATTERN, title=DEMO_TITLE).exclude(feed_url=url)
         # Enclosures are relative to the feed URL: forget the validators so the feed is parsed again.

@@ -1,20 +1,16 @@
 from django.urls import path
 
-from podcasts import views
-from podcasts import views_audio, views_exports
+from podcasts import views, views_audio, views_exports
 
 app_name = "podcasts"
 
+# The pages that show summaries (home, podcast, episode, search) are summaries.urls.
 urlpatterns = [
-    path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
     path("podcasts/", views.podcast_list, name="podcast_list"),
     path("podcasts/submit/", views.feed_submit, name="feed_submit"),
-    path("podcasts/<int:pk>/", views.podcast_detail, name="podcast_detail"),
     path("podcasts/<int:pk>/subscribe/", views.podcast_subscribe, name="podcast_subscribe"),
     path("podcasts/<int:pk>/unsubscribe/", views.podcast_unsubscribe, name="podcast_unsubscribe"),
-    path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
     path("episodes/<int:pk>/audio", views_audio.episode_audio, name="episode_audio"),
     path("episodes/<int:pk>/transcript.<str:fmt>", views_exports.transcript_export, name="transcript_export"),
-    path("search/", views.search, name="search"),
 ]

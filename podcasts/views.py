@@ -7,18 +7,17 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.ratelimits import limit
 from podcasts import selectors
-from podcasts.forms import FeedSubmissionForm, SearchForm, SignUpForm, SubscriptionForm
+from podcasts.forms import FeedSubmissionForm, SignUpForm, SubscriptionForm
 from podcasts.services import FeedIngestError, podcast_submit
 from podcasts.subscribers import (
     subscription_create,
     subscription_delete,
-    user_may_regenerate,
     user_sign_up,
 )
 
@@ -31,25 +30,16 @@ class SeeOther(HttpResponseRedirect):
     status_code = HTTPStatus.SEE_OTHER
 
 
-def _page(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
-    paginator_class = selectors.CardPaginator if isinstance(queryset, selectors.EpisodeCards) else Paginator
-    return paginator_class(queryset, per_page).get_page(request.GET.get("page"))
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        latest = list(selectors.latest_episodes()[:6])
-        return render(request, "podcasts/landing.html", {"latest": latest})
-    page = _page(request, selectors.home_stream(user=request.user))
-    return render(request, "podcasts/home.html", {"page_obj": page})
+def page_of(request: HttpRequest, object_list, per_page: int = PAGE_SIZE, paginator_class: type[Paginator] = Paginator):
+    """The page of `object_list` named by ?page= (Paginator.get_page's rules for bad numbers)."""
+    return paginator_class(object_list, per_page).get_page(request.GET.get("page"))
 
 
 @limit("signup", "RATELIMIT_SIGNUP", key="ip")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("podcasts:home")
+        return redirect("summaries:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = user_sign_up(
@@ -65,22 +55,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def podcast_list(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.podcast_directory(user=request.user))
+    page = page_of(request, selectors.podcast_directory(user=request.user))
     return render(request, "podcasts/podcast_list.html", {"page_obj": page})
-
-
-@require_GET
-def podcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.podcast_page(pk=pk, user=request.user)
-    if found is None:
-        raise Http404("No such podcast.")
-    podcast, subscription = found
-    page = _page(request, selectors.podcast_episodes(podcast=podcast))
-    return render(
-        request,
-        "podcasts/podcast_detail.html",
-        {"podcast": podcast, "page_obj": page, "subscription": subscription},
-    )
 
 
 @login_required
@@ -122,43 +98,3 @@ def feed_submit(request: HttpRequest) -> HttpResponse:
     return render(request, "podcasts/feed_submit.html", {"form": form})
 
 
-@require_GET
-def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = selectors.episode_page(pk=pk)
-    if episode is None:
-        raise Http404("No such episode.")
-    summary = selectors.summary_current(episode_id=episode.pk)
-    transcript = getattr(episode, "transcript", None)
-    outdated = selectors.summary_is_outdated(summary)
-    may_regenerate = selectors.summary_is_regenerable(summary) and user_may_regenerate(user=request.user)
-    pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
-    return render(
-        request,
-        "podcasts/episode_detail.html",
-        {
-            "episode": episode,
-            "summary": summary,
-            "content": summary.content if summary else {},
-            "transcript": transcript,
-            "transcript_lines": selectors.transcript_lines(transcript),
-            "outdated": outdated,
-            "may_regenerate": may_regenerate,
-            "pending": pending,
-        },
-    )
-
-
-@require_GET
-def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    page = _page(request, selectors.episode_search(query=query)) if query else None
-    snippets = selectors.search_snippets(episodes=list(page.object_list), query=query) if page else {}
-    results = [(episode, snippets.get(episode.pk)) for episode in page.object_list] if page else []
-    for episode, snippet in results:
-        episode.snippet = snippet
-    return render(
-        request,
-        "podcasts/search.html",
-        {"form": form, "query": query, "page_obj": page, "results": results},
-    )

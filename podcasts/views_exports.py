@@ -5,7 +5,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
-from podcasts.models import Podcast, Transcript
+from podcasts.models import Transcript
+from podcasts.selectors import episode_visible
 from podcasts.transcripts import export_json, export_srt, export_txt, export_vtt
 
 FORMATS = {
@@ -23,9 +24,8 @@ def transcript_export(request, pk: int, fmt: str):
         raise Http404("Unknown transcript format.")
     transcript = get_object_or_404(
         Transcript.objects.select_related("episode"),
+        episode_visible("episode__"),
         episode_id=pk,
-        episode__hidden=False,
-        episode__podcast__status=Podcast.Status.ACTIVE,
     )
     if fmt == "vtt":
         body = export_vtt(transcript.segments)

@@ -14,6 +14,8 @@ from django.db import close_old_connections
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from podcasts.transcription import get_model
+
 logger = logging.getLogger("castnotes.worker")
 
 
@@ -24,8 +26,6 @@ class WhisperWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
 
     def work(self, *args, **kwargs):
-        from podcasts.transcription import get_model
-
         get_model()  # before the first job, never in a forked child
         logger.info("whisper_worker_ready", extra={"event": "whisper_worker_ready", "worker": self.name})
         return super().work(*args, **kwargs)

@@ -24,29 +24,32 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from config.queues import enqueue_on_commit
 from curation.models import CurationItem
 from podcasts.models import Episode
-from podcasts.selectors import summary_current
-from summaries.deliveries import _fail, _set_status, regeneration_finish
+from summaries.context import episode_context, transcript_ad_spans
+from summaries.deliveries import delivery_enqueue, delivery_fail, delivery_set_status, regeneration_finish
+from summaries.generation import DailyBudget, llm_usage_row, summary_source_hash, summary_store, transcript_for
 from summaries.llm import (
     BATCH_PRICE_FACTOR,
     CHARS_PER_TOKEN,
     MalformedReply,
     ProviderRejected,
+    TranscriptInput,
     Usage,
     cost_usd,
     estimate_tokens,
     output_verify,
     price_for,
-    segments_clean,
+    transcript_input,
 )
 from summaries.models import Delivery, LLMUsage
+from summaries.prompts import prompt_get
 from summaries.regeneration import (
     outdated_current_summaries,
     regeneration_execute,
     regeneration_plan,
 )
+from summaries.selectors import summary_current
 
 logger = logging.getLogger("castnotes.batches")
 
@@ -61,14 +64,22 @@ BATCH_MAX_REQUESTS = 100_000
 BATCH_MAX_BYTES = 200 * 1024 * 1024
 
 
+def _sdk():
+    """The anthropic SDK and summaries.llm.anthropic, imported on first use: the SDK takes
+    seconds to import, and the scheduler's poll runs every tick, mostly to find no batch."""
+    import anthropic
+
+    from summaries.llm import anthropic as llm
+
+    return anthropic, llm
+
+
 class BatchUnavailable(Exception):
     """--batch cannot run here (no Anthropic key or provider, unknown prompt version, API refusal)."""
 
 
 def batch_check(*, prompt_version: str) -> None:
     """Refuse early, before anything is written, when a batch could not be sent."""
-    from summaries.prompts import prompt_get
-
     if settings.SUMMARY_PROVIDER != "anthropic" or not settings.ANTHROPIC_API_KEY:
         raise BatchUnavailable("--batch needs the Anthropic provider: set ANTHROPIC_API_KEY (and SUMMARY_PROVIDER=anthropic).")
     if price_for(settings.ANTHROPIC_MODEL) is None:
@@ -87,9 +98,6 @@ def regeneration_batch_estimate(
     Input tokens are estimated from transcript characters (as the budget does) plus the
     prompt, output tokens at SUMMARY_MAX_OUTPUT_TOKENS per request: an upper bound.
     """
-    from summaries.llm.anthropic import TOOL
-    from summaries.prompts import prompt_get
-
     plan = regeneration_plan(podcast_id=podcast_id, episode_id=episode_id, prompt_version=prompt_version)
     prompt = prompt_get(plan["target_prompt_version"])
     candidates = outdated_current_summaries(
@@ -97,7 +105,7 @@ def regeneration_batch_estimate(
     )
     totals = candidates.aggregate(chars=Sum(Length("episode__transcript__text")), count=Count("id"))
     count = totals["count"] or 0
-    overhead = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + estimate_tokens(str(TOOL))
+    overhead = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + estimate_tokens(str(_sdk()[1].tool_for(prompt)))
     input_tokens = int((totals["chars"] or 0) / CHARS_PER_TOKEN) + overhead * count
     output_tokens = settings.SUMMARY_MAX_OUTPUT_TOKENS * count
     list_cost = cost_usd(settings.ANTHROPIC_MODEL, input_tokens=input_tokens, output_tokens=output_tokens)
@@ -121,11 +129,11 @@ def _budget_remaining() -> int:
     return max(settings.LLM_DAILY_TOKEN_BUDGET - used, 0)
 
 
-def _segments(episode: Episode) -> list[dict[str, Any]]:
+def _input(episode: Episode) -> TranscriptInput:
+    """The transcript as every provider gets it: ad spans and filler out (see summaries.context)."""
     transcript = episode.transcript
-    return segments_clean(
-        transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
-    )
+    segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
+    return transcript_input(segments, ads=transcript_ad_spans(transcript), language=episode_context(episode).language)
 
 
 def _id_chunks(ids: list[int], size: int = 500):
@@ -144,12 +152,7 @@ def regeneration_batch_submit(
     its deliveries are cancelled (a re-run recreates them) and BatchUnavailable is raised.
     Idempotent like --execute: episodes already pending are skipped.
     """
-    import anthropic
-
-    from summaries import tasks_deliveries
-    from summaries.llm.anthropic import client_get, single_request_params
-    from summaries.prompts import prompt_get
-
+    anthropic, llm = _sdk()
     target = prompt_version or settings.SUMMARY_PROMPT_VERSION
     batch_check(prompt_version=target)
     prompt = prompt_get(target)
@@ -164,7 +167,7 @@ def regeneration_batch_submit(
         )
     result = regeneration_execute(podcast_id=podcast_id, episode_id=episode_id, prompt_version=target, batch_id=SUBMITTING)
     delivery_ids = result.pop("delivery_ids")
-    client = client_get()
+    client = llm.client_get()
     batch_ids: list[str] = []
     requests: list[dict[str, Any]] = []
     size = 0
@@ -205,18 +208,20 @@ def regeneration_batch_submit(
     deliveries = (
         delivery
         for chunk in _id_chunks(delivery_ids)
-        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript").order_by("pk")
+        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript", "episode__podcast").order_by("pk")
     )
     for delivery in deliveries:
         try:
-            params = single_request_params(_segments(delivery.episode), prompt=prompt)
-        except (Episode.transcript.RelatedObjectDoesNotExist, ValueError):
+            params = llm.single_request_params(
+                _input(delivery.episode).prepared, prompt=prompt, context=episode_context(delivery.episode)
+            )
+        except (Episode.transcript.RelatedObjectDoesNotExist, ValueError, ProviderRejected):
             params = None  # no usable transcript: the normal worker fails and flags it
         if params is None:
             # Too long for one request: the normal worker summarizes it in parts, at list price.
             with transaction.atomic():
                 Delivery.objects.filter(pk=delivery.pk, batch_id=SUBMITTING).update(batch_id="")
-                enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery.pk)
+                delivery_enqueue(delivery_id=delivery.pk)
             queued.append(delivery.pk)
             continue
         entry = {"custom_id": f"{CUSTOM_ID_PREFIX}{delivery.pk}", "params": params}
@@ -262,15 +267,11 @@ def _claim(*, delivery_id: int, batch_id: str) -> Delivery | None:
 
 def _ledger(usage: Usage) -> None:
     """Count a batch result's tokens in today's ledger (spent already: nothing to reserve)."""
-    from summaries.services import DailyBudget, llm_usage_row
-
     DailyBudget().settle((llm_usage_row().pk, 0), usage)
 
 
 def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
     """One claimed delivery's result → its final status."""
-    from summaries.services import _hash, _store, _transcript
-
     old = summary_current(episode_id=delivery.episode_id)
     new = delivery.summary  # set when a poller crashed after storing: finish, do not store twice
     if new is None:
@@ -281,19 +282,24 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
             if kind == "errored":
                 err = entry.result.error.error
                 error = f"errored: {getattr(err, 'type', '')} {getattr(err, 'message', '')}".strip()
-            _fail(delivery, step="batch", error=error, evidence=evidence)
+            delivery_fail(delivery, step="batch", error=error, evidence=evidence)
             return delivery.status
         model = settings.ANTHROPIC_MODEL
         try:
-            from summaries.llm.anthropic import output_from_message
-
-            transcript = _transcript(delivery.episode)
-            output = output_from_message(entry.result.message, model=model, price_factor=BATCH_PRICE_FACTOR)
-            result = output_verify(output, segments=_segments(delivery.episode), prompt_version=delivery.target_prompt_version)
+            transcript = transcript_for(delivery.episode)
+            output = _sdk()[1].output_from_message(entry.result.message, model=model, price_factor=BATCH_PRICE_FACTOR)
+            given = _input(delivery.episode)
+            result = output_verify(
+                output,
+                segments=given.prepared,
+                prompt_version=delivery.target_prompt_version,
+                full_segments=given.full,
+                ads=given.ads,
+            )
         except MalformedReply as exc:
             with transaction.atomic():  # the tokens were spent: counted once, with the failure
                 _ledger(exc.usage)
-                _fail(
+                delivery_fail(
                     delivery,
                     step="batch",
                     error=f"malformed reply ({exc.reason}): {exc.detail[:300]}",
@@ -302,12 +308,12 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
                 )
             return delivery.status
         except Exception as exc:  # no transcript any more, a price missing: flagged, old summary stays
-            _fail(delivery, step="batch", error=f"{type(exc).__name__}: {exc}", evidence=evidence)
+            delivery_fail(delivery, step="batch", error=f"{type(exc).__name__}: {exc}", evidence=evidence)
             return delivery.status
-        hash_ = _hash(transcript=transcript, prompt_version=delivery.target_prompt_version, provider="anthropic")
+        hash_ = summary_source_hash(transcript=transcript, prompt_version=delivery.target_prompt_version, provider="anthropic")
         with transaction.atomic():
-            new = _store(episode=delivery.episode, result=result, hash_=hash_, supersede=False)
-            _set_status(delivery, Delivery.Status.PROCESSING, summary=new)
+            new = summary_store(episode=delivery.episode, result=result, hash_=hash_, supersede=False)
+            delivery_set_status(delivery, Delivery.Status.PROCESSING, summary=new)
             # In the same transaction as the summary: a result is counted exactly once.
             _ledger(result.usage)
     regeneration_finish(delivery=delivery, old=old, new=new)
@@ -316,9 +322,7 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
 
 def regeneration_batch_poll(*, batch_id: str) -> dict[str, int]:
     """Store the results of one batch if it has ended; nothing happens while it is in progress."""
-    from summaries.llm.anthropic import client_get
-
-    client = client_get()
+    client = _sdk()[1].client_get()
     batch = client.messages.batches.retrieve(batch_id)
     counts = {"stored": 0, "failed": 0, "skipped": 0}
     if batch.processing_status != "ended":
@@ -340,7 +344,7 @@ def regeneration_batch_poll(*, batch_id: str) -> dict[str, int]:
     for delivery_id in Delivery.objects.filter(batch_id=batch_id, status=Delivery.Status.PENDING).values_list("pk", flat=True):
         delivery = _claim(delivery_id=delivery_id, batch_id=batch_id)
         if delivery is not None:
-            _fail(delivery, step="batch", error="no result for this entry in the ended batch", evidence={"batch_id": batch_id})
+            delivery_fail(delivery, step="batch", error="no result for this entry in the ended batch", evidence={"batch_id": batch_id})
             counts["failed"] += 1
     logger.info("regeneration_batch_ended", extra={"event": "regeneration_batch_ended", "batch_id": batch_id, **counts})
     return counts
@@ -348,8 +352,6 @@ def regeneration_batch_poll(*, batch_id: str) -> dict[str, int]:
 
 def regeneration_batches_poll() -> dict[str, Any]:
     """Poll every batch that still has pending deliveries; safe to run any number of times."""
-    import anthropic
-
     # A submit that crashed between creating its deliveries and the API call: cancel them
     # (the outdated summary stays current; a re-run of --batch recreates them).
     abandoned = Delivery.objects.filter(
@@ -361,6 +363,7 @@ def regeneration_batches_poll() -> dict[str, Any]:
     }
     if not batch_ids:
         return totals
+    anthropic = _sdk()[0]
     for batch_id in batch_ids:
         try:
             counts = regeneration_batch_poll(batch_id=batch_id)

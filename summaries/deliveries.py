@@ -26,8 +26,10 @@ from config.queues import enqueue_on_commit
 from curation.models import CurationItem
 from curation.services import editorial_transition, enqueue_for_review
 from podcasts.models import Episode, Subscription
-from podcasts.selectors import summary_current
+from podcasts.selectors import EPISODE_VISIBLE
+from summaries.generation import summary_generate
 from summaries.models import Delivery, EditorialStatus, Summary
+from summaries.selectors import summary_current
 
 logger = logging.getLogger("castnotes.deliveries")
 
@@ -50,12 +52,19 @@ def _log(event: str, delivery: Delivery, **fields) -> None:
     )
 
 
-def _set_status(delivery: Delivery, status: str, **fields) -> None:
+def delivery_set_status(delivery: Delivery, status: str, **fields) -> None:
+    """Move `delivery` to `status` (with `fields`), in the database and on the instance."""
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(status=status, status_changed_at=now, **fields)
     delivery.status = status
     for name, value in fields.items():
         setattr(delivery, name, value)
+
+
+def delivery_enqueue(*, delivery_id: int) -> None:
+    """Hand the delivery to the `deliveries` queue once the transaction commits; should that
+    fail, deliveries_sweep enqueues it again."""
+    enqueue_on_commit("deliveries", "summaries.tasks_deliveries.run_delivery", delivery_id)
 
 
 def delivery_claim(*, delivery_id: int) -> bool:
@@ -84,7 +93,7 @@ def delivery_run(*, delivery_id: int) -> str:
     return delivery.status
 
 
-def _fail(
+def delivery_fail(
     delivery: Delivery,
     *,
     step: str,
@@ -93,7 +102,7 @@ def _fail(
     evidence: dict | None = None,
 ) -> None:
     """Mark the delivery failed and open a `delivery_failed` (or `flag_class`) item for a curator."""
-    _set_status(delivery, Delivery.Status.FAILED, last_error=f"{step}: {error}"[:2000])
+    delivery_set_status(delivery, Delivery.Status.FAILED, last_error=f"{step}: {error}"[:2000])
     enqueue_for_review(
         target=delivery,
         flag_class=flag_class,
@@ -114,20 +123,18 @@ def _fail(
 
 
 def _run_regeneration(delivery: Delivery) -> None:
-    from summaries.services import summary_generate
-
     old = summary_current(episode_id=delivery.episode_id)
     new = delivery.summary
     if new is None and old is not None and old.prompt_version == delivery.target_prompt_version:
         # Another user's regeneration (or the pipeline) made the episode current meanwhile:
         # send that summary rather than paying for a second one at the same version.
-        _set_status(delivery, Delivery.Status.PROCESSING, summary=old)
+        delivery_set_status(delivery, Delivery.Status.PROCESSING, summary=old)
         try:
             emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
         except EmailNotSent as exc:
-            _fail(delivery, step="email", error=str(exc))
+            delivery_fail(delivery, step="email", error=str(exc))
             return
-        _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
+        delivery_set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
         _log("delivery_sent", delivery, summary_id=old.pk, emailed=emailed, reused=True)
         return
     # 1. A fresh summary at the version captured at request time (reused after a crash).
@@ -137,9 +144,9 @@ def _run_regeneration(delivery: Delivery) -> None:
                 episode=delivery.episode, prompt_version=delivery.target_prompt_version, force=True
             )
         except Exception as exc:  # any failure leaves the old summary current
-            _fail(delivery, step="summary", error=f"{type(exc).__name__}: {exc}")
+            delivery_fail(delivery, step="summary", error=f"{type(exc).__name__}: {exc}")
             return
-        _set_status(delivery, Delivery.Status.PROCESSING, summary=new)
+        delivery_set_status(delivery, Delivery.Status.PROCESSING, summary=new)
     regeneration_finish(delivery=delivery, old=old, new=new)
 
 
@@ -150,23 +157,23 @@ def regeneration_finish(*, delivery: Delivery, old: Summary | None, new: Summary
     new.refresh_from_db(fields=["editorial_status"])
     if new.editorial_status == EditorialStatus.CANDIDATE:
         # The summarizer held it for a curator (e.g. unverifiable quotes): automation must not publish it.
-        _fail(delivery, step="held", error=f"summary {new.pk} held for curator review")
+        delivery_fail(delivery, step="held", error=f"summary {new.pk} held for curator review")
         return
     # 2. The email (skipped for accounts without an address or over the daily limit).
     try:
         emailed = _email(delivery, template="summaries/email_regeneration.txt", subject=f"New summary: {delivery.episode}")
     except EmailNotSent as exc:
         _abandon(new, delivery=delivery)
-        _fail(delivery, step="email", error=str(exc))
+        delivery_fail(delivery, step="email", error=str(exc))
         return
     # 3. Only now: publish the new summary, retire the old one and close the delivery, together.
     try:
         with transaction.atomic():
             summary_swap(old=old, new=new, reason=f"Regenerated at {delivery.target_prompt_version} (delivery {delivery.pk})")
-            _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
+            delivery_set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now() if emailed else None)
     except Exception as exc:
         _abandon(new, delivery=delivery)
-        _fail(delivery, step="publish", error=f"{type(exc).__name__}: {exc}")
+        delivery_fail(delivery, step="publish", error=f"{type(exc).__name__}: {exc}")
         return
     _log("delivery_sent", delivery, summary_id=new.pk, emailed=emailed)
 
@@ -219,13 +226,13 @@ def _run_new_episode(delivery: Delivery) -> None:
     try:
         emailed = _email(delivery, template="summaries/email_new_episode.txt", subject=f"New episode: {delivery.episode}")
     except EmailNotSent as exc:
-        _fail(delivery, step="email", error=str(exc))
+        delivery_fail(delivery, step="email", error=str(exc))
         return
     if not emailed:
-        _set_status(delivery, Delivery.Status.CANCELLED, last_error=delivery.last_error)
+        delivery_set_status(delivery, Delivery.Status.CANCELLED, last_error=delivery.last_error)
         _log("delivery_cancelled", delivery, reason=delivery.last_error)
         return
-    _set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now())
+    delivery_set_status(delivery, Delivery.Status.SENT, sent_at=timezone.now())
     _log("delivery_sent", delivery, emailed=True)
 
 
@@ -254,7 +261,7 @@ def _email(delivery: Delivery, *, template: str, subject: str) -> bool:
             "episode": delivery.episode,
             "summary": summary,
             "content": summary.content if summary is not None else {},
-            "episode_url": settings.SITE_URL.rstrip("/") + reverse("podcasts:episode_detail", args=[delivery.episode_id]),
+            "episode_url": settings.SITE_URL.rstrip("/") + reverse("summaries:episode_detail", args=[delivery.episode_id]),
         },
     )
     attempts = 1 + settings.DELIVERY_EMAIL_RETRIES
@@ -279,7 +286,7 @@ def deliveries_for_new_episode(*, episode_id: int) -> int:
 
     Safe to call twice: delivery_one_new_episode_email keeps one per (episode, user).
     """
-    episode = Episode.objects.filter(pk=episode_id, hidden=False).first()
+    episode = Episode.objects.filter(EPISODE_VISIBLE, pk=episode_id).first()
     if episode is None:
         return 0
     user_ids = list(
@@ -299,10 +306,8 @@ def deliveries_for_new_episode(*, episode_id: int) -> int:
             ).values_list("pk", flat=True)
         )
         created = Delivery.objects.filter(episode_id=episode_id, kind=Delivery.Kind.NEW_EPISODE).count() - before
-        from summaries import tasks_deliveries
-
         for delivery_id in pending:
-            enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
+            delivery_enqueue(delivery_id=delivery_id)
     logger.info(
         "new_episode_deliveries_created",
         extra={"event": "new_episode_deliveries_created", "episode_id": episode_id, "count": created},
@@ -313,7 +318,6 @@ def deliveries_for_new_episode(*, episode_id: int) -> int:
 def deliveries_sweep(*, stuck_after: timedelta = timedelta(minutes=30)) -> dict[str, int]:
     """Put deliveries stuck in processing (a crashed worker) back to pending and enqueue
     pending ones that waited too long (lost enqueue). A second run changes nothing new."""
-    from summaries import tasks_deliveries
 
     cutoff = timezone.now() - stuck_after
     with transaction.atomic():
@@ -333,5 +337,5 @@ def deliveries_sweep(*, stuck_after: timedelta = timedelta(minutes=30)) -> dict[
             )
         )
         for delivery_id in stuck + waiting:
-            enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
+            delivery_enqueue(delivery_id=delivery_id)
     return {"reset": len(stuck_rows), "enqueued": len(stuck) + len(waiting)}

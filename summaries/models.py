@@ -146,3 +146,52 @@ class LLMUsage(models.Model):
     @property
     def used_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+class FeedToken(models.Model):
+    """The secret in a user's private feed URLs (/feeds/<token>.xml), docs/api.md.
+
+    The token is `selector` + `verifier`: the selector finds the row, the verifier
+    (128 random bits) is compared in constant time. It is kept readable because the
+    account page shows the feed URLs again; rotating replaces both halves.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_token")
+    selector = models.CharField(max_length=24, unique=True)
+    verifier = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Feed token of user {self.user_id}"
+
+    @property
+    def token(self) -> str:
+        return self.selector + self.verifier
+
+
+class ApiToken(models.Model):
+    """A personal API token (Authorization: Bearer cn_<prefix>_<secret>), shown once.
+
+    Only `prefix` (to find the row) and a salted SHA-256 of the secret are stored.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=24, unique=True)
+    salt = models.CharField(max_length=64)
+    key_hash = models.CharField(max_length=64)
+    read_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apitoken_user_revoked")]
+
+    def __str__(self) -> str:
+        return f"API token {self.pk} of user {self.user_id} ({self.name or 'unnamed'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -2,15 +2,17 @@
 
 A quote that matches takes the transcript's own wording (so a shown quote is
 verbatim even when the model changed punctuation or a word's case) and the
-start time of the segment it begins in; one that does not match is dropped
-and reported, never shown as a quote.
+start time of its first word (word timestamps when the transcript has them,
+else the segment's start); one that does not match is dropped and reported,
+never shown as a quote.
 """
 
-import bisect
 import re
 from typing import Any
 
 from rapidfuzz import fuzz
+
+from summaries.llm.prepare import TimedText
 
 # partial_ratio on case- and punctuation-folded text: 90 tolerates a dropped comma or a
 # transcription-level slip in a long quote, and still rejects a paraphrase.
@@ -42,13 +44,8 @@ class TranscriptIndex:
 
     def __init__(self, segments: list[dict[str, Any]]):
         self.segments = segments
-        self.offsets: list[int] = []
-        parts, offset = [], 0
-        for segment in segments:
-            self.offsets.append(offset)
-            parts.append(segment["text"])
-            offset += len(segment["text"]) + 1
-        self.text = " ".join(parts)
+        self.timed = TimedText(segments)
+        self.text = self.timed.text
         self.folded, self.index = _fold(self.text)
 
     def find(self, quote: str) -> tuple[float, str, float] | None:
@@ -71,8 +68,9 @@ class TranscriptIndex:
             start_char -= 1
         while end_char < len(self.text) and not self.text[end_char].isspace():
             end_char += 1
-        segment = self.segments[bisect.bisect_right(self.offsets, start_char) - 1]
-        return score, self.text[start_char:end_char].strip(), float(segment["start"])
+        while start_char < end_char and self.text[start_char].isspace():
+            start_char += 1
+        return score, self.text[start_char:end_char].strip(), self.timed.time_at(start_char)
 
 
 def quotes_verify(quotes: list[dict[str, Any]], segments: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:

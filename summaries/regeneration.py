@@ -16,17 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from config.queues import enqueue_on_commit
 from podcasts.models import Profile
-from podcasts.selectors import (
-    episodes_visible,
-    summaries_visible,
-    summary_current,
-    summary_is_outdated,
-    summary_is_regenerable,
-)
+from podcasts.selectors import episodes_visible
 from podcasts.subscribers import profile_get_or_create, user_may_regenerate
+from summaries.deliveries import delivery_enqueue
 from summaries.models import Delivery, Summary
+from summaries.selectors import summaries_visible, summary_current, summary_is_outdated, summary_is_regenerable
 
 logger = logging.getLogger("castnotes.regeneration")
 
@@ -124,7 +119,7 @@ def regeneration_request(*, episode_id: int, user: AbstractBaseUser) -> Delivery
             existing.created = False
             return existing
         delivery.created = True
-        _enqueue(delivery.pk)
+        delivery_enqueue(delivery_id=delivery.pk)
     logger.info(
         "regeneration_requested",
         extra={
@@ -136,12 +131,6 @@ def regeneration_request(*, episode_id: int, user: AbstractBaseUser) -> Delivery
         },
     )
     return delivery
-
-
-def _enqueue(delivery_id: int) -> None:
-    from summaries import tasks_deliveries
-
-    enqueue_on_commit("deliveries", tasks_deliveries.run_delivery, delivery_id)
 
 
 # --- Bulk regeneration (manage.py regenerate_summaries) --------------------------------
@@ -157,6 +146,47 @@ def system_user_get_or_create() -> AbstractBaseUser:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def _system_regenerations_create(*, episode_ids: list[int], target: str, batch_id: str = "") -> list[int]:
+    """System-account regenerations of `episode_ids` at `target`, one per episode (an episode
+    already pending keeps its own); enqueued on commit unless they are for a Message Batch.
+    Returns the pending ones' ids. Call inside atomic()."""
+    system_user = system_user_get_or_create()
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                episode_id=episode_id,
+                user=system_user,
+                kind=Delivery.Kind.REGENERATION,
+                target_prompt_version=target,
+                batch_id=batch_id,
+            )
+            for episode_id in episode_ids
+        ],
+        ignore_conflicts=True,  # delivery_one_open_regeneration: already pending
+    )
+    ids = list(
+        Delivery.objects.filter(
+            episode_id__in=episode_ids,
+            user=system_user,
+            kind=Delivery.Kind.REGENERATION,
+            status=Delivery.Status.PENDING,
+            batch_id=batch_id,
+        ).values_list("pk", flat=True)
+    )
+    if not batch_id:
+        for delivery_id in ids:
+            delivery_enqueue(delivery_id=delivery_id)
+    return ids
+
+
+def regeneration_system_request(*, episode_id: int) -> Delivery:
+    """A regeneration of one episode by the system account at the current prompt version,
+    outdated or not (a curator's re-summarize): the open one if there is one."""
+    with transaction.atomic():
+        _system_regenerations_create(episode_ids=[episode_id], target=settings.SUMMARY_PROMPT_VERSION)
+        return _open_regeneration(episode_id=episode_id, user=system_user_get_or_create())
 
 
 def outdated_current_summaries(
@@ -227,7 +257,6 @@ def regeneration_execute(
     """
     target = prompt_version or settings.SUMMARY_PROMPT_VERSION
     plan = regeneration_plan(podcast_id=podcast_id, episode_id=episode_id, prompt_version=target)
-    system_user = system_user_get_or_create()
     episode_ids = list(
         outdated_current_summaries(target_prompt_version=target, podcast_id=podcast_id, episode_id=episode_id)
         .values_list("episode_id", flat=True)
@@ -237,31 +266,7 @@ def regeneration_execute(
     for offset in range(0, len(episode_ids), batch_size):
         chunk = episode_ids[offset : offset + batch_size]
         with transaction.atomic():
-            Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        episode_id=episode_id_,
-                        user=system_user,
-                        kind=Delivery.Kind.REGENERATION,
-                        target_prompt_version=target,
-                        batch_id=batch_id,
-                    )
-                    for episode_id_ in chunk
-                ],
-                ignore_conflicts=True,  # delivery_one_open_regeneration: already pending
-            )
-            ids = list(
-                Delivery.objects.filter(
-                    episode_id__in=chunk,
-                    user=system_user,
-                    kind=Delivery.Kind.REGENERATION,
-                    status=Delivery.Status.PENDING,
-                    batch_id=batch_id,
-                ).values_list("pk", flat=True)
-            )
-            if not batch_id:
-                for delivery_id in ids:
-                    _enqueue(delivery_id)
+            ids = _system_regenerations_create(episode_ids=chunk, target=target, batch_id=batch_id)
         created_ids.extend(ids)
     logger.info(
         "regeneration_bulk_created",

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from summaries.timecodes import clock_seconds
+
 TLDR_MAX_SENTENCES = 3
 KEY_POINTS_MIN, KEY_POINTS_MAX = 3, 7
 QUOTES_MAX = 5
@@ -35,19 +37,6 @@ def _clean(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
-_CLOCK = re.compile(r"^\[?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\]?$")
-
-
-def _seconds(value: Any) -> Any:
-    """Accept "m:ss" / "h:mm:ss" (as the transcript shows times) besides plain seconds."""
-    if isinstance(value, str):
-        match = _CLOCK.match(value.strip())
-        if match:
-            hours, minutes, seconds = match.groups()
-            return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    return value
-
-
 class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -56,7 +45,7 @@ class Quote(_Base):
     text: str = Field(min_length=1, max_length=600)
     start: float = Field(ge=0, allow_inf_nan=False)
 
-    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: clock_seconds(v))
 
     @field_validator("text")
     @classmethod
@@ -68,7 +57,7 @@ class Chapter(_Base):
     title: str = Field(min_length=1, max_length=150)
     start: float = Field(ge=0, allow_inf_nan=False)
 
-    _start_clock = field_validator("start", mode="before")(lambda cls, v: _seconds(v))
+    _start_clock = field_validator("start", mode="before")(lambda cls, v: clock_seconds(v))
 
     @field_validator("title")
     @classmethod
@@ -169,4 +158,74 @@ SUMMARY_JSON_SCHEMA: dict[str, Any] = {
         },
     },
     "required": ["tldr", "key_points", "quotes", "chapters", "topics"],
+}
+
+
+_CLOCK_STRING = {"type": "string", "pattern": r"^\d+:[0-5]\d:[0-5]\d$", "description": "h:mm:ss, copied from the transcript."}
+
+# v3's tool: times as h:mm:ss strings (converted and checked by the code, not computed by the
+# model), every length limit the validator enforces, no other keys, and the episode's ad spans.
+SUMMARY_JSON_SCHEMA_V3: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "tldr": {"type": "string", "maxLength": 800, "description": f"1-{TLDR_MAX_SENTENCES} sentences naming what the episode is about."},
+        "key_points": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 400},
+            "minItems": KEY_POINTS_MIN,
+            "maxItems": KEY_POINTS_MAX,
+            "description": "Distinct main points, one complete sentence each, each on a different subject.",
+        },
+        "quotes": {
+            "type": "array",
+            "maxItems": QUOTES_MAX,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "text": {"type": "string", "maxLength": 600, "description": "Copied word for word from the transcript."},
+                    "start": _CLOCK_STRING,
+                },
+                "required": ["text", "start"],
+            },
+        },
+        "chapters": {
+            "type": "array",
+            "minItems": CHAPTERS_MIN,
+            "maxItems": CHAPTERS_MAX,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "title": {"type": "string", "maxLength": 150, "description": "2-6 words, a phrase a person would write."},
+                    "start": _CLOCK_STRING,
+                },
+                "required": ["title", "start"],
+            },
+            "description": "In ascending order of start; one per 5-15 minutes.",
+        },
+        "topics": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 60},
+            "minItems": TOPICS_MIN,
+            "maxItems": TOPICS_MAX,
+            "description": "Short subject tags: names or noun phrases.",
+        },
+        "ads": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "start": _CLOCK_STRING,
+                    "end": _CLOCK_STRING,
+                    "label": {"type": "string", "maxLength": 200, "description": "The sponsor or the promoted show."},
+                },
+                "required": ["start", "end", "label"],
+            },
+            "description": "Sponsor reads, ads and cross-promotions; [] when there are none.",
+        },
+    },
+    "required": ["tldr", "key_points", "quotes", "chapters", "topics", "ads"],
 }

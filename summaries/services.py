@@ -1,353 +1,44 @@
-"""Every write to summaries and LLM usage, and the `summarize` pipeline stage.
+"""The `summarize` pipeline stage, curators' re-summarize, and the demo's summaries.
 
-The LLM work (summaries.llm) runs outside any transaction; its result, the
-curation flags and the pipeline move are written in one short atomic block.
-See docs/summaries.md for the decisions behind the failure handling.
+Generating and storing a summary is summaries.generation's; this module moves the
+episode through the pipeline around it. See docs/summaries.md for the decisions
+behind the failure handling.
 """
 
 import logging
-from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from curation.models import OPEN_STATUSES, CurationItem
-from curation.services import IllegalTransition, editorial_transition, enqueue_for_review
+from curation.services import editorial_transition
 from podcasts.models import Episode, Transcript
-from podcasts.pipeline import episode_advance, episode_claim, episode_defer, episode_record_failure
-from summaries.llm import (
-    BudgetExceeded,
-    MalformedReply,
-    ProviderError,
-    ProviderUnavailable,
-    TranscriptTooShort,
-    SummaryResult,
-    Usage,
-    provider_default,
-    provider_model,
-    source_hash,
-    transcript_summarize,
+from podcasts.pipeline import episode_advance, episode_claim, episode_defer, episode_enqueue, episode_record_failure
+from summaries.deliveries import deliveries_for_new_episode
+from summaries.generation import (
+    BUDGET_WAIT_REASON,
+    SummaryBudgetExhausted,
+    SummaryGenerationError,
+    SummaryMalformed,
+    SummaryNotApplicable,
+    summary_blocked_reason,
+    summary_generate,
+    summary_produce,
+    summary_reusable,
+    summary_source_hash,
+    summary_store,
+    summary_supersede_older,
+    transcript_for,
 )
-from summaries.models import EditorialStatus, LLMUsage, Summary
+from summaries.llm import provider_default
+from summaries.models import Delivery, EditorialStatus, Summary
+from summaries.regeneration import regeneration_system_request
+from summaries.selectors import summary_current
 
 logger = logging.getLogger("castnotes.summaries")
 
 Status = Episode.PipelineStatus
-CURATED_STATES = (EditorialStatus.FEATURED, EditorialStatus.HIDDEN)
-BUDGET_WAIT_REASON = "llm_budget_exhausted"
-
-
-class SummaryGenerationError(Exception):
-    """No valid summary came back (already flagged for a curator where it needs one)."""
-
-    transient = False
-
-
-class SummaryMalformed(SummaryGenerationError):
-    """The model's reply was unusable; a P1 malformed_llm_output item holds it."""
-
-
-class SummaryNotApplicable(SummaryGenerationError):
-    """The transcript is too short to summarize: nothing is wrong, there is just nothing to say."""
-
-
-class SummaryLLMUnavailable(SummaryGenerationError):
-    """The LLM stayed unavailable (429/529/5xx/timeouts) through the bounded retries."""
-
-    transient = True
-
-
-class SummaryBudgetExhausted(SummaryGenerationError):
-    """LLM_DAILY_TOKEN_BUDGET is spent; work waits until `retry_at` (next UTC midnight)."""
-
-    transient = True
-
-    def __init__(self, message: str, *, retry_at: datetime):
-        super().__init__(message)
-        self.retry_at = retry_at
-
-
-# --- The daily token budget ------------------------------------------------------------
-
-
-def next_utc_midnight(now: datetime | None = None) -> datetime:
-    now = now or timezone.now()
-    tomorrow = now.astimezone(UTC).date() + timedelta(days=1)
-    return datetime.combine(tomorrow, time.min, tzinfo=UTC)
-
-
-def llm_usage_row(*, day=None) -> LLMUsage:
-    """Today's (UTC) usage row, created on first use; safe when two workers race."""
-    day = day or timezone.now().astimezone(UTC).date()
-    try:
-        with transaction.atomic():
-            return LLMUsage.objects.get_or_create(day=day)[0]
-    except IntegrityError:
-        return LLMUsage.objects.get(day=day)
-
-
-class DailyBudget:
-    """LLM_DAILY_TOKEN_BUDGET, fail-closed: a request runs only if its worst case fits.
-
-    `reserve` adds the request's estimated tokens (prompt estimate + max output)
-    with a conditional UPDATE, so concurrent workers cannot overshoot together;
-    `settle` swaps the estimate for the real usage. Every request is counted,
-    including ones that failed before any usage came back.
-    """
-
-    def reserve(self, tokens: int):
-        row = llm_usage_row()
-        budget = settings.LLM_DAILY_TOKEN_BUDGET
-        reserved = LLMUsage.objects.filter(
-            pk=row.pk, reserved_tokens__lte=budget - tokens - F("input_tokens") - F("output_tokens")
-        ).update(reserved_tokens=F("reserved_tokens") + tokens)
-        if reserved != 1:
-            raise BudgetExceeded(f"LLM_DAILY_TOKEN_BUDGET ({budget}) would be exceeded by a {tokens}-token request")
-        return (row.pk, tokens)
-
-    def settle(self, reservation, usage: Usage) -> None:
-        pk, tokens = reservation
-        LLMUsage.objects.filter(pk=pk).update(
-            reserved_tokens=F("reserved_tokens") - tokens,
-            input_tokens=F("input_tokens") + usage.input_tokens,
-            output_tokens=F("output_tokens") + usage.output_tokens,
-            requests=F("requests") + max(usage.requests, 1),
-            cost_usd=F("cost_usd") + usage.cost_usd,
-        )
-
-
-# --- Flags ---------------------------------------------------------------------------
-
-
-def _flag_malformed(*, episode: Episode, exc: MalformedReply, prompt_version: str, provider: str) -> CurationItem:
-    return enqueue_for_review(
-        target=episode,
-        flag_class=CurationItem.FlagClass.MALFORMED_LLM_OUTPUT,
-        severity=CurationItem.Severity.P1,
-        # The episode is failed with its transcript kept: a curator's "retry the job" summarizes again.
-        proposed_action=CurationItem.ProposedAction.RETRY_JOB,
-        proposed_by=f"summaries:{provider}",
-        evidence={
-            "episode_id": episode.pk,
-            "podcast_id": episode.podcast_id,
-            "title": episode.title,
-            "reason": exc.reason,
-            "detail": exc.detail[:2000],
-            "raw_reply": exc.raw,
-            "provider": provider,
-            "model": provider_model(provider),
-            "prompt_version": prompt_version,
-            "input_tokens": exc.usage.input_tokens,
-            "output_tokens": exc.usage.output_tokens,
-            "requests": exc.usage.requests,
-        },
-    )
-
-
-def _flag_budget(*, episode: Episode, retry_at: datetime) -> CurationItem:
-    """One P1 item per UTC day (it targets the day's usage row); repeats bump it."""
-    row = llm_usage_row()
-    row.refresh_from_db()
-    waiting = Episode.objects.filter(pipeline_status=Status.TRANSCRIBED, last_error=BUDGET_WAIT_REASON).count()
-    return enqueue_for_review(
-        target=row,
-        flag_class=CurationItem.FlagClass.LLM_BUDGET_EXHAUSTED,
-        severity=CurationItem.Severity.P1,
-        proposed_by="summaries:budget",
-        evidence={
-            "day": row.day.isoformat(),
-            "budget_tokens": settings.LLM_DAILY_TOKEN_BUDGET,
-            "used_tokens": row.used_tokens,
-            "reserved_tokens": row.reserved_tokens,
-            "requests": row.requests,
-            "cost_usd": str(row.cost_usd),
-            "resumes_at": retry_at.isoformat(),
-            "last_episode_id": episode.pk,
-            "episodes_waiting": waiting + 1,
-        },
-    )
-
-
-def _flag_unverified_quotes(*, summary: Summary, dropped: list[dict[str, Any]]) -> CurationItem:
-    return enqueue_for_review(
-        target=summary,
-        flag_class=CurationItem.FlagClass.UNVERIFIED_QUOTE,
-        severity=CurationItem.Severity.P2,
-        proposed_by=f"summaries:{summary.provider}",
-        evidence={
-            "episode_id": summary.episode_id,
-            "summary_id": summary.pk,
-            "prompt_version": summary.prompt_version,
-            "model": summary.model,
-            "dropped_quotes": dropped,
-        },
-    )
-
-
-# --- Generating and storing --------------------------------------------------------------
-
-
-def _transcript(episode: Episode) -> Transcript:
-    try:
-        return Transcript.objects.get(episode=episode)
-    except Transcript.DoesNotExist:
-        raise SummaryGenerationError(f"episode {episode.pk} has no transcript") from None
-
-
-def _hash(*, transcript: Transcript, prompt_version: str, provider: str) -> str:
-    text = transcript.text or " ".join(str(s.get("text", "")) for s in transcript.segments or [])
-    return source_hash(text=text, prompt_version=prompt_version, model=provider_model(provider))
-
-
-def _reusable(*, episode: Episode, hash_: str) -> Summary | None:
-    """A summary from the same transcript, prompt and model (a retired one is not reused)."""
-    return (
-        Summary.objects.filter(episode=episode, source_hash=hash_)
-        .exclude(editorial_status=EditorialStatus.RETIRED)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-
-
-def _produce(*, episode: Episode, transcript: Transcript, prompt_version: str, provider: str) -> SummaryResult:
-    """The LLM work, outside any transaction; failures are flagged and become domain errors."""
-    segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
-    try:
-        return transcript_summarize(segments, provider=provider, prompt_version=prompt_version, budget=DailyBudget())
-    except MalformedReply as exc:
-        _flag_malformed(episode=episode, exc=exc, prompt_version=prompt_version, provider=provider)
-        logger.warning(
-            "summary_malformed",
-            extra={"event": "summary_malformed", "episode_id": episode.pk, "reason": exc.reason, "provider": provider},
-        )
-        raise SummaryMalformed(f"the {provider} reply was unusable ({exc.reason}): {exc.detail[:300]}") from exc
-    except BudgetExceeded as exc:
-        retry_at = next_utc_midnight()
-        _flag_budget(episode=episode, retry_at=retry_at)
-        raise SummaryBudgetExhausted(str(exc), retry_at=retry_at) from exc
-    except ProviderUnavailable as exc:
-        raise SummaryLLMUnavailable(str(exc)) from exc
-    except TranscriptTooShort as exc:
-        raise SummaryNotApplicable(str(exc)) from exc
-    except (ProviderError, ValueError) as exc:
-        raise SummaryGenerationError(str(exc)) from exc
-
-
-def _blocked(summary: Summary) -> str:
-    """Why a new candidate must wait for a curator ('' when it may be published)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    open_items = CurationItem.objects.filter(status__in=OPEN_STATUSES, severity__in=["P0", "P1"]).filter(
-        Q(content_type=ContentType.objects.get_for_model(Episode), object_id=str(summary.episode_id))
-        | Q(content_type=ContentType.objects.get_for_model(Summary), object_id=str(summary.pk))
-    )
-    if open_items.exists():
-        return "an open P0/P1 curation item"
-    curated = Summary.objects.filter(episode_id=summary.episode_id, editorial_status__in=CURATED_STATES).exclude(pk=summary.pk)
-    if curated.exists():
-        return "a curator featured or hid an earlier summary"
-    return ""
-
-
-def summary_supersede_older(*, summary: Summary) -> list[int]:
-    """Retire the episode's other non-retired summaries now that `summary` is visible.
-
-    Automation never touches a curator's featured or hidden summary, and does
-    nothing unless `summary` itself is published or featured (so an episode that
-    had a summary never shows none). Returns the retired ids.
-    """
-    summary.refresh_from_db(fields=["editorial_status"])
-    if summary.editorial_status not in (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED):
-        return []
-    retired = []
-    older = (
-        Summary.objects.filter(episode_id=summary.episode_id)
-        .exclude(pk=summary.pk)
-        .exclude(editorial_status__in=[EditorialStatus.RETIRED, *CURATED_STATES])
-    )
-    with transaction.atomic():
-        for old in older:
-            try:
-                moved = editorial_transition(
-                    old, EditorialStatus.RETIRED, actor=None, reason=f"superseded by summary {summary.pk}", automated=True
-                )
-            except IllegalTransition:
-                continue  # a curator changed it meanwhile: leave it
-            if moved:
-                Summary.objects.filter(pk=old.pk).update(superseded_by=summary)
-                retired.append(old.pk)
-    return retired
-
-
-def _store(*, episode: Episode, result: SummaryResult, hash_: str, supersede: bool) -> Summary:
-    """Create the candidate, flag dropped quotes, publish it when nothing blocks it. Call inside atomic()."""
-    summary = Summary.objects.create(
-        episode=episode,
-        content=result.content,
-        prompt_version=result.prompt_version,
-        provider=result.provider,
-        model=result.model,
-        input_tokens=result.usage.input_tokens,
-        output_tokens=result.usage.output_tokens,
-        cost_usd=result.usage.cost_usd or Decimal("0"),
-        requests=result.usage.requests,
-        source_hash=hash_,
-        warnings=result.warnings,
-    )
-    if result.dropped_quotes:
-        _flag_unverified_quotes(summary=summary, dropped=result.dropped_quotes)
-    reason = _blocked(summary)
-    if reason:
-        logger.info("summary_held", extra={"event": "summary_held", "summary_id": summary.pk, "reason": reason})
-    else:
-        try:
-            with transaction.atomic():
-                editorial_transition(
-                    summary, EditorialStatus.PUBLISHED, actor=None, reason="validated, nothing open", automated=True
-                )
-                if supersede:
-                    summary_supersede_older(summary=summary)
-        except IllegalTransition:
-            summary.refresh_from_db(fields=["editorial_status"])  # stays a candidate for a curator
-    logger.info(
-        "summary_stored",
-        extra={
-            "event": "summary_stored",
-            "summary_id": summary.pk,
-            "episode_id": episode.pk,
-            "provider": summary.provider,
-            "prompt_version": summary.prompt_version,
-            "editorial_status": summary.editorial_status,
-            "input_tokens": summary.input_tokens,
-            "output_tokens": summary.output_tokens,
-            "requests": summary.requests,
-        },
-    )
-    return summary
-
-
-def summary_generate(*, episode: Episode, prompt_version: str, force: bool = False, provider: str | None = None) -> Summary:
-    """Summarize the episode's transcript at `prompt_version` and store a new candidate.
-
-    Same source hash and not `force` → the existing summary, no LLM call. The new
-    summary is published when it validates and nothing blocks it; older ones are
-    left alone (the caller retires them, e.g. with summary_supersede_older).
-    Raises SummaryGenerationError (or a subclass) when no valid summary came back.
-    """
-    provider = provider or provider_default()
-    transcript = _transcript(episode)
-    hash_ = _hash(transcript=transcript, prompt_version=prompt_version, provider=provider)
-    if not force:
-        existing = _reusable(episode=episode, hash_=hash_)
-        if existing is not None:
-            return existing
-    result = _produce(episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider)
-    with transaction.atomic():
-        return _store(episode=episode, result=result, hash_=hash_, supersede=False)
 
 
 def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> Summary | None:
@@ -379,14 +70,14 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
         )
 
     try:
-        transcript = _transcript(episode)
-        hash_ = _hash(transcript=transcript, prompt_version=prompt_version, provider=provider)
-        existing = _reusable(episode=episode, hash_=hash_)
+        transcript = transcript_for(episode)
+        hash_ = summary_source_hash(transcript=transcript, prompt_version=prompt_version, provider=provider)
+        existing = summary_reusable(episode=episode, hash_=hash_)
         if existing is not None:
             with transaction.atomic():
                 episode_advance(episode_id=episode_id, from_status=Status.SUMMARIZING, to_status=Status.SUMMARIZED)
             return existing
-        result = _produce(episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider)
+        result = summary_produce(episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider)
     except SummaryBudgetExhausted as exc:
         episode_defer(episode_id=episode_id, working_status=Status.SUMMARIZING, until=exc.retry_at, reason=BUDGET_WAIT_REASON)
         return None
@@ -413,12 +104,10 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
         return None
 
     with transaction.atomic():
-        summary = _store(episode=episode, result=result, hash_=hash_, supersede=True)
+        summary = summary_store(episode=episode, result=result, hash_=hash_, supersede=True)
         advanced = episode_advance(episode_id=episode_id, from_status=Status.SUMMARIZING, to_status=Status.SUMMARIZED)
         if advanced and summary.editorial_status in (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED):
             # Subscribers who opted in hear about the episode once it has a summary to show.
-            from summaries.deliveries import deliveries_for_new_episode
-
             transaction.on_commit(lambda: deliveries_for_new_episode(episode_id=episode_id))
     if not advanced:
         # The sweeper took the row back meanwhile; the next job reuses this summary by its hash.
@@ -429,15 +118,13 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
 # --- Demo ---------------------------------------------------------------------------------
 
 
-def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int]]:
+def demo_summaries_ensure(*, outdated_version: str = "v2") -> dict[str, list[int]]:
     """Give every transcribed demo episode a visible summary: the oldest at `outdated_version`
     (so its Regenerate button shows), the others at the current prompt version.
 
     Idempotent: a second run finds the summaries in place and changes nothing.
     Returns {prompt_version: [episode ids]}.
     """
-    from summaries.selectors import summary_visible_for_episode
-
     current = settings.SUMMARY_PROMPT_VERSION
     episodes = list(
         Episode.objects.filter(transcript__isnull=False).order_by(F("published_at").asc(nulls_last=True), "id")
@@ -448,7 +135,7 @@ def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int
         if episode.pipeline_status == Status.TRANSCRIBED:
             Episode.objects.filter(pk=episode.pk).update(retry_after=None)
             episode_summarize(episode_id=episode.pk, prompt_version=version)
-        visible = summary_visible_for_episode(episode=episode)
+        visible = summary_current(episode_id=episode.pk)
         if visible is None or visible.prompt_version != version:
             try:
                 summary = summary_generate(episode=episode, prompt_version=version)
@@ -456,8 +143,48 @@ def demo_summaries_ensure(*, outdated_version: str = "v1") -> dict[str, list[int
                 logger.warning("demo_summary_failed", extra={"event": "demo_summary_failed", "episode_id": episode.pk, "error": str(exc)})
                 continue
             with transaction.atomic():
-                if summary.editorial_status == EditorialStatus.CANDIDATE and not _blocked(summary):
+                if summary.editorial_status == EditorialStatus.CANDIDATE and not summary_blocked_reason(summary):
                     editorial_transition(summary, EditorialStatus.PUBLISHED, actor=None, reason="demo", automated=True)
                 summary_supersede_older(summary=summary)
         shown.setdefault(version, []).append(episode.pk)
     return shown
+
+
+# --- Re-summarize (a curator's proposed action) -------------------------------------------
+
+
+def episode_resummarize(*, episode_id: int, actor) -> Delivery | None:
+    """Summarize the episode again, afresh (a curator's re-summarize).
+
+    A failed episode that has its transcript goes back to the summarize stage; one
+    that already has a summary gets a regeneration of the system account at the
+    current prompt version, so the new summary replaces the old one delete-last
+    (summaries.deliveries) and the page never shows none. Returns the regeneration,
+    or None when the episode was sent back to the stage. Raises
+    SummaryGenerationError when there is nothing to summarize.
+    """
+    with transaction.atomic():
+        episode = Episode.objects.select_for_update().filter(pk=episode_id).first()
+        if episode is None or not Transcript.objects.filter(episode_id=episode_id).exists():
+            raise SummaryGenerationError(f"Episode {episode_id} has no transcript to summarize.")
+        if summary_current(episode_id=episode_id) is None:
+            if episode.pipeline_status not in (Status.FAILED, Status.SKIPPED, Status.SUMMARIZED):
+                raise SummaryGenerationError(f"Episode {episode_id} is still in the pipeline ({episode.pipeline_status}).")
+            now = timezone.now()
+            Episode.objects.filter(pk=episode_id).update(
+                pipeline_status=Status.TRANSCRIBED, attempts=0, retry_after=None, enqueued_at=None, status_changed_at=now, updated_at=now
+            )
+            episode_enqueue(episode_id=episode_id)
+            delivery = None
+        else:
+            delivery = regeneration_system_request(episode_id=episode_id)
+    logger.info(
+        "episode_resummarize",
+        extra={
+            "event": "episode_resummarize",
+            "episode_id": episode_id,
+            "delivery_id": delivery.pk if delivery else None,
+            "actor_id": getattr(actor, "pk", None),
+        },
+    )
+    return delivery

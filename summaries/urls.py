@@ -5,5 +5,9 @@ from summaries import views
 app_name = "summaries"
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("podcasts/<int:pk>/", views.podcast_detail, name="podcast_detail"),
+    path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
     path("episodes/<int:pk>/regenerate/", views.episode_regenerate, name="episode_regenerate"),
+    path("search/", views.search, name="search"),
 ]

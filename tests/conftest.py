@@ -111,6 +111,12 @@ def browser():
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """PBKDF2's full work factor costs ~1 s per user on this machine; no test needs its strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache: each test starts with none (the embedded cache is per process)."""
     from django.core.cache import cache

@@ -4,218 +4,124 @@
 `summarize_transcript` command share: provider call → schema validation →
 quote verification. It touches no database; token accounting reaches the
 database only through the `budget` object the caller passes in.
+
+Providers are modules named by import path in PROVIDER_MODULES, loaded on first
+use: the anthropic SDK and scikit-learn stay out of processes that never summarize.
 """
 
-import hashlib
-import math
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Protocol
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
 
-from django.conf import settings
+from summaries.llm.base import (
+    BATCH_PRICE_FACTOR,
+    CHARS_PER_TOKEN,
+    EXTRACTIVE_MODEL,
+    PROVIDERS,
+    Budget,
+    BudgetExceeded,
+    MalformedReply,
+    NoBudget,
+    ProviderError,
+    ProviderOutput,
+    ProviderRejected,
+    ProviderUnavailable,
+    SummaryResult,
+    TranscriptTooShort,
+    Usage,
+    cost_usd,
+    estimate_tokens,
+    price_for,
+    provider_default,
+    provider_model,
+    segments_clean,
+    source_hash,
+)
+from summaries.llm.prepare import EpisodeContext, Span, ad_spans_normalize, ad_spans_verify, chapters_check, transcript_prepare
+from summaries.prompts import prompt_get
+from summaries.quotes import quotes_verify
 
-EXTRACTIVE_MODEL = "extractive-tfidf-1"
-PROVIDERS = ("anthropic", "openai", "extractive")
-# Conservative characters per token for English (Claude's tokenizer averages ~3.5-4):
-# overestimating keeps requests under the input budget and the daily budget closed.
-CHARS_PER_TOKEN = 3.0
-# Message Batches cost half the list price (input, output and cache tokens alike).
-BATCH_PRICE_FACTOR = Decimal("0.5")
-
-
-class ProviderError(Exception):
-    """Base of every provider failure."""
-
-    transient = False
-
-
-class MalformedReply(ProviderError):
-    """The model answered, but not with a valid summary (unparseable, schema-invalid, empty,
-    refusal, truncated). Carries the raw reply for the curation item."""
-
-    def __init__(self, reason: str, detail: str, *, raw: str, usage: "Usage | None" = None):
-        self.reason = reason
-        self.detail = detail
-        self.raw = raw
-        self.usage = usage or Usage()
-        super().__init__(f"{reason}: {detail}")
-
-
-class ProviderUnavailable(ProviderError):
-    """Rate limits, overload, 5xx, timeouts: still failing after the bounded retries."""
-
-    transient = True
-
-
-class ProviderRejected(ProviderError):
-    """The API refused the request itself (bad key, bad request): retrying will not help."""
-
-
-class TranscriptTooShort(ProviderRejected):
-    """Too little speech for a summary that meets the schema (e.g. a 10-second clip)."""
-
-
-class BudgetExceeded(ProviderError):
-    """LLM_DAILY_TOKEN_BUDGET would be exceeded by the next request."""
-
-    transient = True
+PROVIDER_MODULES = {
+    "anthropic": "summaries.llm.anthropic",
+    "openai": "summaries.llm.openai",
+    "extractive": "summaries.llm.extractive",
+}
 
 
 @dataclass
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    requests: int = 0
-    cost_usd: Decimal = Decimal("0")
+class TranscriptInput:
+    """A transcript as the providers get it: `prepared` (ads and filler out) for summarizing,
+    `full` for checking a model's ad spans, `ads` the spans that were taken out."""
 
-    def add(self, other: "Usage") -> None:
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.requests += other.requests
-        self.cost_usd += other.cost_usd
+    full: list[dict[str, Any]]
+    prepared: list[dict[str, Any]]
+    ads: list[Span]
 
 
-class Budget(Protocol):
-    """Daily token accounting, reached by providers around every request."""
-
-    def reserve(self, tokens: int) -> Any: ...  # raises BudgetExceeded
-
-    def settle(self, reservation: Any, usage: Usage) -> None: ...
-
-
-class NoBudget:
-    """For the database-free command and benchmarks: counts nothing, refuses nothing."""
-
-    def reserve(self, tokens: int) -> None:
-        return None
-
-    def settle(self, reservation: Any, usage: Usage) -> None:
-        return None
-
-
-@dataclass
-class ProviderOutput:
-    content: dict[str, Any]  # validated against summaries.schema
-    provider: str
-    model: str
-    usage: Usage
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SummaryResult:
-    content: dict[str, Any]
-    provider: str
-    model: str
-    prompt_version: str
-    usage: Usage
-    warnings: list[str]
-    dropped_quotes: list[dict[str, Any]]
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def price_for(model: str) -> dict[str, float] | None:
-    """USD per million tokens for `model`: exact name, else the longest matching prefix
-    (so a dated snapshot like claude-haiku-4-5-20251001 uses claude-haiku-4-5's price)."""
-    table = settings.LLM_PRICES_USD_PER_MTOK
-    if model in table:
-        return table[model]
-    matches = [name for name in table if model.startswith(name)]
-    return table[max(matches, key=len)] if matches else None
-
-
-def cost_usd(model: str, *, input_tokens: int, output_tokens: int, cache_write_tokens: int = 0, cache_read_tokens: int = 0) -> Decimal:
-    price = price_for(model)
-    if price is None:
-        raise ProviderRejected(f"no price for model {model!r} in LLM_PRICES_USD_PER_MTOK")
-    micro = (
-        input_tokens * price["input"]
-        + output_tokens * price["output"]
-        + cache_write_tokens * price.get("cache_write", price["input"] * 1.25)
-        + cache_read_tokens * price.get("cache_read", price["input"] * 0.1)
-    )
-    return (Decimal(str(micro)) / Decimal(1_000_000)).quantize(Decimal("0.000001"))
-
-
-def provider_default() -> str:
-    return settings.SUMMARY_PROVIDER
-
-
-def provider_model(provider: str) -> str:
-    """The model name a provider will use (part of the source hash)."""
-    if provider == "anthropic":
-        return settings.ANTHROPIC_MODEL
-    if provider == "openai":
-        return settings.OPENAI_MODEL
-    if provider == "extractive":
-        return EXTRACTIVE_MODEL
-    raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
-
-
-def source_hash(*, text: str, prompt_version: str, model: str) -> str:
-    digest = hashlib.sha256()
-    for part in (text, prompt_version, model):
-        digest.update(part.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
-
-
-def segments_clean(segments: Any) -> list[dict[str, Any]]:
-    """Segments with float times and non-empty text, in time order; ValueError on a bad shape."""
-    if not isinstance(segments, list):
-        raise ValueError("segments must be a list")
-    cleaned = []
-    for index, segment in enumerate(segments):
-        if not isinstance(segment, dict) or "text" not in segment or "start" not in segment:
-            raise ValueError(f"segment {index} needs start and text")
-        try:
-            start = float(segment["start"])
-            end = float(segment.get("end", start))
-        except (TypeError, ValueError):
-            raise ValueError(f"segment {index} has a non-numeric start or end") from None
-        if not math.isfinite(start) or start < 0 or not math.isfinite(end):
-            raise ValueError(f"segment {index} has an invalid start or end")
-        text = " ".join(str(segment["text"]).split())
-        if text:
-            cleaned.append({"start": start, "end": max(end, start), "text": text})
-    cleaned.sort(key=lambda s: s["start"])
-    return cleaned
+def transcript_input(segments: Any, *, ads: Any = None, language: str = "en") -> TranscriptInput:
+    """Clean and prepare raw segments; ValueError on a bad shape or an empty transcript,
+    TranscriptTooShort when nothing but ads and filler is left."""
+    full = segments_clean(segments)
+    if not full:
+        raise ValueError("the transcript has no text")
+    spans = ad_spans_normalize(ads)
+    prepared = transcript_prepare(full, ads=spans, language=language)
+    if not prepared:
+        raise TranscriptTooShort("nothing but ads and filler in the transcript")
+    return TranscriptInput(full=full, prepared=prepared, ads=spans)
 
 
 def transcript_summarize(
-    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None
+    segments: list[dict[str, Any]],
+    *,
+    provider: str,
+    prompt_version: str,
+    budget: Budget | None = None,
+    ads: Any = None,
+    context: EpisodeContext | None = None,
 ) -> SummaryResult:
-    """Summarize, validate, verify quotes. Raises ProviderError subclasses."""
-    from summaries.prompts import prompt_get
+    """Prepare (ads and filler out), summarize, validate, verify. Raises ProviderError subclasses.
 
+    `ads`: the transcript's ad spans (dicts, tuples or detector spans); `context`: what
+    the feed says about the episode (titles, show notes, hosts)."""
     prompt = prompt_get(prompt_version)
-    segments = segments_clean(segments)
-    if not segments:
-        raise ValueError("the transcript has no text")
-    if provider == "anthropic":
-        from summaries.llm.anthropic import summarize
-    elif provider == "openai":
-        from summaries.llm.openai import summarize
-    elif provider == "extractive":
-        from summaries.llm.extractive import summarize
-    else:
+    context = context or EpisodeContext()
+    given = transcript_input(segments, ads=ads, language=context.language)
+    if provider not in PROVIDER_MODULES:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
-    output = summarize(segments, prompt=prompt, budget=budget or NoBudget())
-    return output_verify(output, segments=segments, prompt_version=prompt.version)
+    summarize = import_module(PROVIDER_MODULES[provider]).summarize
+    output = summarize(given.prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
+    return output_verify(output, segments=given.prepared, prompt_version=prompt.version, full_segments=given.full, ads=given.ads)
 
 
-def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], prompt_version: str) -> SummaryResult:
-    """Quote verification against the (cleaned) segments: the last step every provider output takes."""
-    from summaries.quotes import quotes_verify
-
+def output_verify(
+    output: ProviderOutput,
+    *,
+    segments: list[dict[str, Any]],
+    prompt_version: str,
+    full_segments: list[dict[str, Any]] | None = None,
+    ads: list[Span] | None = None,
+) -> SummaryResult:
+    """The last step every provider output takes: the model's ad spans checked against the
+    full transcript; quotes found in the prepared transcript (so none from an ad or filler),
+    starting at their first word, and none inside an ad span; chapters checked against the
+    transcript and the duration, none starting inside an ad span."""
+    full_segments = full_segments or segments
+    duration = max(s["end"] for s in full_segments)
+    given = list(ads or [])
+    model_ads, dropped_ads = ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
+    spans = ad_spans_normalize([*given, *model_ads])
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)
+    in_ads = [q for q in verified if _in_spans(q["start"], spans)]
+    verified = [q for q in verified if q not in in_ads]
+    dropped += [{**q, "reason": "inside an ad span"} for q in in_ads]
     content["quotes"] = verified
-    warnings = list(output.warnings)
+    chapters, chapter_warnings = chapters_check(content["chapters"], segments=segments, ads=spans, duration=duration)
+    content["chapters"] = chapters
+    warnings = list(output.warnings) + chapter_warnings
     warnings += [f"unverified quote dropped: {q['text'][:120]!r}" for q in dropped]
+    warnings += [f"unverified ad span dropped ({d['reason']}): {str(d['span'])[:120]}" for d in dropped_ads]
     return SummaryResult(
         content=content,
         provider=output.provider,
@@ -224,4 +130,11 @@ def output_verify(output: ProviderOutput, *, segments: list[dict[str, Any]], pro
         usage=output.usage,
         warnings=warnings,
         dropped_quotes=dropped,
+        ads=[s.as_dict() for s in spans],
+        model_ads=[s.as_dict() for s in model_ads],
+        dropped_ads=dropped_ads,
     )
+
+
+def _in_spans(t: float, spans: list[Span]) -> bool:
+    return any(s.contains(t) for s in spans)

@@ -11,7 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from summaries.llm import ProviderRejected, estimate_tokens
+from summaries.llm.base import ProviderRejected, estimate_tokens
+from summaries.llm.prepare import EpisodeContext
 from summaries.prompts import PromptTemplate, transcript_lines
 
 MIN_PART_TOKENS = 200
@@ -91,24 +92,25 @@ def summarize_in_parts(
     token_limit: int,
     overhead: int,
     ask: Callable[[str], dict[str, Any]],
+    context: EpisodeContext | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The validated summary of `segments` and warnings. `ask(user_message)` returns one validated
     reply; `token_limit` bounds a request's estimated input, `overhead` is what every request
     spends besides the transcript (system prompt, template, schema)."""
     duration = duration_label(segments)
-    lines = transcript_lines(segments, block_seconds=prompt.block_seconds)
+    lines = transcript_lines(segments, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
     transcript = "\n".join(lines)
     if overhead + estimate_tokens(transcript) <= token_limit:
-        return ask(prompt.user.format(transcript=transcript, duration=duration)), []
+        return ask(prompt.fill(prompt.user, context=context, transcript=transcript, duration=duration)), []
     room = token_limit - overhead
     if room < MIN_PART_TOKENS:
         raise ProviderRejected(f"the input limit ({token_limit} tokens) leaves no room for the transcript")
     parts = chunks(lines, token_limit=room)
     partials = [
-        ask(prompt.chunk.format(transcript="\n".join(part), duration=duration, part=i + 1, parts=len(parts)))
+        ask(prompt.fill(prompt.chunk_for(i + 1), context=context, transcript="\n".join(part), duration=duration, part=i + 1, parts=len(parts)))
         for i, part in enumerate(parts)
     ]
     while len(partials) > 1:
         groups = _merge_groups(partials, token_limit=room)
-        partials = [ask(prompt.merge.format(transcript="\n".join(group), duration=duration)) for group in groups]
+        partials = [ask(prompt.fill(prompt.merge, context=context, transcript="\n".join(group), duration=duration)) for group in groups]
     return partials[0], [f"long transcript summarized in {len(parts)} parts and merged"]

@@ -1,233 +1,535 @@
-"""The offline summarizer: ranks real transcript sentences with scikit-learn's TF-IDF.
+"""The offline summarizer: subjects, chapters and real sentences from the transcript, with scikit-learn.
 
-No key, no network, deterministic (no randomness; ties break by position).
-Everything it outputs comes from the transcript: key points and quotes are
-verbatim sentences with the start time of the segment they begin in; chapters
-start where adjacent stretches of talk share the fewest terms (a TextTiling-
-style topic shift); titles and topics are the stretch's and the episode's
-highest-weighted terms.
+No key, no network, deterministic (no randomness; ties break by position). It
+reads the prepared transcript (ads and whisper filler already removed, see
+summaries.llm.prepare), so nothing it says can come from a sponsor read.
+
+- Subjects are candidate noun-phrase-like n-grams (no stop word or filler at
+  either end, see summaries.llm.language) weighted by how often the episode
+  says them, how rare their words are in general use (wordfreq), whether they
+  are names (capitalised mid-sentence), and whether the title or show notes
+  name them too.
+- Chapters start where adjacent minutes of talk share the fewest terms
+  (TextTiling-style), one per ~10 minutes; a title is the chapter's most
+  distinctive subject or two ("Varroa mites and winter").
+- Key points and quotes are complete sentences (capitalised, punctuated, not
+  housekeeping), one per subject; quotes start at their first word.
+- The TL;DR names the main subjects, and says when the title and show notes
+  were used to pick them.
 """
 
-import bisect
+import math
 import re
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.metrics.pairwise import cosine_similarity
 
-from summaries.llm import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
+from summaries.llm.base import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
+from summaries.llm.language import Language, fold, language_get, zipf
+from summaries.llm.prepare import EpisodeContext, TimedText
 from summaries.prompts import PromptTemplate
 from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
-_TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'\-]{2,}\b"
-MAX_UNIT_WORDS = 60
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['\-](?=[^\W\d_]))*")
 BLOCK_SECONDS = 60.0
-# Filler that TF-IDF alone ranks too high in conversation.
-_EXTRA_STOP = {"yeah", "okay", "um", "uh", "like", "just", "really", "know", "think", "going", "gonna", "right", "thing", "things", "lot", "kind", "sort", "actually", "mean", "don't", "it's", "that's", "i'm", "you're", "we're", "they're", "there's", "can't", "didn't", "doesn't", "let's"}
+CHAPTER_SECONDS = 600.0
+# A key point or quote: a real sentence of speech, not a fragment and not a monologue.
+POINT_WORDS = (8, 40)
+QUOTE_WORDS = (7, 30)
+# Stop words allowed inside a phrase ("history of the bicycle" is one subject).
+_JOINERS = {"of", "the"}
+MAX_PHRASE_WORDS = 4
+# How much more a phrase weighs when the episode title / the show notes name it too.
+TITLE_BOOST = 2.5
+NOTES_BOOST = 3.0  # chosen leave-one-podcast-out by bench/quality_summaries.py
+DISTINCT_POOL = 400
+# Words as the stop lists spell them (with apostrophes: "don't" stays one token).
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w']*\b"
 
 
 @dataclass
-class _Unit:
+class _Sentence:
     text: str
     start: float
     words: int
+    complete: bool
+    chapter: int = 0
+    phrases: list[str] = field(default_factory=list)
 
 
-def _units(segments: list[dict]) -> list[_Unit]:
-    """Sentences of the joined transcript, each with the start of the segment it begins in."""
-    starts, parts, offset = [], [], 0
-    for segment in segments:
-        starts.append(offset)
-        parts.append(segment["text"])
-        offset += len(segment["text"]) + 1
-    text = " ".join(parts)
-    units: list[_Unit] = []
-    position = 0
-    boundaries = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
-    for end in boundaries:
-        raw = text[position:end]
-        lead = len(raw) - len(raw.lstrip())
-        sentence = raw.strip()
-        begin = position + lead
-        position = end
-        if not sentence:
+def _sentence_spans(text: str, lang: Language) -> list[tuple[int, int]]:
+    """(begin, end) of each sentence: a stop, ! or ? before a capital, not after an abbreviation."""
+    spans, position = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        following = text[end : end + 1]
+        previous = text[position : match.start() + 1].split()[-1:] or [""]
+        word = previous[0].rstrip(".!?\"')]").lower()
+        if following and not (following.isupper() or following.isdigit() or following in "\"'“"):
             continue
-        words = sentence.split()
-        if len(words) <= MAX_UNIT_WORDS:
-            pieces = [(begin, sentence)]
-        else:  # unpunctuated speech: cut into runs of words, still verbatim
-            pieces, cursor = [], begin
-            for i in range(0, len(words), 40):
-                piece = " ".join(words[i : i + 40])
-                cursor = text.index(piece, cursor)
-                pieces.append((cursor, piece))
-                cursor += len(piece)
-        for char, piece in pieces:
-            index = bisect.bisect_right(starts, char) - 1
-            units.append(_Unit(text=piece, start=float(segments[index]["start"]), words=len(piece.split())))
-    return units
+        if text[match.start()] == "." and (word in lang.abbreviations or (len(word) == 1 and word.isalpha())):
+            continue
+        spans.append((position, end))
+        position = end
+    spans.append((position, len(text)))
+    return spans
 
 
-def _vectorizer(**kwargs) -> TfidfVectorizer:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+_INNER_BREAK = re.compile(r"[.!?]\s+[a-z]|\.\.|…|-\s")
 
-    return TfidfVectorizer(
-        stop_words=sorted(ENGLISH_STOP_WORDS | _EXTRA_STOP), token_pattern=_TOKEN, sublinear_tf=True, **kwargs
+
+def _complete(sentence: str, words: list[str], lang: Language) -> bool:
+    """A statement that stands on its own: capitalised, ends with a stop, opens with no
+    conjunction or pronoun that needs the previous sentence, has a verb, is no list of
+    names, no trailing-off, and no housekeeping."""
+    opener = words[0].strip(",.!?").lower()
+    lowercase = [w.strip(",.!?;:\"'”“").lower() for w in words[1:] if w[:1].islower()]
+    return (
+        sentence[0].isupper()
+        and sentence.rstrip("\"'”")[-1:] in (".", "!")
+        and opener not in lang.weak_openers
+        and not _INNER_BREAK.search(sentence)
+        and sentence.count(",") <= max(len(words) // 6, 1)
+        and len(lowercase) >= len(words) // 2
+        and any(lang.verb_like(w) for w in lowercase)
+        and not lang.housekeeping.search(sentence)
     )
 
 
-def _select(candidates: list[int], scores: np.ndarray, matrix, count: int, exclude: set[int], diversity: float = 0.6) -> list[int]:
-    """Maximal marginal relevance: high score, low similarity to what is already chosen."""
-    chosen: list[int] = []
-    pool = [i for i in candidates if i not in exclude]
-    while pool and len(chosen) < count:
-        reference = chosen + sorted(exclude)
-        if reference:
-            similarity = (matrix[pool] @ matrix[reference].T).max(axis=1).toarray().ravel()
-        else:
-            similarity = np.zeros(len(pool))
-        value = scores[pool] - diversity * similarity
-        best = int(np.argmax(value))  # argmax returns the first maximum: earliest wins a tie
-        if reference and similarity[best] > 0.8:
-            pool.pop(best)  # a near-duplicate: not distinct
+def _sentences(timed: TimedText, lang: Language) -> list[_Sentence]:
+    """Sentences of the joined transcript, each starting at its first word's time."""
+    text = timed.text
+    result: list[_Sentence] = []
+    for position, end in _sentence_spans(text, lang):
+        raw = text[position:end]
+        begin = position + len(raw) - len(raw.lstrip())
+        sentence = raw.strip()
+        if not sentence:
             continue
-        chosen.append(pool.pop(best))
-    return chosen
+        words = sentence.split()
+        complete = _complete(sentence, words, lang)
+        result.append(_Sentence(text=sentence, start=timed.time_at(begin), words=len(words), complete=complete))
+    return result
 
 
-def _top_terms(weights: np.ndarray, names: np.ndarray, count: int) -> list[str]:
-    picked: list[str] = []
-    for index in np.argsort(-weights, kind="stable"):
-        if weights[index] <= 0 or len(picked) >= count:
+class _Phrases:
+    """Candidate subject phrases: runs of words (never across punctuation) with a content word
+    at the start and a noun-like content word at the end, remembered with the case they are said in."""
+
+    def __init__(self, lang: Language):
+        self.lang = lang
+        self.surface: dict[str, Counter] = defaultdict(Counter)
+        self.capitalised: Counter = Counter()
+        self.seen: Counter = Counter()
+
+    def _content(self, word: str) -> bool:
+        return word not in self.lang.stop_words and len(word) >= 3 and "'" not in word
+
+    def __call__(self, sentence: str) -> list[str]:
+        tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
+        lowered = [t.lower() for t, _ in tokens]
+        # joined[k]: token k and k+1 are separated by spaces only (no comma, dash, stop...).
+        joined = [not sentence[a + len(t) : tokens[k + 1][1]].strip() for k, (t, a) in enumerate(tokens[:-1])]
+        out: list[str] = []
+        for i, word in enumerate(lowered):
+            if not self._content(word):
+                continue
+            for j in range(i, min(i + MAX_PHRASE_WORDS, len(lowered))):
+                if j > i and not joined[j - 1]:
+                    break
+                last = lowered[j]
+                if j > i and not self._content(last) and not (last == "of" or (last == "the" and lowered[j - 1] == "of")):
+                    break
+                if not self._content(last) or not self.lang.noun_like(last if not tokens[j][0][:1].isupper() else tokens[j][0]):
+                    continue
+                key = " ".join(lowered[i : j + 1])
+                surface = sentence[tokens[i][1] : tokens[j][1] + len(tokens[j][0])]
+                self.surface[key][surface] += 1
+                self.seen[key] += 1
+                if i > 0 and tokens[i][0][:1].isupper():
+                    self.capitalised[key] += 1
+                out.append(key)
+        return out
+
+    def name_share(self, key: str) -> float:
+        return self.capitalised[key] / self.seen[key] if self.seen[key] else 0.0
+
+    def display(self, key: str) -> str:
+        surface = self.surface[key].most_common(1)[0][0] if self.surface[key] else key
+        return surface if self.name_share(key) >= 0.5 else surface.lower()
+
+
+def _show_terms(context: EpisodeContext, sentences: list[_Sentence], lang: Language) -> set[str]:
+    """The show's own name (and its initials) and its hosts: said every episode, about none."""
+    terms: set[str] = set()
+    for name in (context.podcast, context.hosts):
+        words = fold(name.replace("-", " ")).split()
+        if words:
+            terms.add(" ".join(words))
+            terms.update(w for w in words if len(w) > 3)
+            terms.add("".join(words))  # as said in a URL ("itsathing dot com")
+            if len(words) >= 3:
+                terms.add("".join(w[0] for w in words))
+    for sentence in sentences:
+        if sentence.start > 120:
             break
-        term = str(names[index])
-        if any(term in p or p in term for p in picked):
+        for match in lang.introduction.finditer(sentence.text):
+            name = fold(match.group(1) or match.group(2))
+            terms.add(name)
+            terms.update(name.split())
+    return terms
+
+
+def _rarity(key: str, lang: Language) -> float:
+    """How much a phrase's words say, by general-use rarity (0: too common to name a subject)."""
+    content = [w for w in key.split() if w not in lang.stop_words]
+    rarest = min(zipf(w, lang.code) for w in content)
+    if len(content) == 1 and rarest > lang.common_zipf:
+        return 0.0
+    if len(content) > 1 and rarest > lang.common_zipf + 0.6:
+        return 0.0
+    return max(7.0 - rarest, 0.5) * (1.25 if len(content) > 1 else 1.0)
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _overlaps(a: str, b: str) -> bool:
+    ta, tb = {_singular(w) for w in a.split()}, {_singular(w) for w in b.split()}
+    return bool(ta & tb - _JOINERS)
+
+
+@dataclass
+class _Analysis:
+    sentences: list[_Sentence]
+    phrases: _Phrases
+    names: np.ndarray  # phrase keys
+    counts: np.ndarray  # chapters x phrases (dense, small: one row per chapter)
+    weight: np.ndarray  # episode-wide subject weight per phrase
+    context_used: bool
+
+
+def _context_terms(context: EpisodeContext, lang: Language) -> tuple[str, str]:
+    """The title and the show notes, folded; show-notes lines about sponsors, links and
+    housekeeping are left out, so a sponsor the notes list never counts as a subject."""
+    lines = [
+        line
+        for line in re.split(r"\n|(?<=[.!?])\s+", context.show_notes)
+        if not lang.sponsor_line.search(line) and not lang.housekeeping.search(line) and "http" not in line
+    ]
+    return fold(context.title), fold(" ".join(lines))
+
+
+def _analyse(sentences: list[_Sentence], boundaries: list[int], lang: Language, context: EpisodeContext) -> _Analysis:
+    phrases = _Phrases(lang)
+    vectorizer = CountVectorizer(analyzer=phrases, lowercase=False)
+    per_sentence = vectorizer.fit_transform([s.text for s in sentences])
+    names = vectorizer.get_feature_names_out()
+    chapter_of = np.zeros(len(sentences), dtype=int)
+    for n, b in enumerate(boundaries):
+        chapter_of[b:] = n
+    chapters = len(boundaries)
+    # chapters x sentences indicator, times sentences x phrases: counts per chapter.
+    indicator = np.zeros((chapters, len(sentences)))
+    indicator[chapter_of, np.arange(len(sentences))] = 1.0
+    counts = np.asarray(per_sentence.T.dot(indicator.T).T)
+    total = counts.sum(axis=0)
+    title, notes = _context_terms(context, lang)
+    show = _show_terms(context, sentences, lang)
+    weight = np.zeros(len(names))
+    context_used = False
+    # A subject is said at least twice, except in a clip too short to repeat anything.
+    min_count = 2 if sum(s.words for s in sentences) >= 300 else 1
+    for k, key in enumerate(names):
+        if total[k] < min_count:
             continue
-        picked.append(term)
+        rarity = _rarity(key, lang)
+        if not rarity:
+            continue
+        w = math.log1p(total[k]) * rarity * (1.0 + phrases.name_share(key))
+        if key in show or any(part in show for part in key.split()):
+            weight[k] = 0.0
+            continue
+        padded = f" {key} "
+        if title and padded in f" {title} ":
+            w *= TITLE_BOOST
+            context_used = True
+        elif notes and padded in f" {notes} ":
+            w *= NOTES_BOOST
+            context_used = True
+        weight[k] = w
+    # A phrase said mostly as part of a longer one gives way to it ("varroa" → "varroa mite").
+    index = {key: k for k, key in enumerate(names)}
+    for k, key in enumerate(names):
+        parts = key.split()
+        if len(parts) < 2 or not weight[k]:
+            continue
+        for sub in {parts[0], parts[-1], " ".join(parts[:-1]), " ".join(parts[1:])}:
+            s = index.get(sub)
+            if s is not None and total[k] >= 0.5 * total[s]:
+                weight[s] *= 0.3
+    for i, sentence in enumerate(sentences):
+        sentence.chapter = int(chapter_of[i])
+        if show and any(f" {t} " in f" {fold(sentence.text)} " for t in show if len(t) > 3 or t.isalpha()):
+            sentence.complete = False  # an introduction or sign-off, not a point about the subject
+        row = per_sentence.getrow(i)
+        sentence.phrases = sorted((names[k] for k in row.indices if weight[k] > 0), key=lambda key: -weight[index[key]])
+    return _Analysis(sentences, phrases, names, counts, weight, context_used)
+
+
+def _pick_phrases(scores: np.ndarray, names: np.ndarray, count: int, *, avoid: list[str] = ()) -> list[str]:
+    picked: list[str] = []
+    for k in np.argsort(-scores, kind="stable"):
+        if scores[k] <= 0 or len(picked) >= count:
+            break
+        key = str(names[k])
+        if any(_overlaps(key, p) for p in [*picked, *avoid]):
+            continue
+        picked.append(key)
     return picked
 
 
-def _topics(units: list[_Unit]) -> list[str]:
-    """Key terms of the episode: weighted over one-minute stretches, ignoring terms said in most of them."""
-    blocks: list[list[str]] = []
-    for unit in units:
-        if not blocks or len(blocks[-1]) >= 8:
+def _boundaries(sentences: list[_Sentence], duration: float, lang: Language) -> list[int]:
+    """Indexes of the sentences that start a chapter (the first is 0)."""
+    blocks: list[list[int]] = []
+    for i, sentence in enumerate(sentences):
+        if not blocks or sentence.start - sentences[blocks[-1][0]].start >= BLOCK_SECONDS:
             blocks.append([])
-        blocks[-1].append(unit.text)
-    texts = [" ".join(b) for b in blocks]
-    vectorizer = _vectorizer(ngram_range=(1, 2), max_df=0.5 if len(texts) >= 6 else 1.0)
+        blocks[-1].append(i)
+    wanted = int(min(max(round(duration / CHAPTER_SECONDS), 1), 20, len(blocks)))
+    if wanted <= 1:
+        return [0]
+    texts = [" ".join(sentences[i].text for i in block) for block in blocks]
     try:
-        matrix = vectorizer.fit_transform(texts)
+        matrix = TfidfVectorizer(
+            stop_words=sorted(lang.stop_words), sublinear_tf=True, token_pattern=TOKEN_PATTERN
+        ).fit_transform(texts)
     except ValueError:
+        return [0]
+    dense = matrix.toarray()
+    running = np.vstack([np.zeros((1, dense.shape[1])), np.cumsum(dense, axis=0)])
+    gaps = []
+    for i in range(1, len(blocks)):
+        # ~3 minutes either side of the gap: a dip in similarity marks a change of subject.
+        left = running[i] - running[max(0, i - 3)]
+        right = running[min(i + 3, len(blocks))] - running[i]
+        gaps.append((float(cosine_similarity(left[None, :], right[None, :])[0, 0]), i))
+    min_gap = max(duration / (wanted * 2), 180.0)
+    chosen: list[int] = []
+    for _, i in sorted(gaps):
+        start = sentences[blocks[i][0]].start
+        if start < min_gap or duration - start < min_gap:
+            continue
+        if all(abs(start - sentences[blocks[j][0]].start) >= min_gap for j in chosen):
+            chosen.append(i)
+        if len(chosen) == wanted - 1:
+            break
+    return [0, *sorted(blocks[i][0] for i in chosen)]
+
+
+def _title(phrases: list[str], analysis: _Analysis, lang: Language) -> str:
+    shown = [analysis.phrases.display(p) for p in phrases]
+    if not shown:
+        return ""
+    first = shown[0]
+    if len(shown) > 1 and len(first.split()) + len(shown[1].split()) + 1 <= 6:
+        title = f"{first} {lang.conjunction} {shown[1]}"
+    elif len(first.split()) >= 2:
+        title = first
+    else:
+        return ""
+    return title[0].upper() + title[1:]
+
+
+def _chapters(analysis: _Analysis, boundaries: list[int], lang: Language) -> list[dict]:
+    counts = analysis.counts
+    chapters = len(boundaries)
+    present = (counts > 0).sum(axis=0)
+    # Distinctive here (said in few other chapters) and a subject of the episode at all.
+    idf = np.log((1 + chapters) / (1 + present)) + 1.0
+    result: list[dict] = []
+    used: list[str] = []
+    for n, first in enumerate(boundaries):
+        scores = np.log1p(counts[n]) * idf * (analysis.weight > 0) * analysis.weight
+        picks = _pick_phrases(scores, analysis.names, 2, avoid=used[-1:])
+        if not picks:
+            picks = _pick_phrases(scores, analysis.names, 2)
+        title = _title(picks, analysis, lang) or (f"Part {n + 1}" if chapters > 1 else "The episode")
+        used += picks[:1]
+        result.append({"title": title[:150], "start": 0.0 if n == 0 else analysis.sentences[first].start})
+    return result
+
+
+def _candidates(analysis: _Analysis, words: tuple[int, int]) -> list[int]:
+    low, high = words
+    return [
+        i
+        for i, s in enumerate(analysis.sentences)
+        if s.complete and low <= s.words <= high and s.phrases and not s.text.endswith("?")
+    ]
+
+
+def _sentence_scores(analysis: _Analysis, ids: list[int]) -> dict[int, float]:
+    weight = {str(k): w for k, w in zip(analysis.names, analysis.weight, strict=True)}
+    scores = {}
+    for i in ids:
+        s = analysis.sentences[i]
+        content = sum(weight[p] for p in s.phrases[:4])
+        scores[i] = content / math.sqrt(s.words)
+    return scores
+
+
+def _quote_scores(analysis: _Analysis, ids: list[int]) -> dict[int, float]:
+    """Quotes say something: a subject, and a claim or a view (first person, a judgement)."""
+    base = _sentence_scores(analysis, ids)
+    opinion = analysis.phrases.lang.opinion
+    return {i: v * (1.6 if opinion.search(analysis.sentences[i].text) else 1.0) for i, v in base.items()}
+
+
+def _distinct(ranked: list[int], analysis: _Analysis, count: int, *, taken: list[int], topics: list[str]) -> list[int]:
+    """Sentences on distinct subjects: each adds a subject no chosen one has (maximal
+    marginal relevance with a hard cut), and is not a near-copy of one (TF-IDF cosine)."""
+    chosen: list[int] = []
+    subjects: list[str] = [analysis.sentences[i].phrases[0] for i in taken if analysis.sentences[i].phrases]
+    ranked = ranked[:DISTINCT_POOL]  # the best candidates are enough; keeps 3-hour episodes fast
+    ids = ranked + [i for i in taken if i not in ranked]
+    if not ids:
         return []
-    return _top_terms(np.asarray(matrix.sum(axis=0)).ravel(), vectorizer.get_feature_names_out(), 8)
-
-
-def _chapters(units: list[_Unit], duration: float) -> tuple[list[dict], list[list[str]]]:
-    blocks: list[list[_Unit]] = []
-    for unit in units:
-        if not blocks or unit.start - blocks[-1][0].start >= BLOCK_SECONDS:
-            blocks.append([])
-        blocks[-1].append(unit)
-    texts = [" ".join(u.text for u in block) for block in blocks]
-    wanted = int(min(max(round(duration / 600), 1), 12, len(blocks)))
-    boundaries: list[int] = []
-    if wanted > 1:
-        dense = _vectorizer().fit_transform(texts).toarray()
-        running = np.vstack([np.zeros((1, dense.shape[1])), np.cumsum(dense, axis=0)])
-        gaps = []
-        for i in range(1, len(blocks)):
-            # Compare ~3 minutes either side of the gap: a dip marks a change of subject.
-            left = running[i] - running[max(0, i - 3)]
-            right = running[min(i + 3, len(blocks))] - running[i]
-            norm = np.linalg.norm(left) * np.linalg.norm(right)
-            gaps.append((float(left @ right / norm) if norm else 0.0, i))
-        min_gap = duration / (wanted * 2)
-        for _, i in sorted(gaps):
-            start = blocks[i][0].start
-            if start < min_gap or duration - start < min_gap:
-                continue
-            if all(abs(start - blocks[j][0].start) >= min_gap for j in boundaries):
-                boundaries.append(i)
-            if len(boundaries) == wanted - 1:
-                break
-        boundaries.sort()
-    spans = [0, *boundaries, len(blocks)]
-    chapter_texts = [" ".join(texts[a:b]) for a, b in zip(spans, spans[1:])]
-    vectorizer = _vectorizer(ngram_range=(1, 2), max_df=0.8 if len(chapter_texts) > 2 else 1.0)
+    texts = [analysis.sentences[i].text for i in ids]
     try:
-        matrix = vectorizer.fit_transform(chapter_texts)
-        names = vectorizer.get_feature_names_out()
+        matrix = TfidfVectorizer(stop_words=sorted(analysis.phrases.lang.stop_words), token_pattern=TOKEN_PATTERN).fit_transform(
+            texts
+        )
     except ValueError:  # nothing but stop words
-        matrix, names = None, np.array([])
-    chapters, chapter_terms = [], []
-    for n, (a, _) in enumerate(zip(spans, spans[1:])):
-        terms = _top_terms(matrix[n].toarray().ravel(), names, 3) if matrix is not None else []
-        title = ", ".join(terms).capitalize() if terms else f"Part {n + 1}"
-        chapters.append({"title": title[:150], "start": 0.0 if n == 0 else blocks[a][0].start})
-        chapter_terms.append(terms)
-    return chapters, chapter_terms
+        return []
+    similarity = cosine_similarity(matrix)
+    row = {i: n for n, i in enumerate(ids)}
+    for i in ranked:
+        if len(chosen) >= count:
+            break
+        subject = analysis.sentences[i].phrases[0]
+        if any(_overlaps(subject, s) for s in subjects):
+            continue
+        if any(similarity[row[i], row[j]] > 0.3 for j in chosen + taken):
+            continue
+        chosen.append(i)
+        subjects.append(subject)
+    return chosen
 
 
-def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> ProviderOutput:
+def _line_phrases(text: str, analysis: _Analysis) -> list[int]:
+    index = {str(k): n for n, k in enumerate(analysis.names)}
+    return [index[key] for key in set(_Phrases(analysis.phrases.lang)(text)) if key in index]
+
+
+def _join(items: list[str], lang: Language) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {lang.conjunction} {items[-1]}"
+
+
+def _tldr(analysis: _Analysis, topics: list[str], lead: str, context: EpisodeContext, lang: Language) -> str:
+    subjects = _join([analysis.phrases.display(t) for t in topics[:3]], lang)
+    title = context.title.strip().strip(".!?")
+    if title and SENTENCE_BREAK.search(title + " "):
+        title = ""
+    if analysis.context_used and context.show_notes:
+        source = (
+            "going by the transcript, the title and the show notes" if title else "going by the transcript and the show notes"
+        )
+    elif analysis.context_used:
+        source = "going by the transcript and the title"
+    else:
+        source = "going by the transcript"
+    named = f"“{title}”" if title else "This episode"
+    if context.podcast and title:
+        named = f"This episode of {context.podcast.strip().strip('.!?')}, “{title}”,"
+    first = f"{named} is about {subjects} ({source})."
+    tldr = f"{first} {lead}".strip() if lead else first
+    if len(SENTENCE_BREAK.findall(tldr)) >= 3 or len(tldr) > 800:
+        tldr = first if len(first) <= 800 else f"This episode is about {subjects}."
+    return tldr
+
+
+def summarize(
+    segments: list[dict], *, prompt: PromptTemplate, budget=None, context: EpisodeContext | None = None
+) -> ProviderOutput:
     # The prompt version does not change extractive output; it is recorded for the source hash.
-    units = _units(segments)
-    usable = [i for i, u in enumerate(units) if 6 <= u.words and len(u.text) <= 400]
-    if len(usable) < 4:
+    context = context or EpisodeContext()
+    lang = language_get(context.language)
+    timed = TimedText(segments)
+    sentences = _sentences(timed, lang)
+    if sum(s.words for s in sentences) < 30:
         raise TranscriptTooShort("the transcript is too short to summarize")
     duration = max(s["end"] for s in segments)
-    vectorizer = _vectorizer(max_df=0.9 if len(units) > 20 else 1.0)
-    try:
-        matrix = vectorizer.fit_transform([u.text for u in units])
-    except ValueError:
-        raise TranscriptTooShort("the transcript has no content words") from None
-    centroid = np.asarray(matrix.mean(axis=0)).ravel()
-    norm = np.linalg.norm(centroid)
-    scores = matrix @ (centroid / norm if norm else centroid)
-    lengths = np.array([u.words for u in units])
-    scores = scores * np.where(lengths < 10, 0.6, 1.0) * np.where(lengths > 45, 0.7, 1.0)
+    boundaries = _boundaries(sentences, duration, lang)
+    analysis = _analyse(sentences, boundaries, lang, context)
+    if not analysis.weight.any():
+        raise TranscriptTooShort("the transcript names no subject twice")
 
-    ranked = sorted(usable, key=lambda i: (-scores[i], i))
-    tldr_ids = [ranked[0]]
-    if units[ranked[0]].words < 15 and len(ranked) > 1:
-        tldr_ids = sorted(_select(ranked, scores, matrix, 2, set()))
-    tldr = " ".join(units[i].text for i in sorted(tldr_ids))
-    if len(SENTENCE_BREAK.findall(tldr)) >= 3 or len(tldr) > 800:
-        tldr_ids, tldr = [ranked[0]], units[ranked[0]].text
+    chapters_present = (analysis.counts > 0).sum(axis=0)
+    spread = np.minimum(chapters_present, 3) / 3 if len(boundaries) > 1 else np.ones(len(analysis.names))
+    topic_keys = _pick_phrases(analysis.weight * (0.5 + spread), analysis.names, 8)
+    topics = [analysis.phrases.display(k) for k in topic_keys]
 
     hours = duration / 3600
+    point_ids_pool = _candidates(analysis, POINT_WORDS)
+    scores = _sentence_scores(analysis, point_ids_pool)
+    # One point per chapter first (subjects change between chapters), best chapters first.
+    best_per_chapter: dict[int, int] = {}
+    for i in sorted(point_ids_pool, key=lambda i: (-scores[i], i)):
+        best_per_chapter.setdefault(analysis.sentences[i].chapter, i)
+    ranked = sorted(best_per_chapter.values(), key=lambda i: (-scores[i], i))
+    ranked += [i for i in sorted(point_ids_pool, key=lambda i: (-scores[i], i)) if i not in ranked]
     point_count = int(min(max(3 + round(hours * 2), 3), 7))
-    point_ids = sorted(_select(ranked, scores, matrix, point_count, set(tldr_ids)))
+    point_ids = sorted(_distinct(ranked, analysis, point_count, taken=[], topics=topic_keys))
+    if len(point_ids) < 3:  # a short, single-subject episode: relax the one-subject-per-point rule
+        extra = [i for i in sorted(point_ids_pool, key=lambda i: (-scores[i], i)) if i not in point_ids]
+        point_ids = sorted(point_ids + extra[: 3 - len(point_ids)])
+    warnings: list[str] = []
     if len(point_ids) < 3:
-        point_ids = sorted(_select(ranked, scores, matrix, 3, set(), diversity=0.0))
-    quotable = [i for i in ranked if 8 <= units[i].words <= 40]
-    quote_count = int(min(max(2 + round(hours * 2), 2), 5))
-    quote_ids = sorted(_select(quotable, scores, matrix, quote_count, set(tldr_ids) | set(point_ids)))
+        loose = [i for i, s in enumerate(sentences) if s.complete and s.words >= 6 and i not in point_ids]
+        point_ids = sorted(point_ids + loose[: 3 - len(point_ids)])
+    points = [sentences[i].text for i in point_ids]
+    if len(points) < 3:
+        # No punctuation to find sentences by (some publisher transcripts): whole lines instead.
+        lines = sorted(
+            (s["text"] for s in segments if POINT_WORDS[0] <= len(s["text"].split()) <= POINT_WORDS[1]),
+            key=lambda text: -sum(analysis.weight[k] for k in _line_phrases(text, analysis)),
+        )
+        points = list(dict.fromkeys(points + lines))[:3]
+        warnings.append("the transcript has too few complete sentences: some key points are whole lines")
 
-    chapters, chapter_terms = _chapters(units, duration)
-    topics: list[str] = []
-    if len(chapters) >= 3:  # what sets each stretch apart from the rest: the episode's subjects
-        for rank in range(2):
-            for terms in chapter_terms:
-                if len(terms) > rank and not any(terms[rank] in t or t in terms[rank] for t in topics):
-                    topics.append(terms[rank])
-        topics = topics[:8]
-    if len(topics) < 3:
-        topics = _topics(units)
-    if not topics:
-        topics = _top_terms(np.asarray(matrix.sum(axis=0)).ravel(), vectorizer.get_feature_names_out(), 8)
+    quote_pool = [i for i in _candidates(analysis, QUOTE_WORDS) if i not in point_ids]
+    quote_scores = _quote_scores(analysis, quote_pool)
+    quote_ranked = sorted(quote_pool, key=lambda i: (-quote_scores[i], i))
+    quote_count = int(min(max(2 + round(hours * 2), 2), 5))
+    quote_ids = sorted(_distinct(quote_ranked, analysis, quote_count, taken=point_ids, topics=topic_keys))
+
+    lead_pool = [i for i in _candidates(analysis, (8, 35)) if i not in point_ids and i not in quote_ids]
+    lead_scores = _sentence_scores(analysis, lead_pool)
+    lead = ""
+    top = set(topic_keys[:3])
+    for i in sorted(lead_pool, key=lambda i: (-lead_scores[i], i)):
+        if top & set(sentences[i].phrases):
+            lead = sentences[i].text
+            break
 
     try:
         content = summary_validate(
             {
-                "tldr": tldr,
-                "key_points": [units[i].text for i in point_ids],
-                "quotes": [{"text": units[i].text, "start": units[i].start} for i in quote_ids],
-                "chapters": chapters,
-                "topics": topics,
+                "tldr": _tldr(analysis, topic_keys, lead, context, lang),
+                "key_points": points,
+                "quotes": [{"text": sentences[i].text, "start": sentences[i].start} for i in quote_ids],
+                "chapters": _chapters(analysis, boundaries, lang),
+                "topics": topics or ["the episode"],
             }
         )
     except SummaryInvalid as exc:  # e.g. fewer than three distinct sentences to choose from
         raise ProviderRejected(f"no valid extractive summary: {exc}") from None
-    return ProviderOutput(content=content, provider="extractive", model=EXTRACTIVE_MODEL, usage=Usage())
+    if analysis.context_used:
+        warnings.append("show notes and title used as context")
+    return ProviderOutput(content=content, provider="extractive", model=EXTRACTIVE_MODEL, usage=Usage(), warnings=warnings)

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
-from summaries.llm import (
+from summaries.llm.base import (
     MalformedReply,
     ProviderOutput,
     ProviderRejected,
@@ -34,7 +34,8 @@ from summaries.llm import (
 from summaries.llm.chunking import summarize_in_parts
 from summaries.llm.parsing import json_parse_layered
 from summaries.llm.session import Failure, RequestSession, status_failure
-from summaries.prompts import PromptTemplate
+from summaries.llm.prepare import EpisodeContext
+from summaries.prompts import PromptTemplate, context_block
 from summaries.schema import (
     CHAPTERS_MAX,
     KEY_POINTS_MAX,
@@ -163,10 +164,11 @@ def system_prompt(prompt: PromptTemplate) -> str:
     return prompt.system + SYSTEM_SUFFIX
 
 
-def overhead(prompt: PromptTemplate) -> int:
+def overhead(prompt: PromptTemplate, context: EpisodeContext | None = None) -> int:
     """Estimated tokens of every request besides the transcript."""
-    template = max((prompt.user, prompt.chunk, prompt.merge), key=len)
-    return estimate_tokens(system_prompt(prompt)) + estimate_tokens(template) + TEMPLATE_TOKENS + 50
+    template = max((prompt.user, prompt.chunk, prompt.chunk_later or "", prompt.merge), key=len)
+    context_tokens = estimate_tokens(context_block(context or EpisodeContext())) if prompt.uses_context else 0
+    return estimate_tokens(system_prompt(prompt)) + estimate_tokens(template) + context_tokens + TEMPLATE_TOKENS + 50
 
 
 def input_limit() -> int:
@@ -307,15 +309,16 @@ class _Session:
             return reply_content(completion, sent_floor=sent_floor, usage=self.usage)
 
 
-def summarize(segments: list[dict], *, prompt: PromptTemplate, budget) -> ProviderOutput:
+def summarize(segments: list[dict], *, prompt: PromptTemplate, budget, context: EpisodeContext | None = None) -> ProviderOutput:
     session = _Session(budget=budget)
     system = system_prompt(prompt)
     content, warnings = summarize_in_parts(
         segments,
         prompt=prompt,
         token_limit=input_limit(),
-        overhead=overhead(prompt),
+        overhead=overhead(prompt, context),
         ask=lambda user: session.ask(system=system, user=user),
+        context=context,
     )
     warnings = sorted(set(session.warnings)) + warnings
     return ProviderOutput(content=content, provider=PROVIDER, model=session.model, usage=session.usage, warnings=warnings)

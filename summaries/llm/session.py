@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
-from summaries.llm import Budget, ProviderRejected, ProviderUnavailable, Usage
+from summaries.llm.base import Budget, ProviderRejected, ProviderUnavailable, Usage
 
 logger = logging.getLogger("castnotes.summaries")
 

@@ -5,54 +5,16 @@ version by adding a module and registering it in PROMPTS; never edit a released
 one in a way that changes its output, since stored summaries name it.
 """
 
-from dataclasses import dataclass
-
 from django.conf import settings
 
+from summaries.prompts import v1, v2, v3
+from summaries.prompts.base import PromptTemplate, context_block, transcript_lines
 
-@dataclass(frozen=True)
-class PromptTemplate:
-    version: str
-    system: str
-    # `{transcript}` and `{duration}` are filled in; `{part}` for one chunk of a long transcript.
-    user: str
-    chunk: str
-    merge: str
-    # Seconds of transcript per timestamped line (0: one line per segment).
-    block_seconds: float = 0.0
-
-
-def _timestamp(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def transcript_lines(segments: list[dict], *, block_seconds: float) -> list[str]:
-    """The transcript as `[m:ss] text` lines: every segment's text, none dropped."""
-    lines: list[str] = []
-    block: list[str] = []
-    block_start = 0.0
-    for segment in segments:
-        text = " ".join(str(segment.get("text", "")).split())
-        if not text:
-            continue
-        start = float(segment.get("start", 0.0))
-        if block and start - block_start >= block_seconds:
-            lines.append(f"[{_timestamp(block_start)}] " + " ".join(block))
-            block = []
-        if not block:
-            block_start = start
-        block.append(text)
-    if block:
-        lines.append(f"[{_timestamp(block_start)}] " + " ".join(block))
-    return lines
+__all__ = ["PromptTemplate", "context_block", "prompt_get", "prompt_versions", "current_prompt_version", "transcript_lines"]
 
 
 def prompt_get(version: str) -> PromptTemplate:
-    from summaries.prompts import v1, v2
-
-    prompts = {v1.PROMPT.version: v1.PROMPT, v2.PROMPT.version: v2.PROMPT}
+    prompts = {p.version: p for p in (v1.PROMPT, v2.PROMPT, v3.PROMPT)}
     try:
         return prompts[version]
     except KeyError:
@@ -60,7 +22,7 @@ def prompt_get(version: str) -> PromptTemplate:
 
 
 def prompt_versions() -> list[str]:
-    return ["v1", "v2"]
+    return ["v1", "v2", "v3"]
 
 
 def current_prompt_version() -> str:

@@ -1,6 +1,6 @@
 """v1: the first prompt. One timestamped line per transcript segment."""
 
-from summaries.prompts import PromptTemplate
+from summaries.prompts.base import PromptTemplate
 
 PROMPT = PromptTemplate(
     version="v1",

@@ -1,6 +1,6 @@
 """v2: tighter guidance, and ~30-second timestamped blocks (fewer tokens than one line per segment)."""
 
-from summaries.prompts import PromptTemplate
+from summaries.prompts.base import PromptTemplate
 
 _SYSTEM = """You write summaries of podcast episodes for busy listeners, working only from the transcript you are given.
 

@@ -11,8 +11,7 @@ import redis
 
 from podcasts.models import Podcast, Profile
 from summaries.models import Delivery
-from tests.web.factories import *  # noqa: F403  (fixtures)
-from tests.web.factories import csrf_client, csrf_post
+from tests.factories import csrf_client, csrf_post, make_podcast, make_summarized_episode, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def assert_rate_limited(response) -> None:
     assert "Too many attempts" in page and "<html" in page  # a readable page on the site's layout
 
 
-def test_login_attempts_over_the_limit_get_429_even_with_the_right_password(settings, make_user):
+def test_login_attempts_over_the_limit_get_429_even_with_the_right_password(settings):
     settings.RATELIMIT_LOGIN = "3/m"
     user = make_user("walter")
     client = csrf_client()
@@ -41,7 +40,7 @@ def test_login_attempts_over_the_limit_get_429_even_with_the_right_password(sett
     assert user.is_active
 
 
-def test_login_limit_counts_per_client_address(settings, make_user):
+def test_login_limit_counts_per_client_address(settings):
     settings.RATELIMIT_LOGIN = "1/m"
     make_user("walter")
     first, second = csrf_client(), csrf_client()
@@ -74,7 +73,7 @@ def test_sign_ups_over_the_limit_get_429_and_create_no_account(settings, django_
     assert not django_user_model.objects.filter(username="new2").exists()
 
 
-def test_feed_submissions_over_the_limit_get_429_per_user(settings, make_user):
+def test_feed_submissions_over_the_limit_get_429_per_user(settings):
     settings.RATELIMIT_FEED_SUBMIT = "2/h"
     client = csrf_client(make_user())
 
@@ -88,9 +87,9 @@ def test_feed_submissions_over_the_limit_get_429_per_user(settings, make_user):
     assert someone_else.status_code == HTTPStatus.SEE_OTHER
 
 
-def test_regenerate_presses_over_the_limit_get_429_page_or_json(settings, make_user, make_podcast, make_episode):
+def test_regenerate_presses_over_the_limit_get_429_page_or_json(settings):
     settings.RATELIMIT_REGENERATE = "2/m"
-    episode = make_episode(make_podcast(), summary_version="v1")  # outdated: the setting is v2
+    episode = make_summarized_episode(make_podcast(), summary_version="v1")  # outdated: the setting is v2
     client = csrf_client(make_user(plan=Profile.Plan.PREMIUM))
 
     allowed = [csrf_post(client, f"/episodes/{episode.pk}/regenerate/") for _ in range(2)]
@@ -104,7 +103,7 @@ def test_regenerate_presses_over_the_limit_get_429_page_or_json(settings, make_u
     assert "Too many attempts" in blocked_json.json()["error"]
 
 
-def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings, redis_url, make_user):
+def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings, redis_url):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
     settings.RATELIMIT_LOGIN = "2/m"
     make_user("walter")

@@ -6,19 +6,12 @@ from django.test import Client
 from curation.services import curators_group_ensure
 from podcasts.models import Episode, Podcast
 from summaries.models import Summary
-
-PASSWORD = "castnotes-test-pw"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2's full work factor costs ~1 s per user on this machine; tests need no strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.factories import make_episode, make_podcast, make_summary, make_user
 
 
 @pytest.fixture
 def curator(db) -> User:
-    user = User.objects.create_user("curator", password=PASSWORD, is_staff=True)
+    user = make_user("curator", email="", plan=None, is_staff=True)
     # Ensured, not just fetched: a transactional test's flush drops the migration's group.
     user.groups.add(curators_group_ensure())
     return user
@@ -26,39 +19,27 @@ def curator(db) -> User:
 
 @pytest.fixture
 def plain_staff(db) -> User:
-    return User.objects.create_user("staff", password=PASSWORD, is_staff=True)
+    return make_user("staff", email="", plan=None, is_staff=True)
 
 
 @pytest.fixture
 def superuser(db) -> User:
-    return User.objects.create_superuser("root", password=PASSWORD)
+    return make_user("root", email="", plan=None, is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
 def podcast(db) -> Podcast:
-    return Podcast.objects.create(feed_url="https://example.com/feed.xml", title="Example Show")
+    return make_podcast("Example Show", feed_url="https://example.com/feed.xml")
 
 
 @pytest.fixture
 def episode(podcast) -> Episode:
-    return Episode.objects.create(podcast=podcast, guid="ep-1", title="Episode One")
-
-
-def make_summary(episode: Episode, status: str = "candidate") -> Summary:
-    return Summary.objects.create(
-        episode=episode,
-        content={"tldr": "A short summary.", "key_points": ["a", "b", "c"], "quotes": [], "chapters": [], "topics": []},
-        prompt_version="v2",
-        provider="extractive",
-        model="extractive",
-        source_hash="0" * 64,
-        editorial_status=status,
-    )
+    return make_episode(podcast, guid="ep-1", title="Episode One")
 
 
 @pytest.fixture
 def summary(episode) -> Summary:
-    return make_summary(episode)
+    return make_summary(episode, editorial_status="candidate", prompt_version="v2")
 
 
 class CsrfClient(Client):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from curation.models import CurationItem, CuratorAction
 from curation.services import curation_item_dismiss, enqueue_for_review
 from podcasts.models import Episode, Podcast
-from tests.curation.conftest import make_summary
+from tests.factories import make_summary
 
 INBOX = "/admin/curation/curationitem/"
 
@@ -162,7 +162,7 @@ def test_action_reports_illegal_moves_per_item(curator_client, podcast, episode,
 
 
 def test_resolve_action_carries_out_the_proposed_action(curator_client, episode):
-    summary = make_summary(episode, "published")
+    summary = make_summary(episode, editorial_status="published", prompt_version="v2")
     item = flag(summary, "unverified_quote", "P1", proposed_action="hide_summary")
 
     curator_client.post(INBOX, {"action": "resolve", "_selected_action": [item.pk], "reason": "bad quote"})

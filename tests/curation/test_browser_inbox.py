@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from curation.models import CurationItem, CuratorAction
 from curation.services import enqueue_for_review
 from summaries.models import Summary
-from tests.curation.conftest import PASSWORD, make_summary
+from tests.factories import PASSWORD, make_summary
 
 
 
@@ -16,7 +16,7 @@ from tests.curation.conftest import PASSWORD, make_summary
 @pytest.mark.django_db(transaction=True)
 def test_curator_filters_to_p0_resolves_and_sees_the_action_in_history(browser, live_server, curator, episode, podcast):
     # Arrange (before the browser starts: its event loop would make ORM calls here async-unsafe).
-    summary = make_summary(episode, "published")
+    summary = make_summary(episode, editorial_status="published", prompt_version="v2")
     p0 = enqueue_for_review(
         target=summary,
         flag_class="unverified_quote",

@@ -11,14 +11,14 @@ from curation.services import (
     enqueue_for_review,
 )
 from summaries.models import Summary
-from tests.curation.conftest import make_summary
+from tests.factories import make_summary
 from tests.support.concurrency import run_at_once
 
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_curators_resolving_one_item_log_one_resolution(episode, curator, superuser):
-    summary = make_summary(episode, "published")
+    summary = make_summary(episode, editorial_status="published", prompt_version="v2")
     item = enqueue_for_review(target=summary, flag_class="unverified_quote", severity="P1", proposed_action="hide_summary")
 
     results = run_at_once(
@@ -36,7 +36,7 @@ def test_two_curators_resolving_one_item_log_one_resolution(episode, curator, su
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("curator_state", ["featured", "hidden"])
 def test_curator_and_automation_racing_never_lose_the_curators_state(episode, curator, curator_state):
-    summary = make_summary(episode, "published")
+    summary = make_summary(episode, editorial_status="published", prompt_version="v2")
 
     results = run_at_once(
         lambda: editorial_transition(Summary.objects.get(pk=summary.pk), curator_state, actor=curator, reason="curator"),

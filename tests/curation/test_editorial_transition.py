@@ -11,7 +11,7 @@ from curation.services import (
     editorial_transition,
 )
 from summaries.models import EditorialStatus, Summary
-from tests.curation.conftest import make_summary
+from tests.factories import make_summary
 
 STATES = list(EditorialStatus.values)
 # Spelled out from DESIGN.md so the map in the code is checked against the design, not itself.
@@ -37,7 +37,7 @@ def test_the_move_map_is_exactly_the_designed_one():
 
 @pytest.mark.parametrize(("start", "to"), sorted(ALLOWED))
 def test_allowed_move_changes_state_and_logs_one_action(episode, curator, start, to):
-    summary = make_summary(episode, start)
+    summary = make_summary(episode, editorial_status=start, prompt_version="v2")
     before = Summary.objects.get(pk=summary.pk).editorial_changed_at
 
     changed = editorial_transition(summary, to, actor=curator, reason="looks right")
@@ -54,7 +54,7 @@ def test_allowed_move_changes_state_and_logs_one_action(episode, curator, start,
 
 @pytest.mark.parametrize(("start", "to"), sorted(set(PAIRS) - ALLOWED))
 def test_illegal_move_raises_a_clear_error_and_writes_nothing(episode, curator, start, to):
-    summary = make_summary(episode, start)
+    summary = make_summary(episode, editorial_status=start, prompt_version="v2")
 
     with pytest.raises(IllegalTransition, match=f"cannot move from {start} to {to}"):
         editorial_transition(summary, to, actor=curator, reason="try")
@@ -65,7 +65,7 @@ def test_illegal_move_raises_a_clear_error_and_writes_nothing(episode, curator, 
 
 @pytest.mark.parametrize("state", STATES)
 def test_repeating_the_current_state_is_a_no_op(episode, curator, state):
-    summary = make_summary(episode, state)
+    summary = make_summary(episode, editorial_status=state, prompt_version="v2")
     before = Summary.objects.get(pk=summary.pk).editorial_changed_at
 
     changed = editorial_transition(summary, state, actor=curator, reason="again")
@@ -92,7 +92,7 @@ def test_move_uses_the_stored_state_not_a_stale_copy(summary, curator):
 
 @pytest.mark.parametrize(("start", "to"), sorted(AUTOMATION_MOVES))
 def test_automation_may_publish_a_candidate_and_retire_a_superseded_summary(episode, start, to):
-    summary = make_summary(episode, start)
+    summary = make_summary(episode, editorial_status=start, prompt_version="v2")
 
     assert editorial_transition(summary, to, actor=None, reason="pipeline", automated=True) is True
 
@@ -109,7 +109,7 @@ def test_automation_can_name_its_stage(summary):
 
 @pytest.mark.parametrize(("start", "to"), sorted(ALLOWED - AUTOMATION_MOVES))
 def test_automation_cannot_make_curator_moves(episode, start, to):
-    summary = make_summary(episode, start)
+    summary = make_summary(episode, editorial_status=start, prompt_version="v2")
 
     with pytest.raises(IllegalTransition, match=f"Automation cannot move summary {summary.pk} from {start} to {to}"):
         editorial_transition(summary, to, actor=None, reason="pipeline", automated=True)
@@ -121,7 +121,7 @@ def test_automation_cannot_make_curator_moves(episode, start, to):
 @pytest.mark.parametrize("sticky", ["featured", "hidden"])
 @pytest.mark.parametrize("to", ["published", "retired", "candidate"])
 def test_automation_never_undoes_featured_or_hidden(episode, curator, sticky, to):
-    summary = make_summary(episode, "published")
+    summary = make_summary(episode, editorial_status="published", prompt_version="v2")
     editorial_transition(summary, sticky, actor=curator, reason="curator's call")
 
     with pytest.raises(StickyState, match=f"a curator set it {sticky}"):
@@ -133,7 +133,7 @@ def test_automation_never_undoes_featured_or_hidden(episode, curator, sticky, to
 
 @pytest.mark.parametrize("sticky", ["featured", "hidden"])
 def test_automation_repeating_a_curator_state_is_a_quiet_no_op(episode, curator, sticky):
-    summary = make_summary(episode, "published")
+    summary = make_summary(episode, editorial_status="published", prompt_version="v2")
     editorial_transition(summary, sticky, actor=curator, reason="")
 
     assert editorial_transition(summary, sticky, actor=None, reason="", automated=True) is False

@@ -218,7 +218,6 @@ def test_refresh_podcast_job_is_thin_and_idempotent(http_server):
 @pytest.mark.django_db
 def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings):
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # demo users, fast
 
     first = run("demo")
     second = run("demo")
@@ -240,8 +239,6 @@ def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings)
 def test_demo_runs_the_pipeline_itself_when_redis_is_configured(settings, redis_queues, media_root):
     """With REDIS_URL set and no worker running, the demo still ends with summaries: it drives the
     stages while its sample server is up, and the jobs it queued on the way become no-ops."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
     run("demo")
 
     podcast = Podcast.objects.get()

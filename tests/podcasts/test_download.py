@@ -8,8 +8,9 @@ import pytest
 from curation.models import CurationItem
 from podcasts.download import audio_paths, episode_download
 from podcasts.models import Episode, Transcript
+from tests.factories import make_episode
 from tests.support.httpserver import Route
-from tests.support.pipeline import demo_mp3, make_episode, podcast, queue_jobs  # noqa: F401
+from tests.support.pipeline import queue_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,9 @@ def broken_route(body: bytes, *, cut_at: int):
     return handler
 
 
-def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server, media_root, make_episode, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
+def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server, media_root, podcast, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     with django_capture_on_commit_callbacks(execute=True):
         status = episode_download(episode_id=episode.pk)
@@ -70,9 +71,9 @@ def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server
     assert not audio_paths(episode)[0].exists()
 
 
-def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, make_episode, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
+def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, podcast, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     with django_capture_on_commit_callbacks(execute=True):
         first = episode_download(episode_id=episode.pk)
@@ -83,9 +84,9 @@ def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, ma
     assert len(queue_jobs("transcription")) == 1
 
 
-def test_a_broken_transfer_keeps_the_partial_file_and_the_retry_resumes_with_range(http_server, media_root, make_episode, demo_mp3, django_capture_on_commit_callbacks):
+def test_a_broken_transfer_keeps_the_partial_file_and_the_retry_resumes_with_range(http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks):
     http_server.routes["/ep1.mp3"] = broken_route(demo_mp3, cut_at=40_000)
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     status = episode_download(episode_id=episode.pk)
 
@@ -109,9 +110,9 @@ def test_a_broken_transfer_keeps_the_partial_file_and_the_retry_resumes_with_ran
     assert not partial.exists()
 
 
-def test_a_server_ignoring_range_sends_the_whole_file_again(http_server, media_root, make_episode, demo_mp3, django_capture_on_commit_callbacks):
+def test_a_server_ignoring_range_sends_the_whole_file_again(http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks):
     http_server.routes["/ep1.mp3"] = range_route(demo_mp3, honour_range=False)
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
     partial = audio_paths(episode)[0]
     partial.parent.mkdir(parents=True)
     partial.write_bytes(b"stale bytes that must not end up in the file")
@@ -126,8 +127,8 @@ def test_a_server_ignoring_range_sends_the_whole_file_again(http_server, media_r
     assert episode.audio_sha256 == hashlib.sha256(demo_mp3).hexdigest()
 
 
-def test_404_fails_at_once_with_a_p0_item_and_no_file(http_server, media_root, make_episode):
-    episode = make_episode(enclosure_url=http_server.url("/gone.mp3"))
+def test_404_fails_at_once_with_a_p0_item_and_no_file(http_server, media_root, podcast):
+    episode = make_episode(podcast, enclosure_url=http_server.url("/gone.mp3"))
 
     status = episode_download(episode_id=episode.pk)
 
@@ -140,10 +141,10 @@ def test_404_fails_at_once_with_a_p0_item_and_no_file(http_server, media_root, m
     assert not any(p.is_file() for p in media_root.rglob("*"))
 
 
-def test_a_5xx_is_retried_with_backoff_then_fails_after_max_attempts(http_server, media_root, make_episode, settings):
+def test_a_5xx_is_retried_with_backoff_then_fails_after_max_attempts(http_server, media_root, podcast, settings):
     settings.MAX_ATTEMPTS = 2
     http_server.routes["/ep1.mp3"] = Route(b"busy", 503)
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     first = episode_download(episode_id=episode.pk)
     episode.refresh_from_db()
@@ -166,9 +167,9 @@ def test_a_5xx_is_retried_with_backoff_then_fails_after_max_attempts(http_server
     ],
     ids=["html-as-audio", "random-bytes", "fake-id3-header"],
 )
-def test_what_is_not_audio_fails_permanently_with_a_clear_error(http_server, media_root, make_episode, body, expected_error):
+def test_what_is_not_audio_fails_permanently_with_a_clear_error(http_server, media_root, podcast, body, expected_error):
     http_server.routes["/ep1.mp3"] = Route(body, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     status = episode_download(episode_id=episode.pk)
 
@@ -179,9 +180,9 @@ def test_what_is_not_audio_fails_permanently_with_a_clear_error(http_server, med
     assert not any(p.is_file() for p in media_root.rglob("*"))
 
 
-def test_truncated_audio_is_refused(http_server, media_root, make_episode, demo_mp3):
+def test_truncated_audio_is_refused(http_server, media_root, podcast, demo_mp3):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3[:300], headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     status = episode_download(episode_id=episode.pk)
 
@@ -190,11 +191,11 @@ def test_truncated_audio_is_refused(http_server, media_root, make_episode, demo_
     assert episode.last_error.startswith("Not audio")
 
 
-def test_audio_over_the_byte_cap_is_skipped_and_removed(http_server, media_root, make_episode, demo_mp3, settings):
+def test_audio_over_the_byte_cap_is_skipped_and_removed(http_server, media_root, podcast, demo_mp3, settings):
     settings.AUDIO_MAX_BYTES = 50_000
     # The server lies about the length: the cap counts bytes received.
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     status = episode_download(episode_id=episode.pk)
 
@@ -205,10 +206,10 @@ def test_audio_over_the_byte_cap_is_skipped_and_removed(http_server, media_root,
     assert not any(p.is_file() for p in media_root.rglob("*"))
 
 
-def test_audio_over_the_duration_cap_is_skipped_before_decoding(http_server, media_root, make_episode, demo_mp3, settings):
+def test_audio_over_the_duration_cap_is_skipped_before_decoding(http_server, media_root, podcast, demo_mp3, settings):
     settings.AUDIO_MAX_SECONDS = 30
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
     status = episode_download(episode_id=episode.pk)
 
@@ -218,8 +219,9 @@ def test_audio_over_the_duration_cap_is_skipped_before_decoding(http_server, med
     assert not any(p.is_file() for p in media_root.rglob("*"))
 
 
-def test_same_audio_as_a_transcribed_episode_reuses_its_transcript_and_flags_it(http_server, media_root, make_episode, demo_mp3, django_capture_on_commit_callbacks):
+def test_same_audio_as_a_transcribed_episode_reuses_its_transcript_and_flags_it(http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks):
     original = make_episode(
+        podcast,
         title="The original", pipeline_status=Status.SUMMARIZED, audio_sha256=hashlib.sha256(demo_mp3).hexdigest()
     )
     Transcript.objects.create(
@@ -228,7 +230,7 @@ def test_same_audio_as_a_transcribed_episode_reuses_its_transcript_and_flags_it(
         text="Welcome back to Field Notes.",
     )
     http_server.routes["/rerun.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(title="A rerun", enclosure_url=http_server.url("/rerun.mp3"))
+    episode = make_episode(podcast, title="A rerun", enclosure_url=http_server.url("/rerun.mp3"))
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_download(episode_id=episode.pk)
@@ -247,9 +249,10 @@ def test_same_audio_as_a_transcribed_episode_reuses_its_transcript_and_flags_it(
 VTT = b"WEBVTT\n\n00:00:00.000 --> 00:00:03.000\nWelcome back to Field Notes.\n\n00:00:03.000 --> 00:00:06.500\nToday: urban bees.\n"
 
 
-def test_a_publisher_transcript_skips_download_and_whisper(http_server, media_root, make_episode, django_capture_on_commit_callbacks):
+def test_a_publisher_transcript_skips_download_and_whisper(http_server, media_root, podcast, django_capture_on_commit_callbacks):
     http_server.routes["/t.vtt"] = Route(VTT, headers={"Content-Type": "text/vtt"})
     episode = make_episode(
+        podcast,
         enclosure_url=http_server.url("/ep1.mp3"),
         transcript_links=[{"url": http_server.url("/t.vtt"), "type": "text/vtt"}, {"url": http_server.url("/t.html"), "type": "text/html"}],
     )
@@ -275,10 +278,10 @@ def test_a_publisher_transcript_skips_download_and_whisper(http_server, media_ro
     ],
     ids=["html-page", "html-as-json", "malformed-json", "404"],
 )
-def test_an_unusable_publisher_transcript_falls_back_to_the_audio(http_server, media_root, make_episode, demo_mp3, route, declared, django_capture_on_commit_callbacks):
+def test_an_unusable_publisher_transcript_falls_back_to_the_audio(http_server, media_root, podcast, demo_mp3, route, declared, django_capture_on_commit_callbacks):
     http_server.routes["/t"] = route
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(enclosure_url=http_server.url("/ep1.mp3"), transcript_url=http_server.url("/t"), transcript_type=declared)
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"), transcript_url=http_server.url("/t"), transcript_type=declared)
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_download(episode_id=episode.pk)
@@ -289,12 +292,12 @@ def test_an_unusable_publisher_transcript_falls_back_to_the_audio(http_server, m
     assert [r.path for r in http_server.requests] == ["/t", "/ep1.mp3"]
 
 
-def test_a_local_file_is_imported_like_a_download(media_root, make_episode, demo_mp3, tmp_path, django_capture_on_commit_callbacks):
+def test_a_local_file_is_imported_like_a_download(media_root, podcast, demo_mp3, tmp_path, django_capture_on_commit_callbacks):
     from podcasts.download import episode_audio_import
 
     source = tmp_path / "episode-1.mp3"
     source.write_bytes(demo_mp3)
-    episode = make_episode()
+    episode = make_episode(podcast)
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_audio_import(episode_id=episode.pk, source=source)
@@ -307,12 +310,12 @@ def test_a_local_file_is_imported_like_a_download(media_root, make_episode, demo
     assert episode.audio_path.endswith(".mp3")
 
 
-def test_a_local_file_that_is_not_audio_fails(media_root, make_episode, tmp_path):
+def test_a_local_file_that_is_not_audio_fails(media_root, podcast, tmp_path):
     from podcasts.download import episode_audio_import
 
     source = tmp_path / "notes.mp3"
     source.write_text("just some text, not audio at all")
-    episode = make_episode()
+    episode = make_episode(podcast)
 
     assert episode_audio_import(episode_id=episode.pk, source=source) == Status.FAILED
     assert Episode.objects.get(pk=episode.pk).last_error.startswith("Not audio")

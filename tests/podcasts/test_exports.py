@@ -9,7 +9,7 @@ from django.test import Client
 
 from podcasts.models import Episode, Podcast, Transcript
 from podcasts.transcripts import parse_srt, parse_vtt
-from tests.support.pipeline import make_episode, podcast  # noqa: F401
+from tests.factories import make_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ SEGMENTS = [
 
 
 @pytest.fixture
-def episode(make_episode):
-    episode = make_episode(pipeline_status=Episode.PipelineStatus.TRANSCRIBED)
+def episode(podcast):
+    episode = make_episode(podcast, pipeline_status=Episode.PipelineStatus.TRANSCRIBED)
     Transcript.objects.create(
         episode=episode, source="whisper", language="en", duration=61.0, segments=SEGMENTS,
         text=" ".join(s["text"] for s in SEGMENTS), model="tiny.en", wall_seconds=4.2,
@@ -79,9 +79,9 @@ def test_anonymous_users_are_sent_to_log_in(episode, settings):
     assert "/episodes/%d/transcript.vtt" % episode.pk in response["Location"]
 
 
-def test_unknown_format_hidden_episode_inactive_podcast_or_no_transcript_is_404(episode, make_episode, client_signed_in):
+def test_unknown_format_hidden_episode_inactive_podcast_or_no_transcript_is_404(episode, podcast, client_signed_in):
     assert client_signed_in.get(f"/episodes/{episode.pk}/transcript.pdf").status_code == HTTPStatus.NOT_FOUND
-    assert client_signed_in.get(f"/episodes/{make_episode().pk}/transcript.vtt").status_code == HTTPStatus.NOT_FOUND
+    assert client_signed_in.get(f"/episodes/{make_episode(podcast).pk}/transcript.vtt").status_code == HTTPStatus.NOT_FOUND
 
     Episode.objects.filter(pk=episode.pk).update(hidden=True)
     assert client_signed_in.get(f"/episodes/{episode.pk}/transcript.vtt").status_code == HTTPStatus.NOT_FOUND

@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Transcript
-from podcasts.pipeline import episode_claim, episode_enqueue, pipeline_process, summarize_function, transcript_store
+from podcasts.pipeline import episode_claim, episode_enqueue, pipeline_process, transcript_store
+from podcasts.stages import stage_from_ready
+from tests.factories import make_episode
 from tests.support.concurrency import raised, run_at_once
 from tests.support.httpserver import Route
-from tests.support.pipeline import demo_vtt, demo_mp3, jfk_bytes, make_episode, podcast, queue_jobs, whisper_model  # noqa: F401
+from tests.support.pipeline import demo_vtt, queue_jobs
 
 Status = Episode.PipelineStatus
 
@@ -23,7 +25,7 @@ VTT = demo_vtt(1)  # long enough for the summaries stage to summarize
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_process_turns_a_feed_into_transcripts_while_bad_episodes_fail_or_skip(
-    http_server, media_root, make_episode, jfk_bytes, demo_mp3, settings, whisper_model, capsys
+    http_server, media_root, podcast, jfk_bytes, demo_mp3, settings, whisper_model, capsys
 ):
     settings.AUDIO_MAX_SECONDS = 30
     audio = {"Content-Type": "audio/mpeg"}
@@ -38,13 +40,13 @@ def test_process_turns_a_feed_into_transcripts_while_bad_episodes_fail_or_skip(
         }
     )
     settings.AUDIO_MAX_BYTES = 1_500_000
-    good = make_episode(title="JFK", enclosure_url=http_server.url("/jfk.flac"))
-    published = make_episode(title="Published", enclosure_url=http_server.url("/x.mp3"), transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt")
-    missing = make_episode(title="Missing", enclosure_url=http_server.url("/missing.mp3"))
-    html = make_episode(title="HTML", enclosure_url=http_server.url("/html.mp3"))
-    corrupt = make_episode(title="Corrupt", enclosure_url=http_server.url("/corrupt.mp3"))
-    too_long = make_episode(title="Long", enclosure_url=http_server.url("/long.mp3"))
-    too_big = make_episode(title="Big", enclosure_url=http_server.url("/big.mp3"))
+    good = make_episode(podcast, title="JFK", enclosure_url=http_server.url("/jfk.flac"))
+    published = make_episode(podcast, title="Published", enclosure_url=http_server.url("/x.mp3"), transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt")
+    missing = make_episode(podcast, title="Missing", enclosure_url=http_server.url("/missing.mp3"))
+    html = make_episode(podcast, title="HTML", enclosure_url=http_server.url("/html.mp3"))
+    corrupt = make_episode(podcast, title="Corrupt", enclosure_url=http_server.url("/corrupt.mp3"))
+    too_long = make_episode(podcast, title="Long", enclosure_url=http_server.url("/long.mp3"))
+    too_big = make_episode(podcast, title="Big", enclosure_url=http_server.url("/big.mp3"))
 
     call_command("process", "--json")
 
@@ -73,10 +75,10 @@ def test_process_turns_a_feed_into_transcripts_while_bad_episodes_fail_or_skip(
 
 
 @pytest.mark.django_db
-def test_process_waits_for_backoff_unless_the_episode_is_named(http_server, media_root, make_episode, capsys):
+def test_process_waits_for_backoff_unless_the_episode_is_named(http_server, media_root, podcast, capsys):
     http_server.routes["/t.vtt"] = Route(VTT, headers={"Content-Type": "text/vtt"})
     later = timezone.now() + timedelta(minutes=5)
-    episode = make_episode(transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt", attempts=1, retry_after=later)
+    episode = make_episode(podcast, transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt", attempts=1, retry_after=later)
 
     call_command("process", "--json")
     report = json.loads(capsys.readouterr().out)
@@ -85,15 +87,15 @@ def test_process_waits_for_backoff_unless_the_episode_is_named(http_server, medi
 
     call_command("process", "--episode", str(episode.pk))
     assert f"episode {episode.pk}: " in capsys.readouterr().out
-    expected = Status.SUMMARIZED if summarize_function() is not None else Status.TRANSCRIBED
+    expected = Status.SUMMARIZED if stage_from_ready(Status.TRANSCRIBED) is not None else Status.TRANSCRIBED
     assert Episode.objects.get(pk=episode.pk).pipeline_status == expected
     assert Transcript.objects.filter(episode=episode, source="publisher").exists()
 
 
 @pytest.mark.django_db
-def test_process_stops_an_episode_after_a_transient_failure_in_the_same_run(http_server, media_root, make_episode):
+def test_process_stops_an_episode_after_a_transient_failure_in_the_same_run(http_server, media_root, podcast):
     http_server.routes["/ep.mp3"] = Route(b"busy", 503)
-    episode = make_episode(enclosure_url=http_server.url("/ep.mp3"))
+    episode = make_episode(podcast, enclosure_url=http_server.url("/ep.mp3"))
 
     report = pipeline_process()
 
@@ -104,10 +106,10 @@ def test_process_stops_an_episode_after_a_transient_failure_in_the_same_run(http
 
 
 @pytest.mark.django_db
-def test_process_limit_and_bad_arguments(http_server, media_root, make_episode, capsys):
+def test_process_limit_and_bad_arguments(http_server, media_root, podcast, capsys):
     http_server.routes["/t.vtt"] = Route(VTT, headers={"Content-Type": "text/vtt"})
     for _ in range(3):
-        make_episode(transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt")
+        make_episode(podcast, transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt")
 
     call_command("process", "--limit", "2", "--json")
     assert json.loads(capsys.readouterr().out)["processed"] == 2
@@ -120,16 +122,16 @@ def test_process_limit_and_bad_arguments(http_server, media_root, make_episode, 
 
 
 @pytest.mark.django_db
-def test_enqueue_hands_only_the_id_to_the_right_queue_as_json(make_episode, redis_queues, django_capture_on_commit_callbacks):
+def test_enqueue_hands_only_the_id_to_the_right_queue_as_json(podcast, redis_queues, django_capture_on_commit_callbacks):
     import django_rq
 
-    new = make_episode()
-    downloaded = make_episode(pipeline_status=Status.DOWNLOADED, audio_duration=3 * 3600)
+    new = make_episode(podcast)
+    downloaded = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_duration=3 * 3600)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert episode_enqueue(episode_id=new.pk)
         assert episode_enqueue(episode_id=downloaded.pk)
-        assert not episode_enqueue(episode_id=make_episode(pipeline_status=Status.FAILED).pk)
+        assert not episode_enqueue(episode_id=make_episode(podcast, pipeline_status=Status.FAILED).pk)
 
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [new.pk])]
     assert queue_jobs("transcription") == [("podcasts.tasks.transcribe_episode", [downloaded.pk])]
@@ -141,8 +143,8 @@ def test_enqueue_hands_only_the_id_to_the_right_queue_as_json(make_episode, redi
 
 
 @pytest.mark.django_db
-def test_storing_a_transcript_twice_keeps_one(make_episode, django_capture_on_commit_callbacks):
-    episode = make_episode(pipeline_status=Status.TRANSCRIBING)
+def test_storing_a_transcript_twice_keeps_one(podcast, django_capture_on_commit_callbacks):
+    episode = make_episode(podcast, pipeline_status=Status.TRANSCRIBING)
     segments = [{"start": 0.0, "end": 1.0, "text": "Hi.", "avg_logprob": -0.1, "no_speech_prob": 0.0}]
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -155,8 +157,8 @@ def test_storing_a_transcript_twice_keeps_one(make_episode, django_capture_on_co
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_racing_claims_on_postgresql_let_exactly_one_job_through(make_episode):
-    episode = make_episode(pipeline_status=Status.DOWNLOADED)
+def test_racing_claims_on_postgresql_let_exactly_one_job_through(podcast):
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED)
     results = run_at_once(
         *[lambda: episode_claim(episode_id=episode.pk, from_status=Status.DOWNLOADED, to_status=Status.TRANSCRIBING)] * 8
     )

@@ -15,10 +15,9 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from config.queues import enqueue
 from podcasts.models import Episode, Transcript
-from podcasts.tasks import transcribe_episode
 from summaries.models import Summary
-from summaries.tasks import summarize_episode
-from tests.support.pipeline import DEMO_AUDIO, copy_audio, make_episode, podcast  # noqa: F401
+from tests.factories import make_episode
+from tests.support.pipeline import DEMO_AUDIO, copy_audio
 from tests.support.workers import start_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -33,10 +32,11 @@ def queue_idle(name: str) -> bool:
 
 
 def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcript_or_summary(
-    media_root, make_episode, redis_queues, tmp_path
+    media_root, podcast, redis_queues, tmp_path
 ):
     episodes = [
         make_episode(
+            podcast,
             pipeline_status=Status.DOWNLOADED,
             audio_path=copy_audio(DEMO_AUDIO / f"episode-{n % 3 + 1}.mp3", media_root, f"audio/{n}/episode.mp3"),
             audio_duration=15.0,
@@ -54,7 +54,7 @@ def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcrip
             what="six workers listening",
         )
         for episode in episodes * 2:  # every job twice: at-least-once delivery
-            assert enqueue("transcription", transcribe_episode, episode.pk)
+            assert enqueue("transcription", "podcasts.tasks.transcribe_episode", episode.pk)
         wait_for(
             lambda: Episode.objects.filter(pipeline_status=Status.SUMMARIZED).count() == EPISODES,
             timeout=180,
@@ -62,7 +62,7 @@ def test_three_workers_per_queue_process_12_episodes_with_no_duplicate_transcrip
             what="12 summarized episodes",
         )
         for episode in episodes:  # a late duplicate of every summary job
-            assert enqueue("summaries", summarize_episode, episode.pk)
+            assert enqueue("summaries", "summaries.tasks.summarize_episode", episode.pk)
         wait_for(lambda: queue_idle("transcription") and queue_idle("summaries"), timeout=120, what="idle queues")
     finally:
         for worker in workers:

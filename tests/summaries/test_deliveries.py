@@ -11,14 +11,13 @@ from django.test import Client
 from curation.models import CurationItem
 from curation.services import editorial_transition
 from podcasts.models import Episode, Podcast, Profile, Subscription, Transcript
-from podcasts.selectors import summary_current
+from summaries.selectors import summary_current
 from summaries.deliveries import deliveries_for_new_episode, delivery_run
 from summaries.models import Delivery, Summary
 from summaries.regeneration import regeneration_request
 from tests.fakes.smtp_server import FakeSMTP
 from tests.fakes.transcripts import short_transcript
-from tests.web.factories import *  # noqa: F403  (fixtures)
-from tests.web.factories import make_summary
+from tests.factories import csrf_client, csrf_post, make_podcast, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -52,12 +51,12 @@ def smtp(settings):
 
 
 @pytest.fixture
-def premium(make_user):
+def premium(db):
     return make_user("prem", plan=Profile.Plan.PREMIUM, email="prem@example.com")
 
 
 @pytest.fixture
-def episode(make_podcast):
+def episode(db):
     """An episode with a real transcript and a published summary at the old prompt v1."""
     data = short_transcript()
     episode = Episode.objects.create(
@@ -109,7 +108,7 @@ def test_running_a_delivery_twice_sends_one_email(premium, episode, mailoutbox):
     assert Summary.objects.filter(episode=episode).count() == 2
 
 
-def test_a_second_users_regeneration_sends_the_summary_the_first_one_made(premium, episode, make_user, mailoutbox):
+def test_a_second_users_regeneration_sends_the_summary_the_first_one_made(premium, episode, mailoutbox):
     """Two users press Regenerate on one outdated episode: one new summary, two emails, one published."""
     other = make_user("other", plan=Profile.Plan.PREMIUM, email="other@example.com")
     first = regeneration_request(episode_id=episode.pk, user=premium)
@@ -127,7 +126,7 @@ def test_a_second_users_regeneration_sends_the_summary_the_first_one_made(premiu
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_regenerations_by_two_users_at_once_leave_one_published_summary(premium, episode, make_user, mailoutbox, redis_queues):
+def test_regenerations_by_two_users_at_once_leave_one_published_summary(premium, episode, mailoutbox, redis_queues):
     from tests.support.concurrency import raised, run_at_once
 
     other = make_user("other", plan=Profile.Plan.PREMIUM, email="other@example.com")
@@ -228,7 +227,7 @@ def test_failure_while_retiring_the_old_summary_rolls_the_swap_back(premium, epi
     assert CurationItem.objects.get(flag_class="delivery_failed").evidence["step"] == "publish"
 
 
-def test_a_curator_featuring_the_old_summary_meanwhile_wins(premium, episode, make_user, mailoutbox):
+def test_a_curator_featuring_the_old_summary_meanwhile_wins(premium, episode, mailoutbox):
     curator = make_user(is_staff=True)
     delivery = regeneration_request(episode_id=episode.pk, user=premium)
     editorial_transition(_old(episode), "featured", actor=curator, reason="great one")
@@ -267,7 +266,7 @@ def test_bulk_regeneration_deliveries_run_without_an_email(episode, mailoutbox, 
 # --- new-episode emails ---------------------------------------------------------------
 
 
-def test_new_episode_emails_go_to_subscribers_who_opted_in(episode, make_user, mailoutbox, django_capture_on_commit_callbacks):
+def test_new_episode_emails_go_to_subscribers_who_opted_in(episode, mailoutbox, django_capture_on_commit_callbacks):
     keen, quiet, elsewhere = make_user("keen"), make_user("quiet"), make_user("elsewhere")
     Subscription.objects.create(user=keen, podcast=episode.podcast, notify_new_episodes=True)
     Subscription.objects.create(user=quiet, podcast=episode.podcast, notify_new_episodes=False)
@@ -284,7 +283,7 @@ def test_new_episode_emails_go_to_subscribers_who_opted_in(episode, make_user, m
     assert Delivery.objects.get().status == "sent"
 
 
-def test_daily_email_limit_cancels_further_new_episode_emails(episode, make_user, make_podcast, mailoutbox, settings, django_capture_on_commit_callbacks):
+def test_daily_email_limit_cancels_further_new_episode_emails(episode, mailoutbox, settings, django_capture_on_commit_callbacks):
     settings.EMAILS_PER_USER_PER_DAY = 1
     keen = make_user("keen")
     second = Episode.objects.create(podcast=episode.podcast, guid="garden-2", title="Mulch")
@@ -300,7 +299,7 @@ def test_daily_email_limit_cancels_further_new_episode_emails(episode, make_user
     assert Delivery.objects.get(episode=second).last_error == "email skipped: daily email limit"
 
 
-def test_new_episode_email_failure_retries_then_flags(episode, make_user, smtp, django_capture_on_commit_callbacks):
+def test_new_episode_email_failure_retries_then_flags(episode, smtp, django_capture_on_commit_callbacks):
     server = smtp(refuse_first=10)
     keen = make_user("keen")
     Subscription.objects.create(user=keen, podcast=episode.podcast, notify_new_episodes=True)
@@ -329,8 +328,6 @@ def test_delivery_logs_carry_ids_not_addresses(premium, episode, caplog, mailout
 @pytest.mark.django_db(transaction=True)
 def test_without_redis_the_regeneration_runs_in_the_request(premium, episode, mailoutbox):
     """The embedded default (no REDIS_URL): the job runs on the real commit, in-process."""
-    from tests.web.factories import csrf_client, csrf_post
-
     client = csrf_client(premium)
     response = csrf_post(client, f"/episodes/{episode.pk}/regenerate/", HTTP_ACCEPT="application/json")
 

@@ -11,8 +11,7 @@ from summaries.regeneration import regeneration_request
 from tests.fakes.smtp_server import FakeSMTP
 from tests.support.concurrency import run_at_once
 from tests.fakes.transcripts import short_transcript
-from tests.web.factories import *  # noqa: F403  (fixtures)
-from tests.web.factories import make_summary
+from tests.factories import make_podcast, make_summary, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +35,7 @@ def smtp_server(settings):
 
 
 @pytest.fixture
-def episode(make_podcast):
+def episode(db):
     data = short_transcript()
     episode = Episode.objects.create(podcast=make_podcast(), guid="race-1", title="Race", pipeline_status="summarized")
     Transcript.objects.create(episode=episode, source="whisper", segments=data["segments"], text=data["text"])
@@ -45,7 +44,7 @@ def episode(make_podcast):
 
 
 @pytest.mark.postgres_only
-def test_two_workers_racing_one_delivery_send_one_email(make_user, episode, smtp_server, redis_queues):
+def test_two_workers_racing_one_delivery_send_one_email(episode, smtp_server, redis_queues):
     user = make_user(plan=Profile.Plan.PREMIUM)
     delivery = regeneration_request(episode_id=episode.pk, user=user)  # enqueued to Redis, no worker there
     outcomes = run_at_once(*[lambda: delivery_run(delivery_id=delivery.pk)] * 2)
@@ -55,7 +54,7 @@ def test_two_workers_racing_one_delivery_send_one_email(make_user, episode, smtp
     assert Summary.objects.filter(episode=episode).count() == 2
 
 
-def test_rq_worker_runs_an_enqueued_regeneration(make_user, episode, smtp_server, redis_queues):
+def test_rq_worker_runs_an_enqueued_regeneration(episode, smtp_server, redis_queues):
     import django_rq
     from rq import SimpleWorker
 

@@ -12,7 +12,7 @@ from summaries.models import LLMUsage, Summary
 from summaries.services import episode_summarize
 from tests.fakes.openai_server import error_reply, json_reply, text_reply
 from tests.fakes.transcripts import long_transcript
-from tests.summaries.conftest import make_episode
+from tests.factories import make_transcribed_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_summary_from_a_local_server_is_stored_published_and_free(fake_openai, e
 
 
 def test_truncated_prompt_fails_the_episode_with_one_p1_item_and_stores_nothing(fake_openai, db):
-    episode = make_episode(transcript=long_transcript(0.5))
+    episode = make_transcribed_episode(transcript=long_transcript(0.5))
     fake_openai.prompt_tokens_factor = 0.3
 
     assert episode_summarize(episode_id=episode.pk) is None

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from podcasts.models import Episode, Profile
 from summaries.models import Delivery, Summary
 from summaries.regeneration import regeneration_request
-from tests.web.factories import *  # noqa: F403  (fixtures)
-from tests.web.factories import make_summary
+from tests.factories import make_podcast, make_summarized_episode, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +21,17 @@ def run(*args) -> dict:
 
 
 @pytest.fixture
-def library(make_podcast, make_episode, settings):
+def library(db, settings):
     settings.SUMMARY_PROMPT_VERSION = "v3"
     alpha, beta = make_podcast("Alpha"), make_podcast("Beta")
     episodes = {
-        "a1": make_episode(alpha, summary_version="v1"),
-        "a2": make_episode(alpha, summary_version="v2"),
-        "a3": make_episode(alpha, summary_version="v3"),  # current
-        "b1": make_episode(beta, summary_version="v1"),
-        "b2": make_episode(beta, summary_version="v1", summary_status="featured"),  # curator's pick
-        "b3": make_episode(beta, summary_version="v1", summary_status="hidden"),  # nothing shown
-        "b4": make_episode(beta, summary_version=None),  # never summarized
+        "a1": make_summarized_episode(alpha, summary_version="v1"),
+        "a2": make_summarized_episode(alpha, summary_version="v2"),
+        "a3": make_summarized_episode(alpha, summary_version="v3"),  # current
+        "b1": make_summarized_episode(beta, summary_version="v1"),
+        "b2": make_summarized_episode(beta, summary_version="v1", summary_status="featured"),  # curator's pick
+        "b3": make_summarized_episode(beta, summary_version="v1", summary_status="hidden"),  # nothing shown
+        "b4": make_summarized_episode(beta, summary_version=None),  # never summarized
     }
     # An older v1 summary under a newer v3 one is not counted: only the current summary matters.
     make_summary(episodes["a3"], prompt_version="v1", editorial_status="published")
@@ -65,12 +64,12 @@ def test_dry_run_writes_nothing_and_uses_aggregate_queries(library):
     assert not Delivery.objects.exists()
 
 
-def test_dry_run_query_count_does_not_grow_with_summaries(library, make_podcast, make_episode):
+def test_dry_run_query_count_does_not_grow_with_summaries(library):
     with CaptureQueriesContext(connection) as before:
         run()
     podcast = make_podcast("Gamma")
     for _ in range(20):
-        make_episode(podcast, summary_version="v1")
+        make_summarized_episode(podcast, summary_version="v1")
 
     with CaptureQueriesContext(connection) as after:
         result = run()
@@ -103,7 +102,7 @@ def test_execute_creates_deliveries_and_is_idempotent(library, django_capture_on
     assert Delivery.objects.count() == 3
 
 
-def test_execute_skips_episodes_already_pending_for_a_subscriber(library, make_user):
+def test_execute_skips_episodes_already_pending_for_a_subscriber(library):
     _, _, episodes = library
     premium = make_user(plan=Profile.Plan.PREMIUM)
     regeneration_request(episode_id=episodes["a1"].pk, user=premium)

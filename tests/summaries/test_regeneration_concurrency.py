@@ -9,7 +9,7 @@ from django.test import Client
 
 from podcasts.models import Profile
 from summaries.models import Delivery
-from tests.web.factories import *  # noqa: F403  (fixtures)
+from tests.factories import make_podcast, make_summarized_episode, make_user
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -40,12 +40,12 @@ def _burst(cookies, path: str, n: int, headers: dict) -> list:
 
 
 def test_fifty_concurrent_posts_from_one_user_make_exactly_one_delivery(
-    make_user, make_podcast, make_episode, redis_queues
+    redis_queues
 ):
     import django_rq
 
     user = make_user(plan=Profile.Plan.PREMIUM)
-    episode = make_episode(make_podcast(), summary_version="v1")
+    episode = make_summarized_episode(make_podcast(), summary_version="v1")
     seed = Client(enforce_csrf_checks=True)
     seed.force_login(user)
     seed.get("/accounts/login/")
@@ -59,9 +59,9 @@ def test_fifty_concurrent_posts_from_one_user_make_exactly_one_delivery(
     assert django_rq.get_queue("deliveries").count == 1
 
 
-def test_html_burst_also_makes_one_delivery_and_all_redirect(make_user, make_podcast, make_episode, redis_queues):
+def test_html_burst_also_makes_one_delivery_and_all_redirect(redis_queues):
     user = make_user(plan=Profile.Plan.PREMIUM)
-    episode = make_episode(make_podcast(), summary_version="v1")
+    episode = make_summarized_episode(make_podcast(), summary_version="v1")
     seed = Client(enforce_csrf_checks=True)
     seed.force_login(user)
     seed.get("/accounts/login/")

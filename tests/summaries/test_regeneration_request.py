@@ -8,8 +8,7 @@ from django.test import Client
 from podcasts.models import Episode, Profile
 from summaries.models import Delivery
 from summaries.regeneration import regeneration_request
-from tests.web.factories import *  # noqa: F403  (fixtures)
-from tests.web.factories import csrf_client, csrf_post, make_summary
+from tests.factories import csrf_client, csrf_post, make_podcast, make_summarized_episode, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +16,13 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 
 
 @pytest.fixture
-def premium(make_user):
+def premium(db):
     return make_user("prem", plan=Profile.Plan.PREMIUM)
 
 
 @pytest.fixture
-def outdated_episode(make_podcast, make_episode):
-    return make_episode(make_podcast(), summary_version="v1")  # the setting is v2
+def outdated_episode(db):
+    return make_summarized_episode(make_podcast(), summary_version="v1")  # the setting is v2
 
 
 def url(episode_or_id) -> str:
@@ -39,7 +38,7 @@ def test_premium_user_sees_outdated_and_the_regenerate_button(premium, outdated_
     assert f'action="{url(outdated_episode)}"' in body
 
 
-def test_staff_on_the_free_plan_may_regenerate(make_user, outdated_episode):
+def test_staff_on_the_free_plan_may_regenerate(outdated_episode):
     staff = make_user(is_staff=True)
 
     response = csrf_post(csrf_client(staff), url(outdated_episode), **JSON)
@@ -48,7 +47,7 @@ def test_staff_on_the_free_plan_may_regenerate(make_user, outdated_episode):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "free"])
-def test_no_button_for_visitors_and_free_users(who, make_user, outdated_episode):
+def test_no_button_for_visitors_and_free_users(who, outdated_episode):
     client = csrf_client(make_user() if who == "free" else None)
 
     body = client.get(outdated_episode.get_absolute_url()).content.decode()
@@ -57,8 +56,8 @@ def test_no_button_for_visitors_and_free_users(who, make_user, outdated_episode)
     assert 'data-testid="regenerate"' not in body
 
 
-def test_no_button_when_the_summary_is_current(premium, make_podcast, make_episode, settings):
-    episode = make_episode(make_podcast(), summary_version=settings.SUMMARY_PROMPT_VERSION)
+def test_no_button_when_the_summary_is_current(premium, settings):
+    episode = make_summarized_episode(make_podcast(), summary_version=settings.SUMMARY_PROMPT_VERSION)
 
     body = csrf_client(premium).get(episode.get_absolute_url()).content.decode()
 
@@ -75,8 +74,8 @@ def test_outdated_is_computed_on_the_server_from_the_setting(premium, outdated_e
     assert refused.status_code == HTTPStatus.BAD_REQUEST
 
 
-def test_featured_summary_is_never_offered_for_regeneration(premium, make_podcast, make_episode):
-    episode = make_episode(make_podcast(), summary_version="v1", summary_status="featured")
+def test_featured_summary_is_never_offered_for_regeneration(premium):
+    episode = make_summarized_episode(make_podcast(), summary_version="v1", summary_status="featured")
 
     body = csrf_client(premium).get(episode.get_absolute_url()).content.decode()
     response = csrf_post(csrf_client(premium), url(episode), **JSON)
@@ -166,14 +165,14 @@ def test_anonymous_is_sent_to_log_in_first(outdated_episode):
     assert not Delivery.objects.exists()
 
 
-def test_free_user_gets_403_even_for_a_missing_episode(make_user):
+def test_free_user_gets_403_even_for_a_missing_episode():
     response = csrf_post(csrf_client(make_user()), url(999999), **JSON)
 
     assert response.status_code == HTTPStatus.FORBIDDEN
 
 
-def test_missing_or_hidden_episode_is_404_before_the_outdated_check(premium, make_podcast, make_episode, settings):
-    current = make_episode(make_podcast(), summary_version=settings.SUMMARY_PROMPT_VERSION)
+def test_missing_or_hidden_episode_is_404_before_the_outdated_check(premium, settings):
+    current = make_summarized_episode(make_podcast(), summary_version=settings.SUMMARY_PROMPT_VERSION)
     Episode.objects.filter(pk=current.pk).update(hidden=True)
     client = csrf_client(premium)
 
@@ -181,19 +180,19 @@ def test_missing_or_hidden_episode_is_404_before_the_outdated_check(premium, mak
     assert csrf_post(client, url(current), **JSON).status_code == HTTPStatus.NOT_FOUND
 
 
-def test_current_summary_is_400_before_the_daily_limit(premium, make_podcast, make_episode, settings):
+def test_current_summary_is_400_before_the_daily_limit(premium, settings):
     settings.REGENERATIONS_PER_DAY = 0
-    current = make_episode(make_podcast(), summary_version=settings.SUMMARY_PROMPT_VERSION)
-    no_summary = make_episode(make_podcast(), summary_version=None)
+    current = make_summarized_episode(make_podcast(), summary_version=settings.SUMMARY_PROMPT_VERSION)
+    no_summary = make_summarized_episode(make_podcast(), summary_version=None)
     client = csrf_client(premium)
 
     assert csrf_post(client, url(current), **JSON).status_code == HTTPStatus.BAD_REQUEST
     assert csrf_post(client, url(no_summary), **JSON).status_code == HTTPStatus.BAD_REQUEST
 
 
-def test_over_the_daily_limit_is_429(premium, make_podcast, make_episode, settings):
+def test_over_the_daily_limit_is_429(premium, settings):
     settings.REGENERATIONS_PER_DAY = 2
-    episodes = [make_episode(make_podcast(), summary_version="v1") for _ in range(3)]
+    episodes = [make_summarized_episode(make_podcast(), summary_version="v1") for _ in range(3)]
     client = csrf_client(premium)
 
     statuses = [csrf_post(client, url(episode), **JSON).status_code for episode in episodes]
@@ -217,10 +216,10 @@ def test_repeating_the_last_allowed_request_is_not_429(premium, outdated_episode
     assert first.json() == again.json()
 
 
-def test_finished_regenerations_still_count_toward_the_limit(premium, make_podcast, make_episode, settings):
+def test_finished_regenerations_still_count_toward_the_limit(premium, settings):
     settings.REGENERATIONS_PER_DAY = 1
-    done = make_episode(make_podcast(), summary_version="v1")
-    other = make_episode(make_podcast(), summary_version="v1")
+    done = make_summarized_episode(make_podcast(), summary_version="v1")
+    other = make_summarized_episode(make_podcast(), summary_version="v1")
     delivery = regeneration_request(episode_id=done.pk, user=premium)
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT)
 

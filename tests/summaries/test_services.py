@@ -9,18 +9,12 @@ from django.utils import timezone
 from curation.models import CurationItem, CuratorAction
 from curation.services import editorial_transition, enqueue_for_review
 from podcasts.models import Episode
+from summaries.generation import SummaryMalformed, next_utc_midnight, summary_generate, summary_supersede_older
 from summaries.models import LLMUsage, Summary
-from summaries.selectors import summary_is_outdated, summary_visible_for_episode
-from summaries.services import (
-    SummaryMalformed,
-    demo_summaries_ensure,
-    episode_summarize,
-    next_utc_midnight,
-    summary_generate,
-    summary_supersede_older,
-)
+from summaries.selectors import summary_current, summary_is_outdated
+from summaries.services import demo_summaries_ensure, episode_summarize
+from tests.factories import make_transcribed_episode
 from tests.fakes.anthropic_server import error_reply, text_reply, tool_reply
-from tests.summaries.conftest import make_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +40,7 @@ def test_summarize_stores_a_published_summary_and_advances_and_a_rerun_is_a_noop
     assert refreshed(episode).pipeline_status == Status.SUMMARIZED
     summary.refresh_from_db()
     assert summary.editorial_status == "published"
-    assert (summary.provider, summary.model, summary.prompt_version) == ("anthropic", "claude-haiku-4-5", "v2")
+    assert (summary.provider, summary.model, summary.prompt_version) == ("anthropic", "claude-haiku-4-5", "v3")
     assert summary.input_tokens > 0 and summary.output_tokens > 0 and summary.cost_usd > 0
     assert summary.requests == 1
     assert len(summary.source_hash) == 64
@@ -61,7 +55,7 @@ def test_summarize_stores_a_published_summary_and_advances_and_a_rerun_is_a_noop
 
 
 def test_episode_not_transcribed_is_left_alone(fake_anthropic, db):
-    episode = make_episode(status=Status.TRANSCRIBING)
+    episode = make_transcribed_episode(pipeline_status=Status.TRANSCRIBING)
 
     assert episode_summarize(episode_id=episode.pk) is None
 
@@ -70,10 +64,10 @@ def test_episode_not_transcribed_is_left_alone(fake_anthropic, db):
 
 
 def test_same_source_hash_reuses_the_summary_with_zero_requests(fake_anthropic, episode):
-    first = summary_generate(episode=episode, prompt_version="v2")
+    first = summary_generate(episode=episode, prompt_version="v3")
     requests_after_first = len(fake_anthropic.requests)
 
-    again = summary_generate(episode=episode, prompt_version="v2")
+    again = summary_generate(episode=episode, prompt_version="v3")
     Episode.objects.filter(pk=episode.pk).update(pipeline_status=Status.TRANSCRIBED)
     via_pipeline = episode_summarize(episode_id=episode.pk)
 
@@ -84,8 +78,8 @@ def test_same_source_hash_reuses_the_summary_with_zero_requests(fake_anthropic, 
 
 
 def test_force_makes_a_fresh_summary_and_another_prompt_version_is_another_hash(fake_anthropic, episode):
-    first = summary_generate(episode=episode, prompt_version="v2")
-    forced = summary_generate(episode=episode, prompt_version="v2", force=True)
+    first = summary_generate(episode=episode, prompt_version="v3")
+    forced = summary_generate(episode=episode, prompt_version="v3", force=True)
     v1 = summary_generate(episode=episode, prompt_version="v1")
 
     assert len({first.pk, forced.pk, v1.pk}) == 3
@@ -160,8 +154,8 @@ def test_transient_failures_end_failed_after_max_attempts(fake_anthropic, episod
 
 def test_budget_exhaustion_defers_to_next_utc_midnight_with_one_p1_item(fake_anthropic, settings, db):
     settings.LLM_DAILY_TOKEN_BUDGET = 1000  # smaller than one request's worst case
-    first = make_episode(guid="a")
-    second = make_episode(guid="b")
+    first = make_transcribed_episode(guid="a")
+    second = make_transcribed_episode(guid="b")
 
     for ep in (first, second, first):
         episode_summarize(episode_id=ep.pk)
@@ -181,13 +175,13 @@ def test_budget_exhaustion_defers_to_next_utc_midnight_with_one_p1_item(fake_ant
 
 
 def test_budget_counts_every_request_and_closes_once_spent(fake_anthropic, settings, db):
-    episode = make_episode()
+    episode = make_transcribed_episode()
     summary_generate(episode=episode, prompt_version="v2")
     spent = LLMUsage.objects.get().used_tokens
     # Room for what was spent, but not for another worst-case request.
     settings.LLM_DAILY_TOKEN_BUDGET = spent + 100
 
-    other = make_episode(guid="other")
+    other = make_transcribed_episode(guid="other")
     episode_summarize(episode_id=other.pk)
 
     assert len(fake_anthropic.requests) == 1
@@ -235,7 +229,7 @@ def test_open_p1_item_on_the_episode_holds_the_new_summary_as_candidate(fake_ant
 
 def test_pipeline_retires_the_older_summary_after_publishing_the_new_one(extractive, episode):
     old = summary_generate(episode=episode, prompt_version="v1")
-    assert summary_visible_for_episode(episode=episode) == old
+    assert summary_current(episode_id=episode.pk) == old
 
     new = episode_summarize(episode_id=episode.pk)
 
@@ -243,7 +237,7 @@ def test_pipeline_retires_the_older_summary_after_publishing_the_new_one(extract
     new.refresh_from_db()
     assert (old.editorial_status, old.superseded_by_id) == ("retired", new.pk)
     assert new.editorial_status == "published"
-    assert summary_visible_for_episode(episode=episode) == new
+    assert summary_current(episode_id=episode.pk) == new
 
 
 @pytest.mark.parametrize("curated", ["featured", "hidden"])
@@ -271,7 +265,7 @@ def test_episode_that_had_a_summary_never_shows_none_when_the_new_one_is_held(ex
 
     old.refresh_from_db()
     assert old.editorial_status == "published"
-    assert summary_visible_for_episode(episode=episode) == old
+    assert summary_current(episode_id=episode.pk) == old
 
 
 def test_episode_without_transcript_fails_permanently(fake_anthropic, db):
@@ -289,30 +283,30 @@ def test_episode_without_transcript_fails_permanently(fake_anthropic, db):
 def test_extractive_pipeline_needs_no_key_and_labels_itself(extractive, episode):
     summary = episode_summarize(episode_id=episode.pk)
 
-    assert (summary.provider, summary.model, summary.cost_usd, summary.requests) == ("extractive", "extractive-tfidf-1", 0, 0)
+    assert (summary.provider, summary.model, summary.cost_usd, summary.requests) == ("extractive", "extractive-tfidf-2", 0, 0)
     assert summary.is_extractive
     assert "Extractive" in summary.provider_label
     assert not LLMUsage.objects.exists()
 
 
 def test_demo_summaries_show_one_outdated_episode_and_the_rest_current(extractive, db):
-    episodes = [make_episode(guid=f"g{i}", title=f"Episode {i}") for i in range(3)]
+    episodes = [make_transcribed_episode(guid=f"g{i}", title=f"Episode {i}") for i in range(3)]
     Episode.objects.filter(pk=episodes[0].pk).update(published_at=timezone.now() - timedelta(days=3))
-    Episode.objects.filter(pk=episodes[1].pk).update(pipeline_status=Status.SUMMARIZED)  # summarized earlier at v2
-    summary_generate(episode=episodes[1], prompt_version="v2")
+    Episode.objects.filter(pk=episodes[1].pk).update(pipeline_status=Status.SUMMARIZED)  # summarized earlier at v1
+    summary_generate(episode=episodes[1], prompt_version="v1")
 
     shown = demo_summaries_ensure()
     again = demo_summaries_ensure()
 
     assert shown == again
-    versions = {ep.pk: summary_visible_for_episode(episode=ep).prompt_version for ep in episodes}
-    assert sorted(versions.values()) == ["v1", "v2", "v2"]
+    versions = {ep.pk: summary_current(episode_id=ep.pk).prompt_version for ep in episodes}
+    assert sorted(versions.values()) == ["v2", "v3", "v3"]
     assert Summary.objects.filter(editorial_status__in=["published", "featured"]).count() == 3
     assert all(refreshed(ep).pipeline_status == Status.SUMMARIZED for ep in episodes)
 
 
 def test_summary_generate_over_budget_raises_with_the_next_midnight(fake_anthropic, settings, episode):
-    from summaries.services import SummaryBudgetExhausted
+    from summaries.generation import SummaryBudgetExhausted
 
     settings.LLM_DAILY_TOKEN_BUDGET = 0
 
@@ -342,7 +336,7 @@ def test_transcript_too_short_to_summarize_skips_the_episode_without_a_failure_i
         "segments": [{"start": 0.0, "end": 11.0, "text": "And so my fellow Americans, ask not what your country can do for you."}],
         "text": "And so my fellow Americans, ask not what your country can do for you.",
     }
-    episode = make_episode(transcript=clip)
+    episode = make_transcribed_episode(transcript=clip)
 
     assert episode_summarize(episode_id=episode.pk) is None
     assert episode_summarize(episode_id=episode.pk) is None  # a rerun is a no-op

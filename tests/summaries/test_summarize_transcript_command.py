@@ -24,8 +24,11 @@ def run_json(*args, capsys) -> dict:
 def test_extractive_prints_one_json_object(transcript_file, extractive, capsys):
     output = run_json(str(transcript_file), "--provider", "extractive", capsys=capsys)
 
-    assert set(output) == {"summary", "provider", "model", "prompt_version", "input_tokens", "output_tokens", "cost_usd", "requests", "warnings"}
-    assert (output["provider"], output["prompt_version"], output["cost_usd"]) == ("extractive", "v2", 0)
+    assert set(output) == {
+        "summary", "ads", "dropped_ads", "provider", "model", "prompt_version",
+        "input_tokens", "output_tokens", "cost_usd", "requests", "warnings",
+    }
+    assert (output["provider"], output["prompt_version"], output["cost_usd"], output["ads"]) == ("extractive", "v3", 0, [])
     assert len(output["summary"]["key_points"]) >= 3
 
 
@@ -58,6 +61,9 @@ def test_bad_reply_is_one_clear_error(transcript_file, fake_anthropic):
         ('{"text": "no segments"}', '"segments" list'),
         ('{"segments": [{"start": "soon", "text": "x"}]}', "non-numeric"),
         ('{"segments": []}', "no text"),
+        ('{"segments": [{"start": 0, "text": "x"}], "ads": {"start": 1}}', '"ads" must be a list'),
+        ('{"segments": [{"start": 0, "text": "x"}], "ads": [{"start": "soon", "end": 2}]}', "ad span 0 needs"),
+        ('{"segments": [{"start": 0, "text": "x"}], "title": 5}', '"title" must be a string'),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path, extractive, content, message):
@@ -67,6 +73,18 @@ def test_bad_input_is_one_clear_error(tmp_path, extractive, content, message):
 
     with pytest.raises(CommandError, match=message):
         call_command("summarize_transcript", str(path))
+
+
+def test_input_ads_are_left_out_and_printed_next_to_the_summary(tmp_path, extractive, capsys):
+    segments = short_transcript()["segments"]
+    ad = segments[2]  # "The biggest mistake people make is treating compost like rubbish ..."
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"segments": segments, "title": "Compost", "ads": [{"start": ad["start"], "end": ad["end"], "label": "X"}]}))
+
+    output = run_json(str(path), "--provider", "extractive", capsys=capsys)
+
+    assert output["ads"] == [{"start": ad["start"], "end": ad["end"], "label": "X"}]
+    assert ad["text"] not in json.dumps(output["summary"])
 
 
 def test_unknown_prompt_version_is_refused(transcript_file, extractive):

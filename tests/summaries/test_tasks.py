@@ -8,8 +8,7 @@ from rq import SimpleWorker
 from config.queues import enqueue_on_commit
 from podcasts.models import Episode
 from summaries.models import Summary
-from summaries.tasks import summarize_episode
-from tests.summaries.conftest import make_episode
+from tests.factories import make_transcribed_episode
 from tests.support.concurrency import raised, run_at_once
 
 
@@ -27,11 +26,11 @@ def work(queue) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_job_enqueued_on_commit_summarizes_and_a_duplicate_job_is_a_noop(rq_summaries, fake_anthropic):
-    episode = make_episode(status=Episode.PipelineStatus.TRANSCRIBING)
+    episode = make_transcribed_episode(pipeline_status=Episode.PipelineStatus.TRANSCRIBING)
     with transaction.atomic():
         Episode.objects.filter(pk=episode.pk).update(pipeline_status=Episode.PipelineStatus.TRANSCRIBED)
-        enqueue_on_commit("summaries", summarize_episode, episode.pk)
-        enqueue_on_commit("summaries", summarize_episode, episode.pk)  # at-least-once delivery
+        enqueue_on_commit("summaries", "summaries.tasks.summarize_episode", episode.pk)
+        enqueue_on_commit("summaries", "summaries.tasks.summarize_episode", episode.pk)  # at-least-once delivery
         assert rq_summaries.count == 0  # nothing is handed over before commit
 
     assert rq_summaries.count == 2
@@ -49,7 +48,7 @@ def test_job_enqueued_on_commit_summarizes_and_a_duplicate_job_is_a_noop(rq_summ
 def test_concurrent_jobs_for_one_episode_make_one_summary(extractive):
     from summaries.services import episode_summarize
 
-    episode = make_episode()
+    episode = make_transcribed_episode()
     results = run_at_once(*[lambda: episode_summarize(episode_id=episode.pk)] * 4)
 
     assert raised(results) == []
@@ -65,7 +64,7 @@ def test_concurrent_jobs_for_one_episode_make_one_summary(extractive):
 def test_concurrent_reservations_never_overshoot_the_daily_budget(settings):
     from summaries.llm import BudgetExceeded
     from summaries.models import LLMUsage
-    from summaries.services import DailyBudget
+    from summaries.generation import DailyBudget
 
     settings.LLM_DAILY_TOKEN_BUDGET = 10_000
     granted = []

@@ -1,52 +1,11 @@
-"""Fixtures and helpers shared by the pipeline tests (imported by each test module, to keep
-tests/podcasts/conftest.py free for the other podcasts tests)."""
+"""Helpers and paths shared by the pipeline tests (their fixtures live in tests/podcasts/conftest.py)."""
 
 import shutil
 from pathlib import Path
 
-import pytest
-
-from podcasts.models import Episode, Podcast
-
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DEMO_AUDIO = Path(__file__).resolve().parents[2] / "podcasts" / "demo" / "audio"
 JFK_REFERENCE = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
-
-
-@pytest.fixture(scope="session")
-def whisper_model():
-    """The real bundled model, loaded once for the whole test session."""
-    from podcasts.transcription import get_model
-
-    return get_model()
-
-
-@pytest.fixture
-def jfk_bytes() -> bytes:
-    return (FIXTURES / "jfk.flac").read_bytes()
-
-
-@pytest.fixture
-def demo_mp3() -> bytes:
-    return (DEMO_AUDIO / "episode-1.mp3").read_bytes()
-
-
-@pytest.fixture
-def podcast(db) -> Podcast:
-    return Podcast.objects.create(feed_url="https://example.com/feed.xml", title="Field Notes", language="en")
-
-
-@pytest.fixture
-def make_episode(podcast):
-    counter = iter(range(1, 10_000))
-
-    def make(**fields) -> Episode:
-        n = next(counter)
-        fields.setdefault("guid", f"episode-{n}")
-        fields.setdefault("title", f"Episode {n}")
-        return Episode.objects.create(podcast=podcast, **fields)
-
-    return make
 
 
 def queue_jobs(name: str) -> list[tuple[str, list]]:

@@ -7,7 +7,7 @@ from django.test import Client
 
 from podcasts.models import Profile
 from podcasts.subscribers import profile_get_or_create
-from tests.web.factories import csrf_client, csrf_post
+from tests.factories import csrf_client, csrf_post, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_sign_up_creates_a_free_profile_and_logs_in():
     assert client.get("/").context["user"] == user
 
 
-def test_sign_up_refuses_a_taken_email(make_user):
+def test_sign_up_refuses_a_taken_email():
     make_user("first", email="same@example.com")
     client = csrf_client()
 
@@ -50,7 +50,7 @@ def test_sign_up_without_csrf_token_is_refused():
     assert response.status_code == HTTPStatus.FORBIDDEN
 
 
-def test_log_in_and_log_out(make_user):
+def test_log_in_and_log_out():
     make_user("reader1")
     client = csrf_client()
 
@@ -63,7 +63,7 @@ def test_log_in_and_log_out(make_user):
     assert not client.get("/").context["user"].is_authenticated
 
 
-def test_password_reset_by_email_sets_a_new_password(make_user, mailoutbox):
+def test_password_reset_by_email_sets_a_new_password(mailoutbox):
     user = make_user("forgetful", email="forgetful@example.com")
     client = csrf_client()
 
@@ -103,7 +103,7 @@ def test_profile_get_or_create_gives_users_without_one_a_free_profile():
     assert Profile.objects.filter(user=user).count() == 1
 
 
-def test_staff_set_the_plan_in_the_admin(make_user):
+def test_staff_set_the_plan_in_the_admin():
     admin = get_user_model().objects.create_superuser(username="boss", email="boss@example.com", password="x")
     member = make_user("member")
     client = csrf_client(admin)

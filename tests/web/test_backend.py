@@ -6,12 +6,12 @@ from django.contrib.auth import get_user_model
 from podcasts.backends import AccountBackend
 from podcasts.models import Profile
 from podcasts.subscribers import user_is_premium
-from tests.web.factories import csrf_client
+from tests.factories import csrf_client, make_podcast, make_summarized_episode, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def test_user_and_plan_come_in_one_query(make_user, django_assert_num_queries):
+def test_user_and_plan_come_in_one_query(django_assert_num_queries):
     user = make_user(plan=Profile.Plan.PREMIUM)
 
     with django_assert_num_queries(1):
@@ -23,7 +23,7 @@ def test_user_and_plan_come_in_one_query(make_user, django_assert_num_queries):
     assert loaded.profile.created_at == Profile.objects.get(user=user).created_at  # deferred, still right
 
 
-def test_inactive_missing_and_malformed_users_are_nobody(make_user):
+def test_inactive_missing_and_malformed_users_are_nobody():
     inactive = make_user()
     get_user_model().objects.filter(pk=inactive.pk).update(is_active=False)
 
@@ -41,12 +41,12 @@ def test_a_user_without_a_profile_gets_a_free_one_when_the_plan_is_read(db):
     assert Profile.objects.get(user=user).plan == Profile.Plan.FREE
 
 
-def test_a_signed_in_page_reads_the_user_once(make_user, make_podcast, make_episode, django_assert_max_num_queries):
+def test_a_signed_in_page_reads_the_user_once(django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     user = make_user(plan=Profile.Plan.PREMIUM)
-    episode = make_episode(make_podcast(), summary_version="v1")  # outdated: the page reads the plan
+    episode = make_summarized_episode(make_podcast(), summary_version="v1")  # outdated: the page reads the plan
     client = csrf_client(user)
 
     with CaptureQueriesContext(connection) as queries:

@@ -7,7 +7,7 @@ from django.db import connection
 from podcasts.models import Episode, Profile, Transcript
 from summaries.models import Delivery
 from tests.fakes.transcripts import short_transcript
-from tests.web.factories import make_summary
+from tests.factories import make_podcast, make_summary, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,12 +19,11 @@ def site(settings, redis_url, live_server):
     settings.SUMMARY_PROMPT_VERSION = "v2"
     settings.REDIS_URL = redis_url
     settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return live_server
 
 
 @pytest.fixture
-def premium_episode(make_user, make_podcast, site):
+def premium_episode(db, site):
     user = make_user("premium", plan=Profile.Plan.PREMIUM)
     data = short_transcript()
     episode = Episode.objects.create(

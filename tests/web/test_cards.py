@@ -7,10 +7,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from podcasts import selectors
+from podcasts import selectors as podcast_selectors
+from summaries import selectors
 from podcasts.models import Episode, Podcast
 from summaries.models import Delivery, Summary
-from tests.web.factories import make_summary
+from tests.factories import csrf_client, make_podcast, make_subscription, make_summarized_episode, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +29,8 @@ def _card(episode):
 
 
 @pytest.fixture
-def episode(make_podcast, make_episode):
-    return make_episode(make_podcast(), title="Agreement", summary_version=None)
+def episode(db):
+    return make_summarized_episode(make_podcast(), title="Agreement", summary_version=None)
 
 
 def _age(summary, *, minutes: int) -> Summary:
@@ -57,7 +58,7 @@ def test_card_tldr_is_the_current_summary_by_the_orm_rules(episode, states, expe
     assert _card(episode).current_tldr == expected
 
 
-def test_card_skips_a_summary_made_for_a_regeneration_in_flight(episode, make_user):
+def test_card_skips_a_summary_made_for_a_regeneration_in_flight(episode):
     _age(make_summary(episode, tldr="The current one."), minutes=10)
     in_flight = make_summary(episode, prompt_version="v2", tldr="Made for the regeneration.")
     delivery = Delivery.objects.create(
@@ -70,11 +71,11 @@ def test_card_skips_a_summary_made_for_a_regeneration_in_flight(episode, make_us
     assert _current_tldr_by_orm(episode) == _card(episode).current_tldr == "Made for the regeneration."
 
 
-def test_cards_leave_out_hidden_episodes_and_inactive_podcasts(make_podcast, make_episode):
-    shown = make_episode(make_podcast())
-    hidden = make_episode(make_podcast())
+def test_cards_leave_out_hidden_episodes_and_inactive_podcasts():
+    shown = make_summarized_episode(make_podcast())
+    hidden = make_summarized_episode(make_podcast())
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
-    paused = make_episode(make_podcast(status=Podcast.Status.PENDING_APPROVAL))
+    paused = make_summarized_episode(make_podcast(status=Podcast.Status.PENDING_APPROVAL))
 
     cards = selectors.cards_by_id([paused.pk, hidden.pk, shown.pk])
 
@@ -84,15 +85,15 @@ def test_cards_leave_out_hidden_episodes_and_inactive_podcasts(make_podcast, mak
 def test_card_carries_links_an_aware_date_and_the_podcast(episode):
     card = _card(episode)
 
-    assert card.get_absolute_url() == reverse("podcasts:episode_detail", args=[episode.pk])
-    assert card.podcast.get_absolute_url() == reverse("podcasts:podcast_detail", args=[episode.podcast_id])
+    assert card.get_absolute_url() == reverse("summaries:episode_detail", args=[episode.pk])
+    assert card.podcast.get_absolute_url() == reverse("summaries:podcast_detail", args=[episode.podcast_id])
     assert str(card.podcast) == episode.podcast.title
     assert timezone.is_aware(card.published_at) and card.published_at == episode.published_at
 
 
-def test_episode_cards_count_and_slice_like_a_list(make_podcast, make_episode):
+def test_episode_cards_count_and_slice_like_a_list():
     podcast = make_podcast()
-    made = [make_episode(podcast, days_ago=n) for n in range(5)]
+    made = [make_summarized_episode(podcast, days_ago=n) for n in range(5)]
 
     cards = selectors.podcast_episodes(podcast=podcast)
 
@@ -102,9 +103,9 @@ def test_episode_cards_count_and_slice_like_a_list(make_podcast, make_episode):
     assert [card.pk for card in cards[3:]] == [made[3].pk, made[4].pk]
 
 
-def test_podcast_page_paginates_cards(make_podcast, make_episode):
+def test_podcast_page_paginates_cards():
     podcast = make_podcast()
-    made = [make_episode(podcast, days_ago=n, tldr=f"Summary {n}.") for n in range(23)]
+    made = [make_summarized_episode(podcast, days_ago=n, tldr=f"Summary {n}.") for n in range(23)]
 
     first = Client().get(podcast.get_absolute_url())
     second = Client().get(podcast.get_absolute_url(), {"page": 2})
@@ -121,19 +122,17 @@ def test_reverse_pk_follows_the_script_prefix(episode):
 
     try:
         set_script_prefix("/castnotes/")
-        assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/castnotes/episodes/{episode.pk}/"
+        assert reverse_pk("summaries:episode_detail", episode.pk) == f"/castnotes/episodes/{episode.pk}/"
     finally:
         set_script_prefix("/")
-    assert reverse_pk("podcasts:episode_detail", episode.pk) == f"/episodes/{episode.pk}/"
+    assert reverse_pk("summaries:episode_detail", episode.pk) == f"/episodes/{episode.pk}/"
 
 
-def test_cards_link_the_podcast_and_escape_feed_text_on_every_list_page(make_user, make_podcast, make_episode, subscribe):
-    from tests.web.factories import csrf_client
-
+def test_cards_link_the_podcast_and_escape_feed_text_on_every_list_page():
     user = make_user()
     podcast = make_podcast("Tom & <i>Jerry</i>")
-    subscribe(user, podcast)
-    episode = make_episode(podcast, title="Cheese <script>alert(1)</script>", tldr="Mice <b>win</b>.")
+    make_subscription(user, podcast)
+    episode = make_summarized_episode(podcast, title="Cheese <script>alert(1)</script>", tldr="Mice <b>win</b>.")
     podcast_link = f'<a href="{podcast.get_absolute_url()}">Tom &amp; &lt;i&gt;Jerry&lt;/i&gt;</a> · <time datetime="'
 
     pages = {
@@ -169,10 +168,10 @@ def test_transcript_items_link_each_line_like_seek_link_and_escape_its_text(audi
     "asked, shown, first_title",
     [("2", 2, "Summary 20."), ("9", 2, "Summary 20."), ("0", 2, "Summary 20."), ("x", 1, "Summary 0."), (None, 1, "Summary 0.")],
 )
-def test_podcast_page_numbers_out_of_range_or_invalid_fall_back_like_django(make_podcast, make_episode, asked, shown, first_title):
+def test_podcast_page_numbers_out_of_range_or_invalid_fall_back_like_django(asked, shown, first_title):
     podcast = make_podcast()
     for n in range(23):
-        make_episode(podcast, days_ago=n, tldr=f"Summary {n}.")
+        make_summarized_episode(podcast, days_ago=n, tldr=f"Summary {n}.")
 
     response = Client().get(podcast.get_absolute_url(), {"page": asked} if asked is not None else {})
 
@@ -181,9 +180,7 @@ def test_podcast_page_numbers_out_of_range_or_invalid_fall_back_like_django(make
     assert page.object_list[0].current_tldr == first_title
 
 
-def test_empty_list_page_counts_zero(make_user):
-    from tests.web.factories import csrf_client
-
+def test_empty_list_page_counts_zero():
     response = csrf_client(make_user()).get("/", {"page": "3"})
 
     page = response.context["page_obj"]
@@ -191,12 +188,12 @@ def test_empty_list_page_counts_zero(make_user):
     assert "Nothing here yet." in response.content.decode()
 
 
-def test_a_list_page_costs_one_query_for_rows_and_total(make_podcast, make_episode, django_assert_num_queries):
-    from podcasts.selectors import CardPaginator
+def test_a_list_page_costs_one_query_for_rows_and_total(django_assert_num_queries):
+    from summaries.selectors import CardPaginator
 
     podcast = make_podcast()
     for n in range(23):
-        make_episode(podcast, days_ago=n)
+        make_summarized_episode(podcast, days_ago=n)
 
     with django_assert_num_queries(1):
         page = CardPaginator(selectors.podcast_episodes(podcast=podcast), 20).get_page(2)
@@ -204,8 +201,8 @@ def test_a_list_page_costs_one_query_for_rows_and_total(make_podcast, make_episo
 
 
 @pytest.mark.parametrize("with_transcript", [True, False])
-def test_episode_page_reads_episode_podcast_and_transcript_in_one_query(make_podcast, make_episode, with_transcript, django_assert_num_queries):
-    episode = make_episode(make_podcast("Deep Sea"), transcript=with_transcript)
+def test_episode_page_reads_episode_podcast_and_transcript_in_one_query(with_transcript, django_assert_num_queries):
+    episode = make_summarized_episode(make_podcast("Deep Sea"), transcript=with_transcript)
 
     with django_assert_num_queries(1):
         loaded = selectors.episode_page(pk=episode.pk)
@@ -215,27 +212,27 @@ def test_episode_page_reads_episode_podcast_and_transcript_in_one_query(make_pod
     assert (transcript is not None) == with_transcript
     if with_transcript:
         assert transcript.segments == episode.transcript.segments and transcript.get_source_display() == "Whisper"
-        assert selectors.transcript_lines(transcript)[1].text == "Today we talk about turbines under the sea."
+        assert podcast_selectors.transcript_lines(transcript)[1].text == "Today we talk about turbines under the sea."
 
 
-def test_episode_page_is_404_for_hidden_episodes_and_inactive_podcasts(make_podcast, make_episode):
-    hidden = make_episode(make_podcast())
+def test_episode_page_is_404_for_hidden_episodes_and_inactive_podcasts():
+    hidden = make_summarized_episode(make_podcast())
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
-    paused = make_episode(make_podcast(status=Podcast.Status.DISABLED))
+    paused = make_summarized_episode(make_podcast(status=Podcast.Status.DISABLED))
 
     assert Client().get(hidden.get_absolute_url()).status_code == 404
     assert Client().get(paused.get_absolute_url()).status_code == 404
     assert Client().get("/episodes/987654/").status_code == 404
 
 
-def test_podcast_page_reads_the_podcast_and_the_users_subscription_in_one_query(make_user, make_podcast, subscribe, django_assert_num_queries):
+def test_podcast_page_reads_the_podcast_and_the_users_subscription_in_one_query(django_assert_num_queries):
     from django.contrib.auth.models import AnonymousUser
 
     from podcasts.models import Subscription
 
     user, other = make_user(), make_user()
     podcast = make_podcast("Tides")
-    subscribe(user, podcast)
+    make_subscription(user, podcast)
     Subscription.objects.filter(user=user, podcast=podcast).update(notify_new_episodes=True)
 
     with django_assert_num_queries(1):
@@ -249,8 +246,6 @@ def test_podcast_page_reads_the_podcast_and_the_users_subscription_in_one_query(
 
 
 def csrf_get(user, url):
-    from tests.web.factories import csrf_client
-
     return csrf_client(user).get(url)
 
 
@@ -282,10 +277,10 @@ def test_published_shows_the_day_in_the_current_time_zone():
     assert published(None) == ""
 
 
-def test_episode_page_links_every_timestamp_to_the_enclosure_escaped_once(make_podcast, make_episode):
+def test_episode_page_links_every_timestamp_to_the_enclosure_escaped_once():
     import re
 
-    episode = make_episode(make_podcast())
+    episode = make_summarized_episode(make_podcast())
     Episode.objects.filter(pk=episode.pk).update(enclosure_url="https://media.example.com/a.mp3?x=1&y=2")
 
     body = Client().get(episode.get_absolute_url()).content.decode()

@@ -5,13 +5,13 @@ from django.test import Client
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Podcast, Profile, Subscription
-from tests.web.factories import csrf_client, csrf_post, make_summary
+from tests.factories import csrf_client, csrf_post, make_podcast, make_subscription, make_summarized_episode, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def test_visitors_get_the_public_landing_with_recent_summaries(make_podcast, make_episode):
-    make_episode(make_podcast("Sea Power"), title="Tides", tldr="Tides turn turbines.")
+def test_visitors_get_the_public_landing_with_recent_summaries():
+    make_summarized_episode(make_podcast("Sea Power"), title="Tides", tldr="Tides turn turbines.")
 
     response = Client().get("/")
 
@@ -20,13 +20,13 @@ def test_visitors_get_the_public_landing_with_recent_summaries(make_podcast, mak
     assert "Tides turn turbines." in response.content.decode()
 
 
-def test_home_streams_subscribed_episodes_newest_first_with_tldr(make_user, make_podcast, make_episode, subscribe):
+def test_home_streams_subscribed_episodes_newest_first_with_tldr():
     user = make_user()
     followed, other = make_podcast("Followed"), make_podcast("Other")
-    subscribe(user, followed)
-    old = make_episode(followed, title="Older one", days_ago=3, tldr="Old news.")
-    new = make_episode(followed, title="Newer one", days_ago=1, tldr="Fresh news.")
-    make_episode(other, title="Not followed")
+    make_subscription(user, followed)
+    old = make_summarized_episode(followed, title="Older one", days_ago=3, tldr="Old news.")
+    new = make_summarized_episode(followed, title="Newer one", days_ago=1, tldr="Fresh news.")
+    make_summarized_episode(other, title="Not followed")
 
     response = csrf_client(user).get("/")
 
@@ -36,14 +36,14 @@ def test_home_streams_subscribed_episodes_newest_first_with_tldr(make_user, make
     assert "Fresh news." in body and "Not followed" not in body
 
 
-def test_home_hides_episodes_of_hidden_or_pending_podcasts(make_user, make_podcast, make_episode, subscribe):
+def test_home_hides_episodes_of_hidden_or_pending_podcasts():
     user = make_user()
     pending = make_podcast("Pending", status=Podcast.Status.PENDING_APPROVAL)
     active = make_podcast("Active")
-    subscribe(user, pending)
-    subscribe(user, active)
-    make_episode(pending, title="From pending")
-    hidden = make_episode(active, title="Hidden by curator")
+    make_subscription(user, pending)
+    make_subscription(user, active)
+    make_summarized_episode(pending, title="From pending")
+    hidden = make_summarized_episode(active, title="Hidden by curator")
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
 
     body = csrf_client(user).get("/").content.decode()
@@ -51,12 +51,12 @@ def test_home_hides_episodes_of_hidden_or_pending_podcasts(make_user, make_podca
     assert "From pending" not in body and "Hidden by curator" not in body
 
 
-def test_directory_lists_active_podcasts_and_marks_subscriptions(make_user, make_podcast, subscribe):
+def test_directory_lists_active_podcasts_and_marks_subscriptions():
     user = make_user()
     mine = make_podcast("Mine")
     make_podcast("Theirs")
     make_podcast("Awaiting", status=Podcast.Status.PENDING_APPROVAL)
-    subscribe(user, mine)
+    make_subscription(user, mine)
 
     response = csrf_client(user).get("/podcasts/")
 
@@ -65,7 +65,7 @@ def test_directory_lists_active_podcasts_and_marks_subscriptions(make_user, make
     assert podcasts["Mine"].subscribed and not podcasts["Theirs"].subscribed
 
 
-def test_subscribe_and_unsubscribe_are_csrf_checked_posts(make_user, make_podcast):
+def test_subscribe_and_unsubscribe_are_csrf_checked_posts():
     user = make_user()
     podcast = make_podcast()
     client = csrf_client(user)
@@ -87,7 +87,7 @@ def test_subscribe_and_unsubscribe_are_csrf_checked_posts(make_user, make_podcas
     assert not Subscription.objects.filter(user=user, podcast=podcast).exists()
 
 
-def test_subscribing_needs_a_login(make_podcast):
+def test_subscribing_needs_a_login():
     podcast = make_podcast()
     client = csrf_client()
 
@@ -98,7 +98,7 @@ def test_subscribing_needs_a_login(make_podcast):
     assert not Subscription.objects.exists()
 
 
-def test_feed_submission_creates_a_pending_podcast_and_a_p2_curation_item(make_user):
+def test_feed_submission_creates_a_pending_podcast_and_a_p2_curation_item():
     user = make_user()
     client = csrf_client(user)
 
@@ -114,7 +114,7 @@ def test_feed_submission_creates_a_pending_podcast_and_a_p2_curation_item(make_u
     assert item.proposed_action == "ingest_feed"
 
 
-def test_submitting_the_same_feed_twice_keeps_one_podcast_and_one_item(make_user):
+def test_submitting_the_same_feed_twice_keeps_one_podcast_and_one_item():
     client = csrf_client(make_user())
     csrf_post(client, "/podcasts/submit/", {"feed_url": "https://new.example.org/rss"})
 
@@ -124,7 +124,7 @@ def test_submitting_the_same_feed_twice_keeps_one_podcast_and_one_item(make_user
     assert CurationItem.objects.count() == 1
 
 
-def test_submitting_a_feed_already_in_the_directory_links_to_it(make_user, make_podcast):
+def test_submitting_a_feed_already_in_the_directory_links_to_it():
     podcast = make_podcast()
     client = csrf_client(make_user())
 
@@ -135,7 +135,7 @@ def test_submitting_a_feed_already_in_the_directory_links_to_it(make_user, make_
     assert not CurationItem.objects.exists()
 
 
-def test_feed_submission_refuses_non_http_urls(make_user):
+def test_feed_submission_refuses_non_http_urls():
     client = csrf_client(make_user())
 
     response = csrf_post(client, "/podcasts/submit/", {"feed_url": "ftp://example.org/rss"})
@@ -145,14 +145,14 @@ def test_feed_submission_refuses_non_http_urls(make_user):
     assert not Podcast.objects.exists()
 
 
-def test_pending_podcasts_are_not_public(make_podcast):
+def test_pending_podcasts_are_not_public():
     podcast = make_podcast(status=Podcast.Status.PENDING_APPROVAL)
 
     assert Client().get(podcast.get_absolute_url()).status_code == HTTPStatus.NOT_FOUND
 
 
-def test_episode_page_shows_summary_with_seekable_timestamps_and_collapsed_transcript(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_episode_page_shows_summary_with_seekable_timestamps_and_collapsed_transcript():
+    episode = make_summarized_episode(make_podcast())
 
     body = Client().get(episode.get_absolute_url()).content.decode()
 
@@ -165,8 +165,8 @@ def test_episode_page_shows_summary_with_seekable_timestamps_and_collapsed_trans
     assert "Prompt <span class=\"prompt-version\">v1</span> · extractive" in body
 
 
-def test_export_links_are_for_signed_in_users(make_user, make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_export_links_are_for_signed_in_users():
+    episode = make_summarized_episode(make_podcast())
 
     anonymous = Client().get(episode.get_absolute_url()).content.decode()
     signed_in = csrf_client(make_user()).get(episode.get_absolute_url()).content.decode()
@@ -176,8 +176,8 @@ def test_export_links_are_for_signed_in_users(make_user, make_podcast, make_epis
         assert f"/episodes/{episode.pk}/transcript.{ext}" in signed_in
 
 
-def test_curator_hidden_summary_is_not_shown_the_newest_published_one_is(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), tldr="The published one.")
+def test_curator_hidden_summary_is_not_shown_the_newest_published_one_is():
+    episode = make_summarized_episode(make_podcast(), tldr="The published one.")
     make_summary(episode, prompt_version="v2", editorial_status="hidden", tldr="The hidden one.")
     make_summary(episode, prompt_version="v2", editorial_status="candidate", tldr="The candidate.")
     make_summary(episode, prompt_version="v2", editorial_status="retired", tldr="The retired one.")
@@ -188,8 +188,8 @@ def test_curator_hidden_summary_is_not_shown_the_newest_published_one_is(make_po
     assert "The hidden one." not in body and "The candidate." not in body and "The retired one." not in body
 
 
-def test_featured_summary_wins_over_a_newer_published_one(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), summary_status="featured", tldr="Featured older.")
+def test_featured_summary_wins_over_a_newer_published_one():
+    episode = make_summarized_episode(make_podcast(), summary_status="featured", tldr="Featured older.")
     make_summary(episode, prompt_version="v2", editorial_status="published", tldr="Published newer.")
 
     body = Client().get(episode.get_absolute_url()).content.decode()
@@ -198,8 +198,8 @@ def test_featured_summary_wins_over_a_newer_published_one(make_podcast, make_epi
     assert '<span class="badge featured">Featured</span>' in body
 
 
-def test_feed_and_llm_text_is_escaped(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), title="<script>alert(1)</script>", tldr="<img src=x onerror=alert(2)>")
+def test_feed_and_llm_text_is_escaped():
+    episode = make_summarized_episode(make_podcast(), title="<script>alert(1)</script>", tldr="<img src=x onerror=alert(2)>")
 
     body = Client().get(episode.get_absolute_url()).content.decode()
 
@@ -207,8 +207,8 @@ def test_feed_and_llm_text_is_escaped(make_podcast, make_episode):
     assert "&lt;img src=x onerror=alert(2)&gt;" in body
 
 
-def test_staff_see_the_editorial_state(make_user, make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_staff_see_the_editorial_state():
+    episode = make_summarized_episode(make_podcast())
 
     staff_body = csrf_client(make_user(is_staff=True)).get(episode.get_absolute_url()).content.decode()
     reader_body = csrf_client(make_user()).get(episode.get_absolute_url()).content.decode()
@@ -217,16 +217,16 @@ def test_staff_see_the_editorial_state(make_user, make_podcast, make_episode):
     assert '<span class="badge">Published</span>' not in reader_body
 
 
-def test_hidden_episode_is_404(make_podcast, make_episode):
-    episode = make_episode(make_podcast())
+def test_hidden_episode_is_404():
+    episode = make_summarized_episode(make_podcast())
     Episode.objects.filter(pk=episode.pk).update(hidden=True)
 
     assert Client().get(episode.get_absolute_url()).status_code == HTTPStatus.NOT_FOUND
 
 
-def test_pages_have_no_inline_script(make_user, make_podcast, make_episode):
+def test_pages_have_no_inline_script():
     user = make_user(plan=Profile.Plan.PREMIUM)
-    episode = make_episode(make_podcast())
+    episode = make_summarized_episode(make_podcast())
     client = csrf_client(user)
 
     for url in ("/", "/podcasts/", episode.get_absolute_url(), "/search/?q=tidal", "/podcasts/submit/"):

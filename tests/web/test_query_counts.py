@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from podcasts.models import Profile, Transcript
-from tests.web.factories import csrf_client
+from tests.factories import csrf_client, make_podcast, make_subscription, make_summarized_episode, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -22,18 +22,18 @@ def _count(client, url) -> int:
 
 
 @pytest.fixture
-def world(make_user, make_podcast, make_episode, subscribe):
+def world(db):
     user = make_user(plan=Profile.Plan.PREMIUM)
     podcast = make_podcast("Counting")
-    subscribe(user, podcast)
-    episode = make_episode(podcast, title="Counting sheep")
+    make_subscription(user, podcast)
+    episode = make_summarized_episode(podcast, title="Counting sheep")
 
     def grow(n: int):
         for i in range(n):
             extra = make_podcast(f"Counting {i}")
-            subscribe(user, extra)
-            make_episode(extra, title=f"Counting stars {i}")
-            make_episode(podcast, title=f"Counting more {i}")
+            make_subscription(user, extra)
+            make_summarized_episode(extra, title=f"Counting stars {i}")
+            make_summarized_episode(podcast, title=f"Counting more {i}")
         Transcript.objects.filter(episode=episode).update(
             segments=[{"start": i, "end": i + 1, "text": f"line {i}"} for i in range(200)]
         )

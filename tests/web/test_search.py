@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from podcasts.models import Episode, Transcript
-from tests.web.factories import make_summary
+from tests.factories import make_podcast, make_summarized_episode, make_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -13,13 +13,13 @@ def _titles(response) -> list[str]:
     return [episode.title for episode, _snippet in response.context["results"]]
 
 
-def test_search_finds_titles_summaries_and_transcripts(make_podcast, make_episode):
+def test_search_finds_titles_summaries_and_transcripts():
     podcast = make_podcast()
-    by_title = make_episode(podcast, title="Volcanoes of Iceland", transcript=False, tldr="Lava flows.")
-    by_summary = make_episode(podcast, title="Episode two", transcript=False, tldr="A long talk about volcanoes.")
-    by_transcript = make_episode(podcast, title="Episode three", tldr="Nothing relevant.")
+    by_title = make_summarized_episode(podcast, title="Volcanoes of Iceland", transcript=False, tldr="Lava flows.")
+    by_summary = make_summarized_episode(podcast, title="Episode two", transcript=False, tldr="A long talk about volcanoes.")
+    by_transcript = make_summarized_episode(podcast, title="Episode three", tldr="Nothing relevant.")
     Transcript.objects.filter(episode=by_transcript).update(text="Then the volcano erupted at dawn.")
-    make_episode(podcast, title="Unrelated", tldr="Gardening tips.")
+    make_summarized_episode(podcast, title="Unrelated", tldr="Gardening tips.")
 
     response = Client().get("/search/", {"q": "volcano"})
 
@@ -28,13 +28,13 @@ def test_search_finds_titles_summaries_and_transcripts(make_podcast, make_episod
     assert sorted(titles) == sorted([by_title.title, by_summary.title, by_transcript.title])
 
 
-def test_search_ignores_hidden_episodes_and_unpublished_summaries(make_podcast, make_episode):
+def test_search_ignores_hidden_episodes_and_unpublished_summaries():
     podcast = make_podcast()
-    hidden = make_episode(podcast, title="Hidden quasar", transcript=False)
+    hidden = make_summarized_episode(podcast, title="Hidden quasar", transcript=False)
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
-    candidate_only = make_episode(podcast, title="Episode x", transcript=False, summary_version=None)
+    candidate_only = make_summarized_episode(podcast, title="Episode x", transcript=False, summary_version=None)
     make_summary(candidate_only, editorial_status="candidate", tldr="All about quasars.")
-    curator_hidden = make_episode(podcast, title="Episode y", transcript=False, summary_version=None)
+    curator_hidden = make_summarized_episode(podcast, title="Episode y", transcript=False, summary_version=None)
     make_summary(curator_hidden, editorial_status="hidden", tldr="All about quasars.")
 
     titles = _titles(Client().get("/search/", {"q": "quasar"}))
@@ -42,8 +42,8 @@ def test_search_ignores_hidden_episodes_and_unpublished_summaries(make_podcast, 
     assert titles == []
 
 
-def test_search_snippets_are_escaped_and_highlighted(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), title="Episode", tldr="Plain.")
+def test_search_snippets_are_escaped_and_highlighted():
+    episode = make_summarized_episode(make_podcast(), title="Episode", tldr="Plain.")
     Transcript.objects.filter(episode=episode).update(text="Beware <script>alert('x')</script> the kraken rises.")
 
     response = Client().get("/search/", {"q": "kraken"})
@@ -56,11 +56,11 @@ def test_search_snippets_are_escaped_and_highlighted(make_podcast, make_episode)
 
 
 @pytest.mark.postgres_only
-def test_postgres_search_ranks_title_matches_first_and_stems_words(make_podcast, make_episode):
+def test_postgres_search_ranks_title_matches_first_and_stems_words():
     podcast = make_podcast()
-    in_transcript = make_episode(podcast, title="Episode one", tldr="Other things.")
+    in_transcript = make_summarized_episode(podcast, title="Episode one", tldr="Other things.")
     Transcript.objects.filter(episode=in_transcript).update(text="We went fishing for salmon.")
-    in_title = make_episode(podcast, title="Fishing in Norway", transcript=False, tldr="Boats.", days_ago=30)
+    in_title = make_summarized_episode(podcast, title="Fishing in Norway", transcript=False, tldr="Boats.", days_ago=30)
 
     titles = _titles(Client().get("/search/", {"q": "fished"}))
 
@@ -90,8 +90,8 @@ def test_postgres_search_uses_stored_vectors_and_gin_indexes():
 
 
 @pytest.mark.postgres_only
-def test_search_vectors_follow_new_and_changed_rows(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), title="Episode", tldr="Nothing yet.")
+def test_search_vectors_follow_new_and_changed_rows():
+    episode = make_summarized_episode(make_podcast(), title="Episode", tldr="Nothing yet.")
     Transcript.objects.filter(episode=episode).update(text="A talk about narwhals.")
 
     titles = _titles(Client().get("/search/", {"q": "narwhal"}))
@@ -107,14 +107,14 @@ def test_empty_search_shows_the_form_only(db):
 
 
 @pytest.mark.postgres_only
-def test_postgres_search_ranks_once_then_pages_from_the_cache(make_podcast, make_episode, settings):
+def test_postgres_search_ranks_once_then_pages_from_the_cache(settings):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     settings.SEARCH_CACHE_SECONDS = 60
     podcast = make_podcast()
     for n in range(3):
-        make_episode(podcast, title=f"Geysers {n}")
+        make_summarized_episode(podcast, title=f"Geysers {n}")
 
     with CaptureQueriesContext(connection) as first:
         assert len(_titles(Client().get("/search/", {"q": "geyser"}))) == 3
@@ -128,11 +128,11 @@ def test_postgres_search_ranks_once_then_pages_from_the_cache(make_podcast, make
 
 
 @pytest.mark.postgres_only
-def test_cached_search_results_still_leave_out_an_episode_hidden_since(make_podcast, make_episode, settings):
+def test_cached_search_results_still_leave_out_an_episode_hidden_since(settings):
     settings.SEARCH_CACHE_SECONDS = 60
     podcast = make_podcast()
-    kept = make_episode(podcast, title="Glaciers today")
-    hidden = make_episode(podcast, title="Glaciers tomorrow")
+    kept = make_summarized_episode(podcast, title="Glaciers today")
+    hidden = make_summarized_episode(podcast, title="Glaciers tomorrow")
     assert sorted(_titles(Client().get("/search/", {"q": "glacier"}))) == sorted([kept.title, hidden.title])
 
     Episode.objects.filter(pk=hidden.pk).update(hidden=True)
@@ -141,19 +141,19 @@ def test_cached_search_results_still_leave_out_an_episode_hidden_since(make_podc
 
 
 @pytest.mark.postgres_only
-def test_search_cache_can_be_turned_off(make_podcast, make_episode, settings):
+def test_search_cache_can_be_turned_off(settings):
     settings.SEARCH_CACHE_SECONDS = 0
     podcast = make_podcast()
-    make_episode(podcast, title="Fjords of the north")
+    make_summarized_episode(podcast, title="Fjords of the north")
     assert len(_titles(Client().get("/search/", {"q": "fjord"}))) == 1
 
-    make_episode(podcast, title="Fjords of the south")
+    make_summarized_episode(podcast, title="Fjords of the south")
 
     assert len(_titles(Client().get("/search/", {"q": "fjord"}))) == 2
 
 
-def test_snippet_comes_from_deep_inside_a_long_transcript(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), title="Episode", tldr="Plain.")
+def test_snippet_comes_from_deep_inside_a_long_transcript():
+    episode = make_summarized_episode(make_podcast(), title="Episode", tldr="Plain.")
     filler = "and then the conversation wandered somewhere else entirely " * 4000  # ~240 kB
     Transcript.objects.filter(episode=episode).update(text=filler + "Finally the turbine & <b>bearing</b> story.")
 
@@ -165,8 +165,8 @@ def test_snippet_comes_from_deep_inside_a_long_transcript(make_podcast, make_epi
 
 
 @pytest.mark.postgres_only
-def test_postgres_snippet_finds_a_stemmed_match_in_a_long_transcript(make_podcast, make_episode):
-    episode = make_episode(make_podcast(), title="Episode", tldr="Plain.")
+def test_postgres_snippet_finds_a_stemmed_match_in_a_long_transcript():
+    episode = make_summarized_episode(make_podcast(), title="Episode", tldr="Plain.")
     Transcript.objects.filter(episode=episode).update(text="filler words here " * 5000 + "The turbine hums.")
 
     body = Client().get("/search/", {"q": "turbines"}).content.decode()
@@ -175,11 +175,12 @@ def test_postgres_snippet_finds_a_stemmed_match_in_a_long_transcript(make_podcas
 
 
 def test_snippet_window_is_cut_at_whole_words_and_marks_stems_and_typed_words():
-    from podcasts.selectors import _marked_window
+    from summaries.selectors import _marked_window
+    from summaries.templatetags.cards import _snippet_html
 
-    snippet = _marked_window(
+    snippet = _snippet_html(_marked_window(
         "bines spin <slowly> while Turbines hum and the tides turn again and aga",
         words=["tides"], stems=["turbin"], cut_start=True, cut_end=True,
-    )
+    ))
 
     assert str(snippet) == "… spin &lt;slowly&gt; while <mark>Turbines</mark> hum and the <mark>tides</mark> turn again and …"

@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from podcasts.models import Episode
+from podcasts.pipeline import pipeline_process
 
 
 class Command(BaseCommand):
@@ -17,8 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options):
-        from podcasts.pipeline import pipeline_process
-
         episode_ids = options["episodes"] or None
         limit = options["limit"]
         if limit is not None and limit < 1:

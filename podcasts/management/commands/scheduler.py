@@ -7,16 +7,13 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
-from config.queues import enqueue
+from config.queues import enqueue_periodic, periodic_jobs
 
 logger = logging.getLogger("castnotes.scheduler")
 
 # Each periodic command and its options; a missing command is logged, not fatal.
 PERIODIC = [("pollfeeds", {}), ("sweep", {})]
-# Each periodic RQ job (queue, dotted path); the job itself returns at once when there is nothing to do.
-PERIODIC_JOBS = [("deliveries", "summaries.tasks_deliveries.poll_regeneration_batches")]
 
 
 class Command(BaseCommand):
@@ -57,9 +54,9 @@ class Command(BaseCommand):
                         "scheduled_command_failed",
                         extra={"event": "scheduled_command_failed", "command": name, "error": f"{type(exc).__name__}: {exc}"[:300]},
                     )
-            for queue_name, path in PERIODIC_JOBS:
+            for queue_name, path in periodic_jobs():
                 try:
-                    enqueue(queue_name, import_string(path))
+                    enqueue_periodic(queue_name, path)
                 except Exception as exc:  # e.g. the embedded default runs the job here and it failed
                     logger.error(
                         "scheduled_job_failed",

@@ -2,9 +2,11 @@
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from podcasts.models import Episode, Podcast
+from summaries.batches import BatchUnavailable, batch_check, regeneration_batch_estimate, regeneration_batch_submit
 from summaries.regeneration import regeneration_execute, regeneration_plan
 
 
@@ -50,15 +52,6 @@ class Command(BaseCommand):
         self._print(result)
 
     def _batch(self, kwargs: dict, *, execute: bool) -> dict:
-        from django.conf import settings
-
-        from summaries.batches import (
-            BatchUnavailable,
-            batch_check,
-            regeneration_batch_estimate,
-            regeneration_batch_submit,
-        )
-
         try:
             batch_check(prompt_version=kwargs["prompt_version"] or settings.SUMMARY_PROMPT_VERSION)
             if execute:

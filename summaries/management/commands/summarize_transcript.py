@@ -5,12 +5,37 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from summaries.llm import PROVIDERS, MalformedReply, ProviderError, provider_default, transcript_summarize
+from podcasts.sponsors import detect_ad_spans
+from summaries.llm import PROVIDERS, MalformedReply, ProviderError, provider_default, segments_clean, transcript_summarize
+from summaries.llm.prepare import EpisodeContext
 from summaries.prompts import prompt_versions
 
 
+def _ad_spans_for(segments: list, data: dict) -> list:
+    """The ad spans the summary must avoid: the input's own "ads" list ([{start, end, label?}])
+    when it has one (e.g. corrected by hand), else what the offline sponsor detector finds,
+    as the pipeline does after storing a transcript."""
+    if "ads" not in data:
+        detected = detect_ad_spans(segments_clean(segments), title=_text_field(data, "title"), description=_text_field(data, "description"))
+        return [{"start": span.start, "end": span.end, "label": span.label} for span in detected]
+    ads = data.get("ads") or []
+    if not isinstance(ads, list):
+        raise ValueError('"ads" must be a list of {start, end, label}')
+    return ads
+
+
+def _text_field(data: dict, key: str) -> str:
+    value = data.get(key) or ""
+    if not isinstance(value, str):
+        raise ValueError(f'"{key}" must be a string')
+    return value
+
+
 class Command(BaseCommand):
-    help = "Summarize a transcript JSON file ({\"segments\": [{start, end, text}]}) without touching the database."
+    help = (
+        'Summarize a transcript JSON file ({"segments": [{start, end, text, words?}], "title"?, "podcast"?, '
+        '"description"?, "ads"?}) without touching the database.'
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Transcript JSON, e.g. the output of `manage.py transcribe --json`.")
@@ -35,7 +60,20 @@ class Command(BaseCommand):
         if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
             raise CommandError(f'{path} must be a JSON object with a "segments" list')
         try:
-            result = transcript_summarize(data["segments"], provider=provider, prompt_version=prompt_version)
+            context = EpisodeContext(
+                title=_text_field(data, "title"),
+                podcast=_text_field(data, "podcast"),
+                description=_text_field(data, "description"),
+                hosts=_text_field(data, "hosts"),
+                language=_text_field(data, "language") or "en",
+            )
+            result = transcript_summarize(
+                data["segments"],
+                provider=provider,
+                prompt_version=prompt_version,
+                ads=_ad_spans_for(data["segments"], data),
+                context=context,
+            )
         except MalformedReply as exc:
             raise CommandError(f"the {provider} reply was not a valid summary ({exc.reason}): {exc.detail[:300]}") from None
         except ProviderError as exc:
@@ -45,6 +83,8 @@ class Command(BaseCommand):
 
         output = {
             "summary": result.content,
+            "ads": result.ads,
+            "dropped_ads": result.dropped_ads,
             "provider": result.provider,
             "model": result.model,
             "prompt_version": result.prompt_version,
@@ -70,6 +110,10 @@ class Command(BaseCommand):
         for chapter in content["chapters"]:
             self.stdout.write(f"  [{chapter['start']:.0f}s] {chapter['title']}")
         self.stdout.write("\nTopics: " + ", ".join(content["topics"]))
+        if result.ads:
+            self.stdout.write("\nAds left out:")
+            for ad in result.ads:
+                self.stdout.write(f"  [{ad['start']:.0f}s-{ad['end']:.0f}s] {ad['label']}")
         self.stdout.write(
             f"\n{output['input_tokens']} input + {output['output_tokens']} output tokens, "
             f"${output['cost_usd']:.6f}, {output['requests']} request(s)"

@@ -3,7 +3,9 @@ import os
 from django.core.management.base import BaseCommand
 
 from podcasts.models import Episode
+from podcasts.pipeline import pipeline_process
 from podcasts.services import demo_feed_ingest, demo_users_ensure
+from summaries.services import demo_summaries_ensure
 
 
 def _run_pipeline(report) -> None:
@@ -13,8 +15,6 @@ def _run_pipeline(report) -> None:
     nothing to do; with REDIS_URL set, queued jobs would fetch from a server that is
     gone by then, so the demo runs the stages here and the queued copies become no-ops.
     """
-    from podcasts.pipeline import pipeline_process
-
     ids = list(Episode.objects.filter(podcast_id=report.podcast_id).values_list("pk", flat=True))
     pipeline_process(episode_ids=ids, ignore_backoff=True)
 
@@ -29,8 +29,6 @@ class Command(BaseCommand):
         )
         users = demo_users_ensure()
         # After the pipeline has run: one episode at an older prompt version, the rest current.
-        from summaries.services import demo_summaries_ensure
-
         for version, episode_ids in sorted(demo_summaries_ensure().items()):
             self.stdout.write(f"Summaries at prompt {version}: {len(episode_ids)} episode(s)")
         self.stdout.write("Demo users (password 'castnotes'): " + ", ".join(users))

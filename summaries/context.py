@@ -1,0 +1,29 @@
+"""What reaches a provider besides the transcript: the episode's context and its ad spans.
+
+The two hooks every summary path shares (pipeline, regeneration, Message Batches):
+`episode_context` (titles, show notes, hosts, language, from the feed) and
+`transcript_ad_spans` (the spans the summary must not come from).
+"""
+
+from podcasts.ad_spans import transcript_ad_ranges
+from podcasts.models import Episode, Transcript
+from summaries.llm.prepare import EpisodeContext
+
+
+def episode_context(episode: Episode) -> EpisodeContext:
+    podcast = episode.podcast
+    transcript = getattr(episode, "transcript", None)
+    return EpisodeContext(
+        title=episode.title,
+        podcast=podcast.title,
+        description=episode.description or "",
+        # The feed's itunes:author is the closest thing to the hosts it names.
+        hosts=podcast.author,
+        language=(getattr(transcript, "language", "") or podcast.language or "en"),
+    )
+
+
+def transcript_ad_spans(transcript: Transcript) -> list[tuple[float, float, str]]:
+    """The transcript's ad spans as (start, end, label): every active span (detector, LLM or
+    curator), overlaps joined, a curator's "not an ad" left out (podcasts.ad_spans)."""
+    return [(span.start, span.end, span.label) for span in transcript_ad_ranges(transcript_id=transcript.pk)]
