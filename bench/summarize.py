@@ -84,7 +84,9 @@ def main() -> None:
         server.stop()
 
     print(f"model {model} (prompt {version}), price {settings.LLM_PRICES_USD_PER_MTOK.get(model)} USD/MTok")
-    print(f"{'episode':>8} {'words':>7} {'extractive s':>13} {'tokens in':>10} {'tokens out':>11} {'usd':>9} {'usd/hour':>9} {'requests':>9}")
+    print(
+        f"{'episode':>8} {'words':>7} {'extractive s':>13} {'tokens in':>10} {'tokens out':>11} {'usd':>9} {'usd/hour':>9} {'requests':>9}"
+    )
     for hours, row in rows.items():
         print(
             f"{hours:>7}h {row['words']:>7} {row['extractive_s']:>13.3f} {row['input_tokens']:>10} "
@@ -144,14 +146,18 @@ def main_openai() -> None:
         rows.append(openai_run(segments, context_tokens=n))
         print(rows[-1], flush=True)
     print(f"openai provider, llama-cpp-python server, {MODEL_NAME}, replies <= {BENCH_OPENAI_MAX_OUTPUT} tokens, 1 h episode")
-    print(f"{'context':>8} {'requests':>9} {'answered':>9} {'prompt tok':>11} {'max prompt':>11} {'out tok':>8} {'wall s':>8} {'s/1k prompt':>12} {'coverage':>9}  outcome")
+    print(
+        f"{'context':>8} {'requests':>9} {'answered':>9} {'prompt tok':>11} {'max prompt':>11} {'out tok':>8} {'wall s':>8} {'s/1k prompt':>12} {'coverage':>9}  outcome"
+    )
     for row in rows:
         print(
             f"{row['context']:>8} {row['requests']:>9} {row['answered']:>9} {row['prompt_tokens']:>11} {row['max_prompt']:>11} "
             f"{row['completion_tokens']:>8} {row['seconds']:>8.1f} {row['s_per_1k']:>12.2f} {row['coverage']:>9.3f}  {row['outcome']}"
         )
     small, large = rows
-    print(f"32k/2k ratios: requests x{large['requests'] / small['requests']:.3f}, wall time x{large['seconds'] / small['seconds']:.2f}")
+    print(
+        f"32k/2k ratios: requests x{large['requests'] / small['requests']:.3f}, wall time x{large['seconds'] / small['seconds']:.2f}"
+    )
     print(
         f"RESULT summarize_openai requests_1h_2k={small['requests']} requests_1h_32k={large['requests']} "
         f"coverage={min(small['coverage'], large['coverage']):.3f} "

@@ -107,10 +107,21 @@ def summarize_in_parts(
         raise ProviderRejected(f"the input limit ({token_limit} tokens) leaves no room for the transcript")
     parts = chunks(lines, token_limit=room)
     partials = [
-        ask(prompt.fill(prompt.chunk_for(i + 1), context=context, transcript="\n".join(part), duration=duration, part=i + 1, parts=len(parts)))
+        ask(
+            prompt.fill(
+                prompt.chunk_for(i + 1),
+                context=context,
+                transcript="\n".join(part),
+                duration=duration,
+                part=i + 1,
+                parts=len(parts),
+            )
+        )
         for i, part in enumerate(parts)
     ]
     while len(partials) > 1:
         groups = _merge_groups(partials, token_limit=room)
-        partials = [ask(prompt.fill(prompt.merge, context=context, transcript="\n".join(group), duration=duration)) for group in groups]
+        partials = [
+            ask(prompt.fill(prompt.merge, context=context, transcript="\n".join(group), duration=duration)) for group in groups
+        ]
     return partials[0], [f"long transcript summarized in {len(parts)} parts and merged"]

@@ -33,8 +33,8 @@ from summaries.llm.base import (
 )
 from summaries.llm.chunking import summarize_in_parts
 from summaries.llm.parsing import json_parse_layered
-from summaries.llm.session import Failure, RequestSession, status_failure
 from summaries.llm.prepare import EpisodeContext
+from summaries.llm.session import Failure, RequestSession, status_failure
 from summaries.prompts import PromptTemplate, context_block
 from summaries.schema import (
     CHAPTERS_MAX,

@@ -33,7 +33,9 @@ def prompt_tokens(body: dict) -> int:
     return math.ceil(sum(len(m.get("content") or "") for m in body.get("messages", [])) / CHARS_PER_TOKEN) + 20
 
 
-def completion(content: str | None, *, finish_reason: str = "stop", prompt: int = 1000, output: int | None = None, usage: bool = True) -> dict:
+def completion(
+    content: str | None, *, finish_reason: str = "stop", prompt: int = 1000, output: int | None = None, usage: bool = True
+) -> dict:
     body: dict[str, Any] = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -57,7 +59,12 @@ def json_reply(summary: Any, **kwargs) -> Responder:
 
 
 def error_reply(status: int, message: str = "fake error", *, headers: dict[str, str] | None = None, delay: float = 0.0) -> Reply:
-    return Reply(status=status, body={"error": {"message": message, "type": "server_error", "code": status}}, headers=headers or {}, delay=delay)
+    return Reply(
+        status=status,
+        body={"error": {"message": message, "type": "server_error", "code": status}},
+        headers=headers or {},
+        delay=delay,
+    )
 
 
 def summary_reply(body: dict) -> Reply:

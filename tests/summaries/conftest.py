@@ -4,8 +4,8 @@ import socket
 import pytest
 
 from podcasts.models import Episode
-from tests.factories import make_transcribed_episode
 from summaries.llm.openai import accepted_modes_forget
+from tests.factories import make_transcribed_episode
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.llama_server import MODEL_NAME, LlamaServerMissing, llama_server

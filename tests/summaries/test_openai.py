@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from summaries.llm import MalformedReply, ProviderRejected, ProviderUnavailable, estimate_tokens, transcript_input, transcript_summarize
+from summaries.llm import (
+    MalformedReply,
+    ProviderRejected,
+    ProviderUnavailable,
+    estimate_tokens,
+    transcript_input,
+    transcript_summarize,
+)
 from summaries.llm.openai import accepted_mode
 from tests.fakes.anthropic_server import Reply, summary_from_lines, transcript_lines_sent
 from tests.fakes.openai_server import completion, error_reply, format_type, json_reply, text_reply
@@ -55,7 +62,9 @@ def test_json_schema_reply_is_validated_counted_and_free_on_a_local_server(fake_
 
 
 @pytest.mark.parametrize(("max_output_tokens", "points", "quotes"), [(8192, 7, 5), (2048, 5, 2), (320, 3, 0)])
-def test_the_requested_schema_bounds_the_reply_to_what_max_tokens_can_hold(fake_openai, settings, max_output_tokens, points, quotes):
+def test_the_requested_schema_bounds_the_reply_to_what_max_tokens_can_hold(
+    fake_openai, settings, max_output_tokens, points, quotes
+):
     settings.OPENAI_MAX_OUTPUT_TOKENS = max_output_tokens
 
     summarize()
@@ -269,6 +278,8 @@ def test_server_reporting_no_usage_still_summarizes_with_a_warning_and_estimated
 
 def test_a_raw_newline_inside_a_json_string_is_read(fake_openai):
     """Small local models write one even under a JSON grammar (seen with Gemma 3 270M)."""
-    fake_openai.script(text_reply(json.dumps(valid_summary()).replace("feeds the soil.", "feeds\\nthe soil.").replace("\\n", "\n")))
+    fake_openai.script(
+        text_reply(json.dumps(valid_summary()).replace("feeds the soil.", "feeds\\nthe soil.").replace("\\n", "\n"))
+    )
 
     assert summarize().content["tldr"] == "A gardener explains how compost feeds the soil."

@@ -10,9 +10,9 @@ from curation.models import CurationItem
 from podcasts.models import Episode
 from summaries.models import LLMUsage, Summary
 from summaries.services import episode_summarize
+from tests.factories import make_transcribed_episode
 from tests.fakes.openai_server import error_reply, json_reply, text_reply
 from tests.fakes.transcripts import long_transcript
-from tests.factories import make_transcribed_episode
 
 pytestmark = pytest.mark.django_db
 
