@@ -5,7 +5,15 @@ Anthropic: the real SDK against tests/fakes/anthropic_server.py, whose usage
 counts ~3.5 characters per token of everything sent; cost from the settings'
 price table at the default model's list price.
 
-Run: python bench/summarize.py
+OpenAI-compatible (`python bench/summarize.py openai`, slow: a real model on the CPU): the
+1-hour episode through the real llama-cpp-python server (Gemma 3 270M, tests/support/
+llama_server.py) at a 2,048- and a 32,768-token context, behind a recording proxy that
+sees what reached the server. Replies are held to BENCH_OPENAI_MAX_OUTPUT tokens (the
+compact reply shape) to keep it feasible; every request's prompt is sized as in production.
+Reports requests per summary, wall time per 1,000 prompt tokens the server reported, and
+coverage: the share of the transcript's words found in the requests the server answered.
+
+Run: python bench/summarize.py [openai]
 """
 
 import os
@@ -25,9 +33,14 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from summaries.llm import transcript_summarize  # noqa: E402
+from summaries.llm import MalformedReply, transcript_input, transcript_summarize  # noqa: E402
+from summaries.llm.openai import accepted_modes_forget  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
 from tests.fakes.transcripts import long_transcript  # noqa: E402
+from tests.support.llama_server import MODEL_NAME, llama_server  # noqa: E402
+from tests.support.recording_proxy import RecordingProxy, transcript_coverage  # noqa: E402
+
+BENCH_OPENAI_MAX_OUTPUT = int(os.environ.get("BENCH_OPENAI_MAX_OUTPUT", "256"))
 
 
 def extractive_seconds(segments) -> float:
@@ -71,7 +84,9 @@ def main() -> None:
         server.stop()
 
     print(f"model {model} (prompt {version}), price {settings.LLM_PRICES_USD_PER_MTOK.get(model)} USD/MTok")
-    print(f"{'episode':>8} {'words':>7} {'extractive s':>13} {'tokens in':>10} {'tokens out':>11} {'usd':>9} {'usd/hour':>9} {'requests':>9}")
+    print(
+        f"{'episode':>8} {'words':>7} {'extractive s':>13} {'tokens in':>10} {'tokens out':>11} {'usd':>9} {'usd/hour':>9} {'requests':>9}"
+    )
     for hours, row in rows.items():
         print(
             f"{hours:>7}h {row['words']:>7} {row['extractive_s']:>13.3f} {row['input_tokens']:>10} "
@@ -88,5 +103,70 @@ def main() -> None:
     )
 
 
+def openai_run(segments, *, context_tokens: int) -> dict:
+    """One summary of `segments` through the real server at `context_tokens`."""
+    with llama_server(n_ctx=context_tokens) as url, RecordingProxy(url) as proxy:
+        settings.SUMMARY_PROVIDER = "openai"
+        settings.OPENAI_BASE_URL = proxy.url
+        settings.OPENAI_MODEL = MODEL_NAME
+        settings.OPENAI_CONTEXT_TOKENS = context_tokens
+        settings.OPENAI_MAX_OUTPUT_TOKENS = BENCH_OPENAI_MAX_OUTPUT
+        settings.OPENAI_TIMEOUT = 3600.0
+        settings.OPENAI_MAX_RETRIES = 0
+        settings.SUMMARY_DEADLINE_SECONDS = 4 * 3600.0
+        settings.LLM_PRICES_USD_PER_MTOK = {**settings.LLM_PRICES_USD_PER_MTOK, MODEL_NAME: {"input": 0.0, "output": 0.0}}
+        accepted_modes_forget()
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            transcript_summarize(segments, provider="openai", prompt_version=settings.SUMMARY_PROMPT_VERSION)
+        except MalformedReply as exc:  # the tiny model's reply failed validation: still count what was sent
+            outcome = f"malformed ({exc.reason})"
+        seconds = time.perf_counter() - started
+        answered = proxy.answered
+        prompt_tokens = sum(r["usage"]["prompt_tokens"] for _, r in answered)
+        return {
+            "context": context_tokens,
+            "requests": len(proxy.exchanges),
+            "answered": len(answered),
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": sum(r["usage"]["completion_tokens"] for _, r in answered),
+            "max_prompt": max((r["usage"]["prompt_tokens"] for _, r in answered), default=0),
+            "seconds": seconds,
+            "s_per_1k": seconds / (prompt_tokens / 1000) if prompt_tokens else float("nan"),
+            "coverage": transcript_coverage(proxy, transcript_input(segments).prepared),
+            "outcome": outcome,
+        }
+
+
+def main_openai() -> None:
+    segments = long_transcript(1)["segments"]
+    rows = []
+    for n in (2048, 32768):
+        rows.append(openai_run(segments, context_tokens=n))
+        print(rows[-1], flush=True)
+    print(f"openai provider, llama-cpp-python server, {MODEL_NAME}, replies <= {BENCH_OPENAI_MAX_OUTPUT} tokens, 1 h episode")
+    print(
+        f"{'context':>8} {'requests':>9} {'answered':>9} {'prompt tok':>11} {'max prompt':>11} {'out tok':>8} {'wall s':>8} {'s/1k prompt':>12} {'coverage':>9}  outcome"
+    )
+    for row in rows:
+        print(
+            f"{row['context']:>8} {row['requests']:>9} {row['answered']:>9} {row['prompt_tokens']:>11} {row['max_prompt']:>11} "
+            f"{row['completion_tokens']:>8} {row['seconds']:>8.1f} {row['s_per_1k']:>12.2f} {row['coverage']:>9.3f}  {row['outcome']}"
+        )
+    small, large = rows
+    print(
+        f"32k/2k ratios: requests x{large['requests'] / small['requests']:.3f}, wall time x{large['seconds'] / small['seconds']:.2f}"
+    )
+    print(
+        f"RESULT summarize_openai requests_1h_2k={small['requests']} requests_1h_32k={large['requests']} "
+        f"coverage={min(small['coverage'], large['coverage']):.3f} "
+        f"complete={'yes' if small['outcome'] == large['outcome'] == 'ok' else 'no'}"
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["openai"]:
+        main_openai()
+    else:
+        main()

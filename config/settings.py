@@ -234,8 +234,8 @@ ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-haiku-4-5")
 SUMMARY_PROVIDER = env.str(
     "SUMMARY_PROVIDER", default="anthropic" if ANTHROPIC_API_KEY else "extractive"
 )
-if SUMMARY_PROVIDER not in ("anthropic", "extractive"):
-    raise ImproperlyConfigured("SUMMARY_PROVIDER must be 'anthropic' or 'extractive'.")
+if SUMMARY_PROVIDER not in ("anthropic", "extractive", "openai"):
+    raise ImproperlyConfigured("SUMMARY_PROVIDER must be 'anthropic', 'openai' or 'extractive'.")
 if SUMMARY_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:
     raise ImproperlyConfigured("SUMMARY_PROVIDER=anthropic needs ANTHROPIC_API_KEY.")
 SUMMARY_PROMPT_VERSION = env.str("SUMMARY_PROMPT_VERSION", default="v3")
@@ -272,6 +272,61 @@ if SUMMARY_DEADLINE_SECONDS >= SUMMARIES_JOB_TIMEOUT:
     raise ImproperlyConfigured("SUMMARY_DEADLINE_SECONDS must stay below SUMMARIES_JOB_TIMEOUT.")
 if SUMMARY_PROVIDER == "anthropic" and not any(ANTHROPIC_MODEL.startswith(m) for m in LLM_PRICES_USD_PER_MTOK):
     raise ImproperlyConfigured(f"ANTHROPIC_MODEL {ANTHROPIC_MODEL!r} has no price in LLM_PRICES_USD_PER_MTOK.")
+# Any OpenAI-compatible /v1/chat/completions server: Ollama, llama.cpp, vLLM, LM Studio, OpenAI
+# (docs/summaries.md "Local models"). There is no portable way to ask a server its context
+# window, so OPENAI_CONTEXT_TOKENS must say it; a longer transcript is summarized in parts.
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")  # local servers need none
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="")
+OPENAI_CONTEXT_TOKENS = env.int("OPENAI_CONTEXT_TOKENS", default=0)
+# The reply's share of the context window.
+OPENAI_MAX_OUTPUT_TOKENS = env.int(
+    "OPENAI_MAX_OUTPUT_TOKENS", default=min(SUMMARY_MAX_OUTPUT_TOKENS, max(OPENAI_CONTEXT_TOKENS // 4, 256))
+)
+# A local model on a CPU is slow: raise SUMMARIES_JOB_TIMEOUT with OPENAI_TIMEOUT (docs/summaries.md).
+OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=120.0)
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+OPENAI_RETRY_AFTER_MAX = env.float("OPENAI_RETRY_AFTER_MAX", default=30.0)
+OPENAI_RETRY_BACKOFF = env.float("OPENAI_RETRY_BACKOFF", default=2.0)
+
+
+def _is_local_url(url: str) -> bool:
+    """A loopback, private-network or single-label host (e.g. a compose service named `ollama`)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or "." not in host or host.endswith((".local", ".internal", ".lan"))
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+if SUMMARY_PROVIDER == "openai":
+    if not OPENAI_BASE_URL:
+        raise ImproperlyConfigured(
+            "SUMMARY_PROVIDER=openai needs OPENAI_BASE_URL, the server's OpenAI-compatible endpoint "
+            "(e.g. http://127.0.0.1:11434/v1 for Ollama, http://127.0.0.1:8080/v1 for llama.cpp)."
+        )
+    if not OPENAI_MODEL:
+        raise ImproperlyConfigured("SUMMARY_PROVIDER=openai needs OPENAI_MODEL (the model name the server knows).")
+    if OPENAI_CONTEXT_TOKENS < 1024:
+        raise ImproperlyConfigured(
+            "SUMMARY_PROVIDER=openai needs OPENAI_CONTEXT_TOKENS, the server's context window in tokens "
+            "(at least 1024; e.g. Ollama's num_ctx or llama.cpp's --ctx-size / --n_ctx)."
+        )
+    if not 0 < OPENAI_MAX_OUTPUT_TOKENS <= OPENAI_CONTEXT_TOKENS // 2:
+        raise ImproperlyConfigured("OPENAI_MAX_OUTPUT_TOKENS must be positive and at most half of OPENAI_CONTEXT_TOKENS.")
+    if OPENAI_TIMEOUT * (OPENAI_MAX_RETRIES + 1) + OPENAI_RETRY_AFTER_MAX * OPENAI_MAX_RETRIES >= SUMMARIES_JOB_TIMEOUT:
+        raise ImproperlyConfigured(
+            "OPENAI_TIMEOUT x (OPENAI_MAX_RETRIES + 1) + retry waits must stay below SUMMARIES_JOB_TIMEOUT."
+        )
+    if not any(OPENAI_MODEL.startswith(m) for m in LLM_PRICES_USD_PER_MTOK):
+        if not _is_local_url(OPENAI_BASE_URL):
+            raise ImproperlyConfigured(f"OPENAI_MODEL {OPENAI_MODEL!r} has no price in LLM_PRICES_USD_PER_MTOK.")
+        # A model on the operator's own machine or network costs nothing per token.
+        LLM_PRICES_USD_PER_MTOK = {**LLM_PRICES_USD_PER_MTOK, OPENAI_MODEL: {"input": 0.0, "output": 0.0}}
 REGENERATIONS_PER_DAY = env.int("REGENERATIONS_PER_DAY", default=5)
 EMAILS_PER_USER_PER_DAY = env.int("EMAILS_PER_USER_PER_DAY", default=50)
 

@@ -10,6 +10,8 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+# The real local model server some tests run (a no-op once installed).
+bash scripts/install_llama.sh
 
 export HF_HUB_OFFLINE=1
 PG_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/castnotes}

@@ -43,6 +43,7 @@ from summaries.quotes import quotes_verify
 
 PROVIDER_MODULES = {
     "anthropic": "summaries.llm.anthropic",
+    "openai": "summaries.llm.openai",
     "extractive": "summaries.llm.extractive",
 }
 

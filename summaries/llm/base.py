@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from django.conf import settings
 
 EXTRACTIVE_MODEL = "extractive-tfidf-2"
-PROVIDERS = ("anthropic", "extractive")
+PROVIDERS = ("anthropic", "openai", "extractive")
 # Conservative characters per token for English (Claude's tokenizer averages ~3.5-4):
 # overestimating keeps requests under the input budget and the daily budget closed.
 CHARS_PER_TOKEN = 3.0
@@ -153,6 +153,8 @@ def provider_model(provider: str) -> str:
     """The model name a provider will use (part of the source hash)."""
     if provider == "anthropic":
         return settings.ANTHROPIC_MODEL
+    if provider == "openai":
+        return settings.OPENAI_MODEL
     if provider == "extractive":
         return EXTRACTIVE_MODEL
     raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")

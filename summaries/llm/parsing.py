@@ -1,4 +1,7 @@
-"""The layered JSON parser for text replies: plain JSON → fenced block → first object/array."""
+"""The layered JSON parser for text replies: plain JSON → fenced block → first object/array.
+
+Control characters inside strings (a raw newline, as small local models write even under a
+JSON grammar) are accepted: validation normalizes whitespace afterwards."""
 
 import json
 import re
@@ -13,15 +16,15 @@ def json_parse_layered(text: str) -> Any:
     if not stripped:
         raise ValueError("empty text")
     try:
-        return json.loads(stripped)
+        return json.loads(stripped, strict=False)
     except json.JSONDecodeError:
         pass
     for block in _FENCE.findall(stripped):
         try:
-            return json.loads(block.strip())
+            return json.loads(block.strip(), strict=False)
         except json.JSONDecodeError:
             continue
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)
     for match in re.finditer(r"[\[{]", stripped):
         try:
             value, _ = decoder.raw_decode(stripped, match.start())

@@ -122,21 +122,26 @@ def summary_from_lines(lines: list[tuple[float, str]]) -> dict:
     }
 
 
-def summary_responder(body: dict) -> Reply:
-    """A realistic successful reply: summary of what was sent (a merge request re-summarizes its parts)."""
+def summary_of_request(body: dict) -> dict:
+    """A valid summary of what a request sent (a merge request re-summarizes its parts)."""
     lines = transcript_lines_sent(body)
     if lines:
-        summary = summary_from_lines(lines)
-    else:  # a merge of part summaries: keep the first part's quotes and all chapters in order
-        parts = [json.loads(line) for line in user_text(body).splitlines() if line.startswith("{")]
-        chapters = sorted({c["start"]: c for p in parts for c in p["chapters"]}.values(), key=lambda c: c["start"])
-        summary = {
-            "tldr": parts[0]["tldr"],
-            "key_points": [p["key_points"][0] for p in parts][:7] + ["Merged point A", "Merged point B", "Merged point C"][: max(0, 3 - len(parts))],
-            "quotes": [q for p in parts for q in p["quotes"]][:5],
-            "chapters": chapters[:30],
-            "topics": parts[0]["topics"],
-        }
+        return summary_from_lines(lines)
+    # A merge of part summaries: keep the first part's quotes and all chapters in order.
+    parts = [json.loads(line) for line in user_text(body).splitlines() if line.startswith("{")]
+    chapters = sorted({c["start"]: c for p in parts for c in p["chapters"]}.values(), key=lambda c: c["start"])
+    return {
+        "tldr": parts[0]["tldr"],
+        "key_points": [p["key_points"][0] for p in parts][:7] + ["Merged point A", "Merged point B", "Merged point C"][: max(0, 3 - len(parts))],
+        "quotes": [q for p in parts for q in p["quotes"]][:5],
+        "chapters": chapters[:30],
+        "topics": parts[0]["topics"],
+    }
+
+
+def summary_responder(body: dict) -> Reply:
+    """A realistic successful reply: summary of what was sent (a merge request re-summarizes its parts)."""
+    summary = summary_of_request(body)
     output = json.dumps(summary)
     return tool_reply(summary, input_tokens=estimate_tokens(request_text(body)), output_tokens=estimate_tokens(output) + 20)
 
