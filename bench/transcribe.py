@@ -1,4 +1,4 @@
-"""Benchmark: bare faster-whisper vs the real transcription path (Redis + whisper worker + PostgreSQL).
+"""Benchmark: bare faster-whisper vs the real transcription path, the memory curve, the cost of word timestamps.
 
 In one run, the same N clips of ~60 s of speech (synthesized with espeak-ng into a
 temp dir) are transcribed
@@ -6,14 +6,21 @@ temp dir) are transcribed
   (b) through the project: episodes in the database (PostgreSQL), their ids
       enqueued on Redis, transcribed by `manage.py rqworker transcription
       --worker-class podcasts.worker.WhisperWorker`, results written back.
-Both use the same model, compute type, threads, beam size and VAD. The clock of
-(b) starts once the worker has loaded its model (as the model load is outside
-(a)'s loop too) and stops when the last episode is `transcribed` in the database.
+Both use the same model, compute type, threads, beam size, VAD and word
+timestamps. The clock of (b) starts once the worker has loaded its model (as the
+model load is outside (a)'s loop too) and stops when the last episode is
+`transcribed` in the database.
+
+Then:
+  memory curve: peak RSS (the child's ru_maxrss, from wait4) of `manage.py
+      transcribe FILE --json` on 10, 60 and 180 minutes of synthesized speech (a
+      clip repeated by sox into MP3, cached in /tmp/castnotes-bench-audio);
+  words_cost: wall time of (a) with word timestamps / without, on the same clips.
 
 Prints the per-round numbers and one line:
-RESULT transcribe ratio=<(b) throughput / (a) throughput> rtf=<audio s per wall s, (b)> overhead_s=<per episode> worker_rss_mb=<peak>
+RESULT transcribe ratio=<(b) throughput / (a) throughput> rtf=<audio s per wall s, (b)> rss_mb_10m=<n> rss_mb_60m=<n> rss_mb_180m=<n> words_cost=<n>
 
-    python bench/transcribe.py [--clips 3] [--rounds 2] [--database-url ...] [--redis-url ...]
+    python bench/transcribe.py [--clips 3] [--rounds 2] [--minutes 10,60,180] [--database-url ...] [--redis-url ...]
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/castnotes_bench")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WHISPER_THREADS", "0")))
+    parser.add_argument("--minutes", default="10,60,180", help="lengths of the memory curve, in minutes")
+    parser.add_argument("--audio-cache", default="/tmp/castnotes-bench-audio", help="where the long MP3s are kept between runs")
     return parser.parse_args()
 
 
@@ -73,19 +82,63 @@ def audio_seconds(paths: list[Path]) -> float:
     return total
 
 
-def bare_loop(clips: list[Path], *, threads: int, beam_size: int, compute_type: str, model_path: str) -> float:
-    """(a): one model, a plain loop; returns wall seconds for all clips."""
+def bare_loop(
+    clips: list[Path], *, threads: int, beam_size: int, compute_type: str, model_path: str, word_timestamps: bool = True
+) -> float:
+    """(a): one model, a plain loop; returns wall seconds for all clips (the project's whisper options)."""
     from faster_whisper import WhisperModel
 
     model = WhisperModel(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
     started = time.monotonic()
     for clip in clips:
-        segments, _info = model.transcribe(str(clip), beam_size=beam_size, vad_filter=True, condition_on_previous_text=False)
+        segments, _info = model.transcribe(
+            str(clip), language="en", beam_size=beam_size, vad_filter=True, condition_on_previous_text=False,
+            word_timestamps=word_timestamps, no_speech_threshold=None,
+        )
         for _segment in segments:
             pass
     wall = time.monotonic() - started
     del model
     return wall
+
+
+def long_audio(minutes: int, clip: Path, cache: Path) -> Path:
+    """`minutes` of speech: `clip` repeated by sox into a mono 16 kHz MP3 (kept in `cache`)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"speech-{minutes}m.mp3"
+    if target.is_file():
+        return target
+    import av
+
+    with av.open(str(clip)) as container:
+        clip_seconds = container.duration / av.time_base
+    repeats = max(int(round(minutes * 60 / clip_seconds)), 1)
+    partial = cache / f"speech-{minutes}m.partial.mp3"
+    subprocess.run(
+        ["sox", str(clip), "-r", "16000", "-c", "1", "-C", "32", str(partial), "repeat", str(repeats - 1)], check=True
+    )
+    partial.rename(target)
+    return target
+
+
+def transcribe_peak_rss(path: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """(peak RSS in MB, audio seconds, wall seconds) of one `manage.py transcribe --json` process."""
+    import json
+
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "transcribe", str(path), "--json"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL,
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"manage.py transcribe {path} exited with {proc.returncode}")
+        out.seek(0)
+        result = json.loads(out.read())
+    return usage.ru_maxrss / 1024, result["duration"], wall
 
 
 def ensure_database(url: str) -> None:
@@ -237,10 +290,32 @@ def main() -> int:
                   f"ratio {a / b:.3f}, worker peak RSS {worker_rss:.0f} MB")
         a, b = min(bare), min(real)
         ratio = a / b  # throughput (b) / throughput (a) = (N / b) / (N / a)
-        print(f"RESULT transcribe ratio={ratio:.3f} rtf={seconds / b:.2f} overhead_s={(b - a) / len(clips):.3f} "
-              f"worker_rss_mb={max(rss):.0f}")
+        print(f"overhead per episode {(b - a) / len(clips):.3f} s, worker peak RSS {max(rss):.0f} MB")
         if len(bare) > 1:
             print(f"(spread over rounds: (a) {statistics.pstdev(bare):.2f} s, (b) {statistics.pstdev(real):.2f} s)")
+
+        # Word timestamps: the same bare loop with and without them, alternating, best of each.
+        with_words, without_words = [], []
+        for round_no in range(1, args.rounds + 1):
+            pair = []
+            for words in ((True, False) if round_no % 2 else (False, True)):
+                wall = bare_loop(clips, threads=args.threads, beam_size=settings.WHISPER_BEAM_SIZE,
+                                 compute_type=settings.WHISPER_COMPUTE_TYPE, model_path=model_source(), word_timestamps=words)
+                (with_words if words else without_words).append(wall)
+                pair.append(f"{'with' if words else 'without'} words {wall:.2f} s")
+            print(f"words round {round_no}: " + ", ".join(pair))
+        words_cost = min(with_words) / min(without_words)
+
+        # Memory curve: one transcribe process per length.
+        rss_by_minutes = {}
+        for minutes in [int(m) for m in args.minutes.split(",") if m]:
+            audio = long_audio(minutes, clips[0], Path(args.audio_cache))
+            peak, duration, wall = transcribe_peak_rss(audio, dict(os.environ))
+            rss_by_minutes[minutes] = peak
+            print(f"memory: {minutes} min ({duration:.0f} s of audio) peak RSS {peak:.0f} MB, "
+                  f"{wall:.0f} s wall ({duration / wall:.1f}x real time)")
+        curve = " ".join(f"rss_mb_{m}m={rss_by_minutes[m]:.0f}" for m in rss_by_minutes)
+        print(f"RESULT transcribe ratio={ratio:.3f} rtf={seconds / b:.2f} {curve} words_cost={words_cost:.3f}")
     finally:
         redis.Redis.from_url(args.redis_url).flushdb()
         shutil.rmtree(work, ignore_errors=True)

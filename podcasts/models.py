@@ -102,6 +102,12 @@ class Episode(models.Model):
     audio_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     audio_bytes = models.BigIntegerField(null=True, blank=True)
     audio_duration = models.FloatField(null=True, blank=True)
+    # Transcription: share of the audio done (0–1) while transcribing, and the model the next attempt uses.
+    progress = models.FloatField(null=True, blank=True, help_text="Seconds transcribed / duration, written by the whisper worker.")
+    progress_updated_at = models.DateTimeField(null=True, blank=True)
+    whisper_model = models.CharField(
+        max_length=200, blank=True, help_text="Set by the out-of-memory fallback (WHISPER_FALLBACK_MODELS); empty: WHISPER_MODEL."
+    )
     # Curator-owned fields: ingest never writes these.
     hidden = models.BooleanField(default=False)
     curator_notes = models.TextField(blank=True)
@@ -115,6 +121,10 @@ class Episode(models.Model):
             models.CheckConstraint(
                 condition=Q(pipeline_status__in=PipelineStatus.values),
                 name="episode_pipeline_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__isnull=True) | Q(progress__gte=0, progress__lte=1),
+                name="episode_progress_share",
             ),
         ]
         indexes = [
@@ -139,7 +149,7 @@ class Transcript(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices)
     language = models.CharField(max_length=35, blank=True)
     duration = models.FloatField(null=True, blank=True)
-    segments = models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob}]")
+    segments = models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob, words: [{start, end, word, probability}]}]")
     text = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)

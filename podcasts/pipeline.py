@@ -8,6 +8,9 @@ on which queue, is the stage table's (podcasts.stages).
 """
 
 import logging
+import math
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +25,15 @@ from config.queues import enqueue
 from curation.services import enqueue_for_review
 from podcasts.models import Episode, Transcript
 from podcasts.stages import ready_before, ready_states, stage_from_ready, stage_from_working, stages, working_states
-from podcasts.transcription import transcribe_file
+from podcasts.transcription import (
+    TranscriptionRefused,
+    model_chain,
+    model_default,
+    model_label,
+    model_next,
+    models_release,
+    transcribe_file,
+)
 
 logger = logging.getLogger("castnotes.pipeline")
 
@@ -296,6 +307,71 @@ def transcript_store(
     return True
 
 
+# --- Transcription: progress and the out-of-memory fallback ------------------------------
+
+
+def episode_progress_record(*, episode_id: int, share: float) -> bool:
+    """Write the share of audio transcribed (0–1) on a transcribing row; autocommits, so pages see it at once."""
+    return (
+        Episode.objects.filter(pk=episode_id, pipeline_status=Status.TRANSCRIBING).update(
+            progress=min(max(share, 0.0), 1.0), progress_updated_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def episode_progress_recorder(*, episode_id: int) -> Callable[[float, float], None]:
+    """A transcribe_file progress callback: one write per WHISPER_PROGRESS_SECONDS at most, and always the last."""
+    last_write = -math.inf
+
+    def record(done: float, total: float) -> None:
+        nonlocal last_write
+        final = total > 0 and done >= total
+        if not final and time.monotonic() - last_write < settings.WHISPER_PROGRESS_SECONDS:
+            return
+        last_write = time.monotonic()
+        episode_progress_record(episode_id=episode_id, share=done / total if total else 0.0)
+
+    return record
+
+
+def episode_transcribe_fallback(*, episode_id: int, failed_model: str, why: str) -> str | None:
+    """After running out of memory with `failed_model`, go back to downloaded with the next smaller model.
+
+    No attempt is counted (the next model is a different job). At the end of
+    WHISPER_FALLBACK_MODELS the episode fails for good, with a P0 item.
+    """
+    following = model_next(failed_model)
+    if following is None:
+        tried = ", ".join(model_label(name) for name in model_chain())
+        return episode_record_failure(
+            episode_id=episode_id,
+            working_status=Status.TRANSCRIBING,
+            error=f"{why} with {model_label(failed_model)}, the last model to try ({tried}): "
+            "give the whisper worker more memory or add a smaller model to WHISPER_FALLBACK_MODELS.",
+            permanent=True,
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Episode.objects.filter(pk=episode_id, pipeline_status=Status.TRANSCRIBING).update(
+            pipeline_status=Status.DOWNLOADED,
+            whisper_model=following,
+            last_error=f"{why} with {model_label(failed_model)}; retrying with {model_label(following)}."[:2000],
+            progress=None,
+            status_changed_at=now,
+            updated_at=now,
+            enqueued_at=None,
+            retry_after=None,
+        )
+        if moved:
+            episode_enqueue(episode_id=episode_id)
+    logger.warning(
+        "transcribe_fallback",
+        extra={"event": "transcribe_fallback", "episode_id": episode_id, "failed_model": failed_model, "model": following},
+    )
+    return Status.DOWNLOADED if moved else None
+
+
 # --- The transcription stage -------------------------------------------------------------
 
 
@@ -307,8 +383,18 @@ def episode_transcribe(*, episode_id: int) -> str | None:
     path = Path(settings.MEDIA_ROOT) / episode.audio_path if episode.audio_path else None
     if path is None or not path.is_file():
         return _episode_redownload(episode=episode)
+    model = episode.whisper_model or model_default()
     try:
-        result = transcribe_file(path)
+        result = transcribe_file(
+            path, model=model, language=episode.podcast.language, on_progress=episode_progress_recorder(episode_id=episode_id)
+        )
+    except TranscriptionRefused as exc:  # e.g. an English-only model and a French feed: retrying cannot help
+        return episode_record_failure(
+            episode_id=episode_id, working_status=Status.TRANSCRIBING, error=f"Transcription refused: {exc}", permanent=True
+        )
+    except MemoryError:
+        models_release()  # free the model that did not fit before a smaller one loads
+        return episode_transcribe_fallback(episode_id=episode_id, failed_model=model, why="Out of memory transcribing")
     except Exception as exc:  # whisper failing on probed audio is unexpected: retry, then fail with a P0
         logger.exception("transcribe_error", extra={"event": "transcribe_error", "episode_id": episode_id})
         return episode_record_failure(
@@ -382,10 +468,17 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
     shortest = stuck_after if stuck_after is not None else settings.PIPELINE_STUCK_SECONDS
     working = Episode.objects.filter(
         pipeline_status__in=working_states(), status_changed_at__lte=now - timedelta(seconds=shortest)
-    ).values_list("pk", "pipeline_status", "status_changed_at", "audio_duration")
-    for episode_id, status, changed_at, duration in working:
+    ).values_list("pk", "pipeline_status", "status_changed_at", "audio_duration", "whisper_model")
+    for episode_id, status, changed_at, duration, whisper_model in working:
         limit = stuck_threshold(status=status, audio_duration=duration, stuck_after=stuck_after)
         if changed_at > now - timedelta(seconds=limit):
+            continue
+        if status == Status.TRANSCRIBING and _transcribe_fallback_applies(whisper_model):
+            # A whisper worker that vanished mid-job was most likely killed for memory.
+            if episode_transcribe_fallback(
+                episode_id=episode_id, failed_model=whisper_model or model_default(), why=f"Stuck in transcribing for over {limit} s (worker killed?)"
+            ):
+                report["stuck"].append(episode_id)
             continue
         new_status = episode_record_failure(
             episode_id=episode_id,
@@ -425,6 +518,11 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
             report["enqueued"].append(episode_id)
     logger.info("sweep_done", extra={"event": "sweep_done", **{key: len(ids) for key, ids in report.items()}})
     return report
+
+
+def _transcribe_fallback_applies(whisper_model: str) -> bool:
+    """A smaller model is left to try (without WHISPER_FALLBACK_MODELS, stuck rows are retried as before)."""
+    return model_next(whisper_model or model_default()) is not None
 
 
 def _episode_give_up(*, episode_id: int, from_status: str) -> bool:

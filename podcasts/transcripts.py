@@ -135,11 +135,16 @@ def parse_json(text: str) -> list[dict[str, Any]]:
 
 
 def _merge_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Word-level JSON (one word per segment) becomes sentence-sized segments."""
+    """Word-level JSON (one word per segment) becomes sentence-sized segments that keep their words.
+
+    Each word keeps the publisher's timing, in whisper's shape
+    ({start, end, word, probability}, no probability known).
+    """
     if len(segments) < 10 or sum(len(s["text"].split()) for s in segments) > 2 * len(segments):
         return segments
     merged: list[dict[str, Any]] = []
     for seg in segments:
+        word = {"start": seg["start"], "end": seg["end"], "word": f" {seg['text']}", "probability": None}
         last = merged[-1] if merged else None
         if (
             last is not None
@@ -150,8 +155,9 @@ def _merge_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ):
             last["text"] = f"{last['text']} {seg['text']}"
             last["end"] = seg["end"]
+            last["words"].append(word)
         else:
-            merged.append(dict(seg))
+            merged.append({**seg, "words": [word]})
     return merged
 
 
@@ -281,7 +287,10 @@ def export_json(transcript) -> str:
             "source": transcript.source,
             "language": transcript.language,
             "duration": transcript.duration,
-            "segments": [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript.segments],
+            "segments": [
+                {"start": s["start"], "end": s["end"], "text": s["text"], **({"words": s["words"]} if s.get("words") else {})}
+                for s in transcript.segments
+            ],
             "text": transcript.text,
             "model": transcript.model,
             "wall_seconds": transcript.wall_seconds,

@@ -221,7 +221,9 @@ def summary_produce(*, episode: Episode, transcript: Transcript, prompt_version:
     """The LLM work, outside any transaction; failures are flagged and become domain errors."""
     segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
     try:
-        return transcript_summarize(segments, provider=provider, prompt_version=prompt_version, budget=DailyBudget())
+        return transcript_summarize(
+            segments, provider=provider, prompt_version=prompt_version, budget=DailyBudget(), language=transcript.language
+        )
     except MalformedReply as exc:
         _flag_malformed(episode=episode, exc=exc, prompt_version=prompt_version, provider=provider)
         logger.warning(

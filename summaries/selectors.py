@@ -32,8 +32,10 @@ VISIBLE_SUMMARY_STATES = (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED)
 
 _EPISODE_PAGE_SQL = f"""
     SELECT e.id, e.podcast_id, e.title, e.description, e.published_at, e.enclosure_url, e.audio_path,
+           e.pipeline_status, e.progress,
            p.title AS podcast_title, p.feed_url AS podcast_feed_url,
-           t.id AS transcript_id, t.source AS transcript_source, t.segments AS transcript_segments
+           t.id AS transcript_id, t.source AS transcript_source, t.segments AS transcript_segments,
+           t.language AS transcript_language
     FROM podcasts_episode e
     JOIN podcasts_podcast p ON p.id = e.podcast_id
     LEFT JOIN podcasts_transcript t ON t.episode_id = e.id
@@ -53,7 +55,13 @@ def episode_page(*, pk: int) -> Episode | None:
         Episode._meta.get_field("transcript").set_cached_value(episode, None)  # known absent: no query on access
     else:
         segments = Transcript._meta.get_field("segments").from_db_value(episode.transcript_segments, None, connection)
-        Transcript(id=episode.transcript_id, episode=episode, source=episode.transcript_source, segments=segments)
+        Transcript(
+            id=episode.transcript_id,
+            episode=episode,
+            source=episode.transcript_source,
+            segments=segments,
+            language=episode.transcript_language,
+        )
     return episode
 
 

