@@ -391,7 +391,8 @@ def proposed_action_target(item: CurationItem, model_label: str):
 # --- The Curators group ----------------------------------------------------------------
 
 CURATORS_GROUP = "Curators"
-# Kept equal to the frozen list in migration 0004_curators_group (a test checks both).
+# Kept equal to the frozen lists of migrations 0004_curators_group and
+# 0005_curators_steer_pipeline (a test checks both).
 CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("curation", "view_curationitem"),
     ("curation", "change_curationitem"),
@@ -401,6 +402,7 @@ CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("podcasts", "view_podcast"),
     ("podcasts", "view_episode"),
     ("podcasts", "view_transcript"),
+    ("podcasts", "steer_pipeline"),
 )
 
 

@@ -59,6 +59,8 @@ class PipelineStatus(models.TextChoices):
     SUMMARIZED = "summarized", "Summarized"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    # A curator stopped the work (/admin/pipeline/); nothing picks it up again until retried.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Episode(models.Model):
@@ -127,6 +129,7 @@ class Episode(models.Model):
                 name="episode_progress_share",
             ),
         ]
+        permissions = [("steer_pipeline", "Can see and steer the pipeline (/admin/pipeline/)")]
         indexes = [
             models.Index(fields=["pipeline_status", "status_changed_at"], name="episode_status_changed"),
             models.Index(fields=["podcast", "-published_at"], name="episode_podcast_published"),

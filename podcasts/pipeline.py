@@ -24,7 +24,15 @@ from django.utils import timezone
 from config.queues import enqueue
 from curation.services import enqueue_for_review
 from podcasts.models import Episode, Transcript
-from podcasts.stages import ready_before, ready_states, stage_from_ready, stage_from_working, stages, working_states
+from podcasts.stages import (
+    ready_before,
+    ready_states,
+    stage_from_ready,
+    stage_from_working,
+    stages,
+    status_label,
+    working_states,
+)
 from podcasts.transcription import (
     TranscriptionRefused,
     model_chain,
@@ -320,8 +328,17 @@ def episode_progress_record(*, episode_id: int, share: float) -> bool:
     )
 
 
+class EpisodeCancelled(Exception):
+    """The episode left `transcribing` while whisper ran (a curator cancelled it, or the sweeper took it back)."""
+
+
 def episode_progress_recorder(*, episode_id: int) -> Callable[[float, float], None]:
-    """A transcribe_file progress callback: one write per WHISPER_PROGRESS_SECONDS at most, and always the last."""
+    """A transcribe_file progress callback: one write per WHISPER_PROGRESS_SECONDS at most, and always the last.
+
+    The write doubles as the cancel check: when it finds the row no longer
+    `transcribing` (episode_cancel), it raises EpisodeCancelled, which stops
+    whisper at that window instead of transcribing the rest for nothing.
+    """
     last_write = -math.inf
 
     def record(done: float, total: float) -> None:
@@ -330,7 +347,8 @@ def episode_progress_recorder(*, episode_id: int) -> Callable[[float, float], No
         if not final and time.monotonic() - last_write < settings.WHISPER_PROGRESS_SECONDS:
             return
         last_write = time.monotonic()
-        episode_progress_record(episode_id=episode_id, share=done / total if total else 0.0)
+        if not episode_progress_record(episode_id=episode_id, share=done / total if total else 0.0):
+            raise EpisodeCancelled(f"episode {episode_id} is no longer transcribing")
 
     return record
 
@@ -392,6 +410,9 @@ def episode_transcribe(*, episode_id: int) -> str | None:
         return episode_record_failure(
             episode_id=episode_id, working_status=Status.TRANSCRIBING, error=f"Transcription refused: {exc}", permanent=True
         )
+    except EpisodeCancelled:
+        logger.info("transcribe_cancelled", extra={"event": "transcribe_cancelled", "episode_id": episode_id})
+        return None
     except MemoryError:
         models_release()  # free the model that did not fit before a smaller one loads
         return episode_transcribe_fallback(episode_id=episode_id, failed_model=model, why="Out of memory transcribing")
@@ -609,16 +630,54 @@ def pipeline_process(
     for row in episodes:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     return {"processed": len(ids), "waiting": waiting, "errors": errors, "counts": counts, "episodes": episodes}
+# --- Curators' moves: cancel, retry, re-transcribe --------------------------------------
+
+
+def episode_cancel(*, episode_id: int, actor) -> str | None:
+    """Stop queued or running work on an episode (a curator's cancel); return the status it left.
+
+    The row moves to `cancelled`, which no stage starts from and the sweeper never
+    looks at, until `episode_retry`. A job still in Redis then fails its claim; a
+    running one finds out at its next write: whisper at its next progress write
+    (EpisodeCancelled), any stage at its commit, which is conditional on the
+    working state and so changes nothing. None when there is nothing to cancel.
+    """
+    cancellable = (*ready_states(), *working_states())
+    with transaction.atomic():
+        status = Episode.objects.select_for_update().filter(pk=episode_id).values_list("pipeline_status", flat=True).first()
+        if status is None or status not in cancellable:
+            return None
+        now = timezone.now()
+        Episode.objects.filter(pk=episode_id, pipeline_status=status).update(
+            pipeline_status=Status.CANCELLED,
+            last_error=f"Cancelled while {status_label(status).lower()} by {getattr(actor, 'username', None) or 'an operator'}.",
+            enqueued_at=None,
+            retry_after=None,
+            progress=None,
+            status_changed_at=now,
+            updated_at=now,
+        )
+    logger.info(
+        "episode_cancel",
+        extra={"event": "episode_cancel", "episode_id": episode_id, "from": status, "actor_id": getattr(actor, "pk", None)},
+    )
+    return status
+
+
 def episode_retry(*, episode_id: int, actor) -> str | None:
-    """Send a failed episode back to the ready state of the stage it failed in (a curator's retry).
+    """Send a failed or cancelled episode back to the ready state of the stage it stopped in (a curator's retry).
 
     The stage is read from what the episode already has (a transcript → summarize
     again, audio → transcribe again, else download again). Attempts and backoff
     start over and the stage is enqueued on commit (should that hand-over fail,
-    `sweep` does it). Returns the new status, or None when the episode is not failed.
+    `sweep` does it). Returns the new status, or None when the episode is neither failed nor cancelled.
     """
     with transaction.atomic():
-        episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=Status.FAILED).first()
+        episode = (
+            Episode.objects.select_for_update()
+            .filter(pk=episode_id, pipeline_status__in=(Status.FAILED, Status.CANCELLED))
+            .first()
+        )
         if episode is None:
             return None
         if Transcript.objects.filter(episode_id=episode_id).exists():

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("podcasts/<int:pk>/", views.podcast_detail, name="podcast_detail"),
     path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
+    path("episodes/<int:pk>/status", views.episode_status, name="episode_status"),
+    path("episodes/<int:pk>/live/", views.episode_live, name="episode_live"),
     path("episodes/<int:pk>/regenerate/", views.episode_regenerate, name="episode_regenerate"),
     path("search/", views.search, name="search"),
 ]
