@@ -9,6 +9,7 @@ on which queue, is the stage table's (podcasts.stages).
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -22,8 +23,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.queues import enqueue
-from curation.services import enqueue_for_review
-from podcasts.models import Episode, Transcript
+from curation.services import enqueue_for_review, review_item_join
+from podcasts.models import Episode, Podcast, Transcript
 from podcasts.stages import (
     ready_before,
     ready_states,
@@ -148,20 +149,8 @@ def episode_record_failure(
             retry_after=None if exhausted or not backoff else now + retry_backoff(attempts),
         )
         if new_status == Status.FAILED and flag_job_failed:
-            enqueue_for_review(
-                target=episode,
-                flag_class="job_failed",
-                severity="P0",
-                proposed_action="retry_job",
-                proposed_by=f"pipeline:{working_status}",
-                evidence={
-                    "episode_id": episode.pk,
-                    "podcast_id": episode.podcast_id,
-                    "title": episode.title,
-                    "stage": working_status,
-                    "attempts": attempts,
-                    "error": error,
-                },
+            episode_failure_flag(
+                episode=episode, stage=working_status, attempts=attempts, error=error, proposed_by=f"pipeline:{working_status}"
             )
     logger.warning(
         "stage_failed",
@@ -176,6 +165,66 @@ def episode_record_failure(
         },
     )
     return new_status
+
+
+# --- Failure notifications: one inbox item per feed and cause ----------------------------
+
+_URLS = re.compile(r"\b\w+://\S+")
+_NUMBERS = re.compile(r"\d+")
+
+
+def failure_cause(*, stage: str, error: str) -> str:
+    """What episodes failing for the same reason share: the stage and the error with its
+    URLs, paths' numbers and counts blanked (each episode's enclosure URL differs)."""
+    first_line = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
+    return f"{stage}: {_NUMBERS.sub('#', _URLS.sub('<url>', first_line))}"[:300]
+
+
+def episode_failure_flag(*, episode: Episode, stage: str, attempts: int, error: str, proposed_by: str):
+    """Tell curators an episode failed for good, once per feed and cause (docs/curation.md).
+
+    - The feed is already flagged broken (an open feed_broken item): the episode joins
+      that item (evidence.failed_episode_ids); a broken feed is one problem.
+    - Another episode of the podcast failed the same way and its job_failed item is
+      still open: the episode joins it (evidence.episode_ids; retrying the item
+      retries them all).
+    - Otherwise a P0 job_failed item opens on the episode.
+    The podcast row is locked first, so episodes failing at once cannot each open one.
+    """
+    Podcast.objects.select_for_update().filter(pk=episode.podcast_id).first()
+    joined = review_item_join(
+        flag_classes=("feed_broken",),
+        evidence_match={"podcast_id": episode.podcast_id},
+        member_key="failed_episode_ids",
+        member=episode.pk,
+    )
+    cause = failure_cause(stage=stage, error=error)
+    if joined is None:
+        joined = review_item_join(
+            flag_classes=("job_failed",),
+            evidence_match={"podcast_id": episode.podcast_id, "cause": cause},
+            member_key="episode_ids",
+            member=episode.pk,
+        )
+    if joined is not None:
+        return joined
+    return enqueue_for_review(
+        target=episode,
+        flag_class="job_failed",
+        severity="P0",
+        proposed_action="retry_job",
+        proposed_by=proposed_by,
+        evidence={
+            "episode_id": episode.pk,
+            "podcast_id": episode.podcast_id,
+            "title": episode.title,
+            "stage": stage,
+            "attempts": attempts,
+            "error": error,
+            "cause": cause,
+            "episode_ids": [episode.pk],
+        },
+    )
 
 
 # --- Enqueueing the next stage ---------------------------------------------------------
@@ -556,20 +605,8 @@ def _episode_give_up(*, episode_id: int, from_status: str) -> bool:
         Episode.objects.filter(pk=episode_id).update(
             pipeline_status=Status.FAILED, status_changed_at=now, updated_at=now, enqueued_at=None, retry_after=None
         )
-        enqueue_for_review(
-            target=episode,
-            flag_class="job_failed",
-            severity="P0",
-            proposed_action="retry_job",
-            proposed_by="pipeline:sweep",
-            evidence={
-                "episode_id": episode_id,
-                "podcast_id": episode.podcast_id,
-                "title": episode.title,
-                "stage": from_status,
-                "attempts": episode.attempts,
-                "error": episode.last_error,
-            },
+        episode_failure_flag(
+            episode=episode, stage=from_status, attempts=episode.attempts, error=episode.last_error, proposed_by="pipeline:sweep"
         )
     return True
 

@@ -17,13 +17,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from podcasts.selectors import EPISODE_VISIBLE_SQL, PODCAST_VISIBLE_SQL, episodes_visible
+from podcasts.stages import ready_states, working_states
 from summaries.models import Delivery, EditorialStatus, Summary
 from summaries.status import STATUS_COLUMNS_SQL, STATUS_FIELDS, EpisodeStatus, episode_status
 
@@ -555,3 +556,47 @@ def _python_snippet(text: str, query: str, *, width: int = 90) -> Snippet:
     suffix = " …" if start + len(window) < len(text) else ""
     return _snippet(prefix + marked + suffix)
 
+
+
+# --- The curators' pipeline page (/admin/pipeline/) ---------------------------------
+
+PIPELINE_LIST_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRow:
+    episode: Episode
+    status: EpisodeStatus
+    since: datetime | None
+
+
+def pipeline_overview(*, now: datetime | None = None) -> dict:
+    """Counts by stage, what runs now (with progress and since when), what failed (with
+    the error), what waits (and why), and what was cancelled: one query each."""
+    now = now or timezone.now()
+    counts = dict(
+        Episode.objects.values_list("pipeline_status").annotate(n=Count("id")).order_by().values_list("pipeline_status", "n")
+    )
+    columns = ["id", "title", "podcast_id", "podcast__title", "attempts", *STATUS_FIELDS]
+    base = Episode.objects.select_related("podcast").only(*[c for c in columns if c != "podcast__title"], "podcast__title")
+
+    def rows(queryset) -> list[PipelineRow]:
+        return [
+            PipelineRow(
+                episode=episode,
+                status=episode_status(*(getattr(episode, field) for field in STATUS_FIELDS), staff=True, now=now),
+                since=episode.status_changed_at,
+            )
+            for episode in queryset[:PIPELINE_LIST_LIMIT]
+        ]
+
+    return {
+        "counts": [(status.label, status.value, counts.get(status.value, 0)) for status in Episode.PipelineStatus],
+        "running": rows(base.filter(pipeline_status__in=working_states()).order_by("status_changed_at")),
+        "waiting": rows(
+            base.filter(pipeline_status__in=ready_states()).order_by("retry_after", "status_changed_at")
+        ),
+        "failed": rows(base.filter(pipeline_status=Episode.PipelineStatus.FAILED).order_by("-status_changed_at")),
+        "cancelled": rows(base.filter(pipeline_status=Episode.PipelineStatus.CANCELLED).order_by("-status_changed_at")),
+        "now": now,
+    }
