@@ -169,15 +169,15 @@ def episode_record_failure(
 
 # --- Failure notifications: one inbox item per feed and cause ----------------------------
 
-_URLS = re.compile(r"\b\w+://\S+")
-_NUMBERS = re.compile(r"\d+")
+_URLS = re.compile(r"\b\w+://\S+|\S*/\S+")
+_LONG_NUMBERS = re.compile(r"\d{4,}")  # sizes, durations, ids; an HTTP status (3 digits) is kept
 
 
 def failure_cause(*, stage: str, error: str) -> str:
     """What episodes failing for the same reason share: the stage and the error with its
-    URLs, paths' numbers and counts blanked (each episode's enclosure URL differs)."""
+    URLs, paths and long numbers blanked (each episode's enclosure URL differs)."""
     first_line = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
-    return f"{stage}: {_NUMBERS.sub('#', _URLS.sub('<url>', first_line))}"[:300]
+    return f"{stage}: {_LONG_NUMBERS.sub('#', _URLS.sub('<url>', first_line))}"[:300]
 
 
 def episode_failure_flag(*, episode: Episode, stage: str, attempts: int, error: str, proposed_by: str):
