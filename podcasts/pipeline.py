@@ -12,6 +12,7 @@ import math
 import re
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -232,6 +233,18 @@ def episode_failure_flag(*, episode: Episode, stage: str, attempts: int, error: 
 # While set, stage services leave the next stage unenqueued (enqueued_at stays
 # empty): `process` drives every stage itself in this process.
 _drive_inline: ContextVar[bool] = ContextVar("castnotes_drive_inline", default=False)
+
+
+@contextmanager
+def pipeline_held():
+    """Within this block, moves leave the next stage unenqueued (enqueued_at empty) instead
+    of handing it to a queue, or, without Redis, running it at once: `process` or
+    `sweep` picks it up later (the demo's replayed episode)."""
+    token = _drive_inline.set(True)
+    try:
+        yield
+    finally:
+        _drive_inline.reset(token)
 
 
 def transcription_job_timeout(duration: float | None) -> int:

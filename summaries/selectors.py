@@ -35,7 +35,7 @@ VISIBLE_SUMMARY_STATES = (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED)
 _EPISODE_PAGE_SQL = f"""
     SELECT e.id, e.podcast_id, e.title, e.description, e.published_at, e.enclosure_url, e.audio_path,
            {STATUS_COLUMNS_SQL},
-           p.image_url AS podcast_image_url, p.title AS podcast_title, p.feed_url AS podcast_feed_url,
+           p.artwork_path AS podcast_artwork_path, p.title AS podcast_title, p.feed_url AS podcast_feed_url,
            t.id AS transcript_id, t.source AS transcript_source, t.segments AS transcript_segments,
            t.language AS transcript_language
     FROM podcasts_episode e
@@ -56,7 +56,7 @@ def episode_page(*, pk: int) -> Episode | None:
         id=episode.podcast_id,
         title=episode.podcast_title,
         feed_url=episode.podcast_feed_url,
-        image_url=episode.podcast_image_url,
+        artwork_path=episode.podcast_artwork_path,
     )
     if episode.transcript_id is None:
         Episode._meta.get_field("transcript").set_cached_value(episode, None)  # known absent: no query on access
