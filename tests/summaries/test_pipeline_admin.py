@@ -15,9 +15,7 @@ from curation.services import curators_group_ensure
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_enqueue, pipeline_sweep
 from summaries.models import Delivery
-from tests.support.pipeline import FIXTURES, queue_jobs
-from tests.support.pipeline import make_episode as make_episode_fixture  # noqa: F401 (a fixture)
-from tests.support.pipeline import podcast as podcast_fixture  # noqa: F401 (a fixture)
+from tests.support.pipeline import FIXTURES, make_episode, podcast, queue_jobs  # noqa: F401
 from tests.support.workers import run_worker, start_worker, wait_for
 from tests.web.factories import SEGMENTS, make_summary
 
