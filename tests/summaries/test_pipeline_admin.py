@@ -201,3 +201,11 @@ def test_cancel_stops_a_running_whisper_job_at_its_next_window(curator, make_epi
     assert Episode.objects.get(pk=episode.pk).pipeline_status == Status.CANCELLED
     assert queue_jobs("transcription") == []
     assert CuratorAction.objects.get().to_state == "cancelled"
+
+
+@pytest.mark.django_db
+def test_the_admin_index_links_the_pipeline_page_for_curators_only(curator, django_user_model):
+    staff = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+
+    assert 'href="/admin/pipeline/"' in _client(curator).get("/admin/").content.decode()
+    assert 'href="/admin/pipeline/"' not in _client(staff).get("/admin/").content.decode()
