@@ -83,7 +83,7 @@ def live_poll(request: HttpRequest, *, status, pending: bool) -> dict | None:
         count = min(max(int(request.GET.get("poll", 0)), 0), 100)
     except ValueError:
         count = 0
-    return {"next": count + 1, "seconds": round(min(POLL_FIRST_SECONDS * 1.5**count, POLL_MAX_SECONDS), 1)}
+    return {"next": count + 1, "ms": round(min(POLL_FIRST_SECONDS * 1.5**count, POLL_MAX_SECONDS) * 1000)}
 
 
 POLL_FIRST_SECONDS = 2.0

@@ -156,4 +156,36 @@ def test_budget_wait_reads_in_words_on_the_episode_page(podcast):
     page = Client().get(episode.get_absolute_url()).content.decode()
 
     assert "Waiting for today&#x27;s LLM budget — resumes at 00:00 UTC" in page
-    assert 'hx-trigger="every 2.0s"' in page
+    assert 'hx-trigger="every 2000ms"' in page
+
+
+@pytest.mark.django_db
+def test_the_live_fragment_backs_off_and_stops_once_done(podcast):
+    episode = _episode(podcast, pipeline_status=Status.SUMMARIZING)
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    live = f"/episodes/{episode.pk}/live/"
+
+    first = Client().get(live, **htmx).content.decode()
+    fourth = Client().get(live, {"poll": 3}, **htmx).content.decode()
+    late = Client().get(live, {"poll": 50}, **htmx).content.decode()
+    Episode.objects.filter(pk=episode.pk).update(pipeline_status=Status.SUMMARIZED)
+    make_summary(episode, tldr="Tides turn twice a day.")
+    done = Client().get(live, {"poll": 4}, **htmx).content.decode()
+    direct = Client().get(live)
+
+    assert 'hx-trigger="every 2000ms"' in first and "?poll=1" in first
+    assert 'hx-trigger="every 6750ms"' in fourth and "?poll=4" in fourth
+    assert 'hx-trigger="every 30000ms"' in late
+    assert "hx-trigger" not in done and "Tides turn twice a day." in done
+    assert direct.status_code == HTTPStatus.FOUND and direct["Location"] == episode.get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_a_summarized_episode_whose_summary_awaits_review_says_only_not_summarized_yet(podcast):
+    episode = _episode(podcast, pipeline_status=Status.SUMMARIZED)
+    make_summary(episode, editorial_status="candidate")
+
+    page = Client().get(episode.get_absolute_url()).content.decode()
+
+    assert "This episode has not been summarized yet." in page
+    assert 'data-testid="pipeline-status"' not in page and "hx-trigger" not in page
