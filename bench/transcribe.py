@@ -11,10 +11,12 @@ timestamps. The clock of (b) starts once the worker has loaded its model (as the
 model load is outside (a)'s loop too) and stops when the last episode is
 `transcribed` in the database.
 
-Then:
+Also:
   memory curve: peak RSS (the child's ru_maxrss, from wait4) of `manage.py
       transcribe FILE --json` on 10, 60 and 180 minutes of synthesized speech (a
-      clip repeated by sox into MP3, cached in /tmp/castnotes-bench-audio);
+      clip repeated by sox into MP3, cached in /tmp/castnotes-bench-audio); the
+      three processes start first and run beside the timing rounds (peak RSS is
+      per process; the 3-hour one takes longest by far);
   words_cost: wall time of (a) with word timestamps / without, on the same clips.
 
 Prints the per-round numbers and one line:
@@ -26,6 +28,7 @@ RESULT transcribe ratio=<(b) throughput / (a) throughput> rtf=<audio s per wall 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -123,8 +126,6 @@ def long_audio(minutes: int, clip: Path, cache: Path) -> Path:
 
 def transcribe_peak_rss(path: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """(peak RSS in MB, audio seconds, wall seconds) of one `manage.py transcribe --json` process."""
-    import json
-
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(
@@ -270,6 +271,26 @@ def main() -> int:
         seconds = audio_seconds(clips)
         print(f"{len(clips)} clips, {seconds:.1f} s of audio in all ({seconds / len(clips):.1f} s each); "
               f"model {model_source()}, {settings.WHISPER_COMPUTE_TYPE}, threads={args.threads or 'auto'}, beam={settings.WHISPER_BEAM_SIZE}")
+        # Memory curve first, in the background: one transcribe process per length, started now so
+        # the 3-hour one (the slowest part by far) overlaps the timing rounds. Peak RSS is per process,
+        # so running them side by side does not change it (the timing rounds share the CPU, both sides alike).
+        minutes_list = [int(m) for m in args.minutes.split(",") if m]
+        memory: dict[int, tuple[float, float, float]] = {}
+        memory_errors: list[BaseException] = []
+
+        def measure(minutes: int, audio: Path) -> None:
+            try:
+                memory[minutes] = transcribe_peak_rss(audio, dict(os.environ))
+            except BaseException as exc:  # reported after the timing rounds
+                memory_errors.append(exc)
+
+        memory_threads = []
+        for minutes in sorted(minutes_list, reverse=True):
+            audio = long_audio(minutes, clips[0], Path(args.audio_cache))
+            thread = threading.Thread(target=measure, args=(minutes, audio), daemon=True)
+            thread.start()
+            memory_threads.append(thread)
+
         bare, real, rss = [], [], []
         for round_no in range(1, args.rounds + 1):
             # Alternate which side goes first (a b, b a, …) so drift in machine load cancels out.
@@ -306,14 +327,16 @@ def main() -> int:
             print(f"words round {round_no}: " + ", ".join(pair))
         words_cost = min(with_words) / min(without_words)
 
-        # Memory curve: one transcribe process per length.
+        for thread in memory_threads:
+            thread.join()
+        if memory_errors:
+            raise memory_errors[0]
         rss_by_minutes = {}
-        for minutes in [int(m) for m in args.minutes.split(",") if m]:
-            audio = long_audio(minutes, clips[0], Path(args.audio_cache))
-            peak, duration, wall = transcribe_peak_rss(audio, dict(os.environ))
+        for minutes in minutes_list:
+            peak, duration, wall = memory[minutes]
             rss_by_minutes[minutes] = peak
             print(f"memory: {minutes} min ({duration:.0f} s of audio) peak RSS {peak:.0f} MB, "
-                  f"{wall:.0f} s wall ({duration / wall:.1f}x real time)")
+                  f"{wall:.0f} s wall ({duration / wall:.1f}x real time, alongside the other lengths)")
         curve = " ".join(f"rss_mb_{m}m={rss_by_minutes[m]:.0f}" for m in rss_by_minutes)
         print(f"RESULT transcribe ratio={ratio:.3f} rtf={seconds / b:.2f} {curve} words_cost={words_cost:.3f}")
     finally:

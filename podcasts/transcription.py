@@ -15,6 +15,7 @@ it, so nothing is doubled or lost at a seam. Times are absolute.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.metadata
 import logging
 import math
@@ -121,8 +122,6 @@ def base_model_assemble() -> Path:
     into place only when the hash matches, so concurrent workers and a crash
     half-way never leave a broken model behind.
     """
-    import importlib
-
     try:
         parts = [Path(importlib.import_module(name).__file__).parent / "data" for name in BASE_PACKAGES]
     except ImportError as exc:

@@ -148,26 +148,45 @@ def system_user_get_or_create() -> AbstractBaseUser:
     return user
 
 
+def _system_regenerations_create(*, episode_ids: list[int], target: str, batch_id: str = "") -> list[int]:
+    """System-account regenerations of `episode_ids` at `target`, one per episode (an episode
+    already pending keeps its own); enqueued on commit unless they are for a Message Batch.
+    Returns the pending ones' ids. Call inside atomic()."""
+    system_user = system_user_get_or_create()
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                episode_id=episode_id,
+                user=system_user,
+                kind=Delivery.Kind.REGENERATION,
+                target_prompt_version=target,
+                batch_id=batch_id,
+            )
+            for episode_id in episode_ids
+        ],
+        ignore_conflicts=True,  # delivery_one_open_regeneration: already pending
+    )
+    ids = list(
+        Delivery.objects.filter(
+            episode_id__in=episode_ids,
+            user=system_user,
+            kind=Delivery.Kind.REGENERATION,
+            status=Delivery.Status.PENDING,
+            batch_id=batch_id,
+        ).values_list("pk", flat=True)
+    )
+    if not batch_id:
+        for delivery_id in ids:
+            delivery_enqueue(delivery_id=delivery_id)
+    return ids
+
+
 def regeneration_system_request(*, episode_id: int) -> Delivery:
     """A regeneration of one episode by the system account at the current prompt version,
     outdated or not (a curator's re-summarize): the open one if there is one."""
-    system_user = system_user_get_or_create()
     with transaction.atomic():
-        Delivery.objects.bulk_create(
-            [
-                Delivery(
-                    episode_id=episode_id,
-                    user=system_user,
-                    kind=Delivery.Kind.REGENERATION,
-                    target_prompt_version=settings.SUMMARY_PROMPT_VERSION,
-                )
-            ],
-            ignore_conflicts=True,  # delivery_one_open_regeneration: already pending
-        )
-        delivery = _open_regeneration(episode_id=episode_id, user=system_user)
-        if delivery.status == Delivery.Status.PENDING and not delivery.batch_id:
-            delivery_enqueue(delivery_id=delivery.pk)
-    return delivery
+        _system_regenerations_create(episode_ids=[episode_id], target=settings.SUMMARY_PROMPT_VERSION)
+        return _open_regeneration(episode_id=episode_id, user=system_user_get_or_create())
 
 
 def outdated_current_summaries(
@@ -238,7 +257,6 @@ def regeneration_execute(
     """
     target = prompt_version or settings.SUMMARY_PROMPT_VERSION
     plan = regeneration_plan(podcast_id=podcast_id, episode_id=episode_id, prompt_version=target)
-    system_user = system_user_get_or_create()
     episode_ids = list(
         outdated_current_summaries(target_prompt_version=target, podcast_id=podcast_id, episode_id=episode_id)
         .values_list("episode_id", flat=True)
@@ -248,31 +266,7 @@ def regeneration_execute(
     for offset in range(0, len(episode_ids), batch_size):
         chunk = episode_ids[offset : offset + batch_size]
         with transaction.atomic():
-            Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        episode_id=episode_id_,
-                        user=system_user,
-                        kind=Delivery.Kind.REGENERATION,
-                        target_prompt_version=target,
-                        batch_id=batch_id,
-                    )
-                    for episode_id_ in chunk
-                ],
-                ignore_conflicts=True,  # delivery_one_open_regeneration: already pending
-            )
-            ids = list(
-                Delivery.objects.filter(
-                    episode_id__in=chunk,
-                    user=system_user,
-                    kind=Delivery.Kind.REGENERATION,
-                    status=Delivery.Status.PENDING,
-                    batch_id=batch_id,
-                ).values_list("pk", flat=True)
-            )
-            if not batch_id:
-                for delivery_id in ids:
-                    delivery_enqueue(delivery_id=delivery_id)
+            ids = _system_regenerations_create(episode_ids=chunk, target=target, batch_id=batch_id)
         created_ids.extend(ids)
     logger.info(
         "regeneration_bulk_created",
