@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     # Before django_rq: its rqworker commands are overridden to read JSON jobs by default.
     "config.apps.ConfigConfig",
     "django_rq",
+    "django_htmx",
     "podcasts",
     "summaries",
     "curation",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -223,6 +225,8 @@ WHISPER_PROGRESS_SECONDS = env.float("WHISPER_PROGRESS_SECONDS", default=5.0)
 # Transcription pipeline (docs/pipeline.md): download deadline, sweeper timeouts.
 FETCH_AUDIO_DEADLINE = env.float("FETCH_AUDIO_DEADLINE", default=1800.0)
 TRANSCRIPT_MAX_BYTES = env.int("TRANSCRIPT_MAX_BYTES", default=5 * 1024 * 1024)
+# Podcast artwork is cached locally up to this size (podcasts.artwork); larger is not kept.
+ARTWORK_MAX_BYTES = env.int("ARTWORK_MAX_BYTES", default=2 * 1024 * 1024)
 PIPELINE_STUCK_SECONDS = env.int("PIPELINE_STUCK_SECONDS", default=900)
 PIPELINE_LOST_JOB_SECONDS = env.int("PIPELINE_LOST_JOB_SECONDS", default=6 * 60 * 60)
 SCHEDULER_INTERVAL = env.int("SCHEDULER_INTERVAL", default=300)

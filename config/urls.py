@@ -29,6 +29,7 @@ _rq_urlpatterns = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/rq/", include((_rq_urlpatterns, "django_rq"))),
+    path("admin/pipeline/", include("summaries.pipeline_admin")),
     path("admin/", admin.site.urls),
     path("accounts/login/", limit("login", "RATELIMIT_LOGIN", key="ip")(auth_views.LoginView.as_view()), name="login"),
     # Each POST may send an email: limited per client and per address asked for.

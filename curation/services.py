@@ -73,6 +73,40 @@ def enqueue_for_review(
     raise RuntimeError("could not enqueue curation item after repeated conflicts")
 
 
+GROUP_MEMBERS_MAX = 1000
+
+
+def review_item_join(*, flag_classes: tuple[str, ...], evidence_match: dict[str, Any], member_key: str, member: Any) -> CurationItem | None:
+    """Fold one more occurrence into an open item instead of opening another.
+
+    The open item among `flag_classes` whose evidence has every key/value of
+    `evidence_match` gets `member` added to its `evidence[member_key]` list (at
+    most GROUP_MEMBERS_MAX kept) and its occurrences bumped. Returns it, or None
+    when no such item is open (the caller then opens one with enqueue_for_review).
+    Call inside the caller's transaction, with the group's row locked, so two
+    members of one group cannot both find none.
+    """
+    lookups = {f"evidence__{key}": value for key, value in evidence_match.items()}
+    item = (
+        CurationItem.objects.select_for_update()
+        .filter(status__in=OPEN_STATUSES, flag_class__in=flag_classes, **lookups)
+        .order_by("pk")
+        .first()
+    )
+    if item is None:
+        return None
+    members = list(item.evidence.get(member_key, []))
+    if member not in members and len(members) < GROUP_MEMBERS_MAX:
+        members.append(member)
+    now = timezone.now()
+    item.evidence = {**item.evidence, member_key: members}
+    item.occurrences = F("occurrences") + 1
+    item.last_seen = now
+    item.save(update_fields=["evidence", "occurrences", "last_seen", "updated_at"])
+    item.refresh_from_db()
+    return item
+
+
 class CurationError(Exception):
     """A curation request the domain refuses; the message is shown to the curator as is."""
 
@@ -391,7 +425,8 @@ def proposed_action_target(item: CurationItem, model_label: str):
 # --- The Curators group ----------------------------------------------------------------
 
 CURATORS_GROUP = "Curators"
-# Kept equal to the frozen list in migration 0004_curators_group (a test checks both).
+# Kept equal to the frozen lists of migrations 0004_curators_group and
+# 0005_curators_steer_pipeline (a test checks both).
 CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("curation", "view_curationitem"),
     ("curation", "change_curationitem"),
@@ -401,6 +436,7 @@ CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("podcasts", "view_podcast"),
     ("podcasts", "view_episode"),
     ("podcasts", "view_transcript"),
+    ("podcasts", "steer_pipeline"),
 )
 
 

@@ -7,11 +7,16 @@ from podcasts.services import PodcastNotPending, podcast_approve_submission
 
 
 def retry_job(item: CurationItem, actor) -> str:
+    """Retry the item's episode and every episode that failed the same way since (evidence.episode_ids)."""
     episode = proposed_action_target(item, "podcasts.episode")
+    others = [pk for pk in item.evidence.get("episode_ids", []) if pk != episode.pk]
     new_status = episode_retry(episode_id=episode.pk, actor=actor)
-    if new_status is None:
+    retried = sum(episode_retry(episode_id=pk, actor=actor) is not None for pk in others)
+    if new_status is None and not retried:
         raise ProposedActionFailed(f"Episode {episode.pk} is no longer failed; nothing to retry.")
-    return f"episode back to {new_status}"
+    if not others:
+        return f"episode back to {new_status}"
+    return f"{retried + (new_status is not None)} episodes retried"
 
 
 def retranscribe(item: CurationItem, actor) -> str:

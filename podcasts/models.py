@@ -22,6 +22,10 @@ class Podcast(models.Model):
     explicit = models.BooleanField(null=True)
     itunes_type = models.CharField(max_length=20, blank=True)
     categories = models.JSONField(default=list, blank=True)
+    # The feed's artwork cached locally (podcasts.artwork): path under MEDIA_ROOT, sniffed type, and the URL it came from.
+    artwork_path = models.CharField(max_length=300, blank=True)
+    artwork_type = models.CharField(max_length=20, blank=True)
+    artwork_source_url = models.URLField(max_length=2000, blank=True)
     # Fetch bookkeeping.
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
@@ -59,6 +63,8 @@ class PipelineStatus(models.TextChoices):
     SUMMARIZED = "summarized", "Summarized"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    # A curator stopped the work (/admin/pipeline/); nothing picks it up again until retried.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Episode(models.Model):
@@ -127,6 +133,7 @@ class Episode(models.Model):
                 name="episode_progress_share",
             ),
         ]
+        permissions = [("steer_pipeline", "Can see and steer the pipeline (/admin/pipeline/)")]
         indexes = [
             models.Index(fields=["pipeline_status", "status_changed_at"], name="episode_status_changed"),
             models.Index(fields=["podcast", "-published_at"], name="episode_podcast_published"),

@@ -9,8 +9,10 @@ on which queue, is the stage table's (podcasts.stages).
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -22,10 +24,18 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.queues import enqueue
-from curation.services import enqueue_for_review
+from curation.services import enqueue_for_review, review_item_join
 from podcasts.ad_spans import ad_spans_store_detected, detect_for_episode
-from podcasts.models import Episode, Transcript
-from podcasts.stages import ready_before, ready_states, stage_from_ready, stage_from_working, stages, working_states
+from podcasts.models import Episode, Podcast, Transcript
+from podcasts.stages import (
+    ready_before,
+    ready_states,
+    stage_from_ready,
+    stage_from_working,
+    stages,
+    status_label,
+    working_states,
+)
 from podcasts.transcription import (
     TranscriptionRefused,
     model_chain,
@@ -141,20 +151,8 @@ def episode_record_failure(
             retry_after=None if exhausted or not backoff else now + retry_backoff(attempts),
         )
         if new_status == Status.FAILED and flag_job_failed:
-            enqueue_for_review(
-                target=episode,
-                flag_class="job_failed",
-                severity="P0",
-                proposed_action="retry_job",
-                proposed_by=f"pipeline:{working_status}",
-                evidence={
-                    "episode_id": episode.pk,
-                    "podcast_id": episode.podcast_id,
-                    "title": episode.title,
-                    "stage": working_status,
-                    "attempts": attempts,
-                    "error": error,
-                },
+            episode_failure_flag(
+                episode=episode, stage=working_status, attempts=attempts, error=error, proposed_by=f"pipeline:{working_status}"
             )
     logger.warning(
         "stage_failed",
@@ -171,11 +169,83 @@ def episode_record_failure(
     return new_status
 
 
+# --- Failure notifications: one inbox item per feed and cause ----------------------------
+
+_URLS = re.compile(r"\b\w+://\S+|\S*/\S+")
+_LONG_NUMBERS = re.compile(r"\d{4,}")  # sizes, durations, ids; an HTTP status (3 digits) is kept
+
+
+def failure_cause(*, stage: str, error: str) -> str:
+    """What episodes failing for the same reason share: the stage and the error with its
+    URLs, paths and long numbers blanked (each episode's enclosure URL differs)."""
+    first_line = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
+    return f"{stage}: {_LONG_NUMBERS.sub('#', _URLS.sub('<url>', first_line))}"[:300]
+
+
+def episode_failure_flag(*, episode: Episode, stage: str, attempts: int, error: str, proposed_by: str):
+    """Tell curators an episode failed for good, once per feed and cause (docs/curation.md).
+
+    - The feed is already flagged broken (an open feed_broken item): the episode joins
+      that item (evidence.failed_episode_ids); a broken feed is one problem.
+    - Another episode of the podcast failed the same way and its job_failed item is
+      still open: the episode joins it (evidence.episode_ids; retrying the item
+      retries them all).
+    - Otherwise a P0 job_failed item opens on the episode.
+    The podcast row is locked first, so episodes failing at once cannot each open one.
+    """
+    Podcast.objects.select_for_update().filter(pk=episode.podcast_id).first()
+    joined = review_item_join(
+        flag_classes=("feed_broken",),
+        evidence_match={"podcast_id": episode.podcast_id},
+        member_key="failed_episode_ids",
+        member=episode.pk,
+    )
+    cause = failure_cause(stage=stage, error=error)
+    if joined is None:
+        joined = review_item_join(
+            flag_classes=("job_failed",),
+            evidence_match={"podcast_id": episode.podcast_id, "cause": cause},
+            member_key="episode_ids",
+            member=episode.pk,
+        )
+    if joined is not None:
+        return joined
+    return enqueue_for_review(
+        target=episode,
+        flag_class="job_failed",
+        severity="P0",
+        proposed_action="retry_job",
+        proposed_by=proposed_by,
+        evidence={
+            "episode_id": episode.pk,
+            "podcast_id": episode.podcast_id,
+            "title": episode.title,
+            "stage": stage,
+            "attempts": attempts,
+            "error": error,
+            "cause": cause,
+            "episode_ids": [episode.pk],
+        },
+    )
+
+
 # --- Enqueueing the next stage ---------------------------------------------------------
 
 # While set, stage services leave the next stage unenqueued (enqueued_at stays
 # empty): `process` drives every stage itself in this process.
 _drive_inline: ContextVar[bool] = ContextVar("castnotes_drive_inline", default=False)
+
+
+@contextmanager
+def pipeline_held():
+    """Within this block, moves leave the next stage unenqueued (enqueued_at empty) instead
+    of handing it to a queue, or, without Redis, running it at once: `process` or
+    `sweep` picks it up later (the demo's replayed episode)."""
+    token = _drive_inline.set(True)
+    try:
+        yield
+    finally:
+        _drive_inline.reset(token)
 
 
 def transcription_job_timeout(duration: float | None) -> int:
@@ -325,8 +395,17 @@ def episode_progress_record(*, episode_id: int, share: float) -> bool:
     )
 
 
+class EpisodeCancelled(Exception):
+    """The episode left `transcribing` while whisper ran (a curator cancelled it, or the sweeper took it back)."""
+
+
 def episode_progress_recorder(*, episode_id: int) -> Callable[[float, float], None]:
-    """A transcribe_file progress callback: one write per WHISPER_PROGRESS_SECONDS at most, and always the last."""
+    """A transcribe_file progress callback: one write per WHISPER_PROGRESS_SECONDS at most, and always the last.
+
+    The write doubles as the cancel check: when it finds the row no longer
+    `transcribing` (episode_cancel), it raises EpisodeCancelled, which stops
+    whisper at that window instead of transcribing the rest for nothing.
+    """
     last_write = -math.inf
 
     def record(done: float, total: float) -> None:
@@ -335,7 +414,8 @@ def episode_progress_recorder(*, episode_id: int) -> Callable[[float, float], No
         if not final and time.monotonic() - last_write < settings.WHISPER_PROGRESS_SECONDS:
             return
         last_write = time.monotonic()
-        episode_progress_record(episode_id=episode_id, share=done / total if total else 0.0)
+        if not episode_progress_record(episode_id=episode_id, share=done / total if total else 0.0):
+            raise EpisodeCancelled(f"episode {episode_id} is no longer transcribing")
 
     return record
 
@@ -397,6 +477,9 @@ def episode_transcribe(*, episode_id: int) -> str | None:
         return episode_record_failure(
             episode_id=episode_id, working_status=Status.TRANSCRIBING, error=f"Transcription refused: {exc}", permanent=True
         )
+    except EpisodeCancelled:
+        logger.info("transcribe_cancelled", extra={"event": "transcribe_cancelled", "episode_id": episode_id})
+        return None
     except MemoryError:
         models_release()  # free the model that did not fit before a smaller one loads
         return episode_transcribe_fallback(episode_id=episode_id, failed_model=model, why="Out of memory transcribing")
@@ -540,20 +623,8 @@ def _episode_give_up(*, episode_id: int, from_status: str) -> bool:
         Episode.objects.filter(pk=episode_id).update(
             pipeline_status=Status.FAILED, status_changed_at=now, updated_at=now, enqueued_at=None, retry_after=None
         )
-        enqueue_for_review(
-            target=episode,
-            flag_class="job_failed",
-            severity="P0",
-            proposed_action="retry_job",
-            proposed_by="pipeline:sweep",
-            evidence={
-                "episode_id": episode_id,
-                "podcast_id": episode.podcast_id,
-                "title": episode.title,
-                "stage": from_status,
-                "attempts": episode.attempts,
-                "error": episode.last_error,
-            },
+        episode_failure_flag(
+            episode=episode, stage=from_status, attempts=episode.attempts, error=episode.last_error, proposed_by="pipeline:sweep"
         )
     return True
 
@@ -614,16 +685,54 @@ def pipeline_process(
     for row in episodes:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     return {"processed": len(ids), "waiting": waiting, "errors": errors, "counts": counts, "episodes": episodes}
+# --- Curators' moves: cancel, retry, re-transcribe --------------------------------------
+
+
+def episode_cancel(*, episode_id: int, actor) -> str | None:
+    """Stop queued or running work on an episode (a curator's cancel); return the status it left.
+
+    The row moves to `cancelled`, which no stage starts from and the sweeper never
+    looks at, until `episode_retry`. A job still in Redis then fails its claim; a
+    running one finds out at its next write: whisper at its next progress write
+    (EpisodeCancelled), any stage at its commit, which is conditional on the
+    working state and so changes nothing. None when there is nothing to cancel.
+    """
+    cancellable = (*ready_states(), *working_states())
+    with transaction.atomic():
+        status = Episode.objects.select_for_update().filter(pk=episode_id).values_list("pipeline_status", flat=True).first()
+        if status is None or status not in cancellable:
+            return None
+        now = timezone.now()
+        Episode.objects.filter(pk=episode_id, pipeline_status=status).update(
+            pipeline_status=Status.CANCELLED,
+            last_error=f"Cancelled while {status_label(status).lower()} by {getattr(actor, 'username', None) or 'an operator'}.",
+            enqueued_at=None,
+            retry_after=None,
+            progress=None,
+            status_changed_at=now,
+            updated_at=now,
+        )
+    logger.info(
+        "episode_cancel",
+        extra={"event": "episode_cancel", "episode_id": episode_id, "from": status, "actor_id": getattr(actor, "pk", None)},
+    )
+    return status
+
+
 def episode_retry(*, episode_id: int, actor) -> str | None:
-    """Send a failed episode back to the ready state of the stage it failed in (a curator's retry).
+    """Send a failed or cancelled episode back to the ready state of the stage it stopped in (a curator's retry).
 
     The stage is read from what the episode already has (a transcript → summarize
     again, audio → transcribe again, else download again). Attempts and backoff
     start over and the stage is enqueued on commit (should that hand-over fail,
-    `sweep` does it). Returns the new status, or None when the episode is not failed.
+    `sweep` does it). Returns the new status, or None when the episode is neither failed nor cancelled.
     """
     with transaction.atomic():
-        episode = Episode.objects.select_for_update().filter(pk=episode_id, pipeline_status=Status.FAILED).first()
+        episode = (
+            Episode.objects.select_for_update()
+            .filter(pk=episode_id, pipeline_status__in=(Status.FAILED, Status.CANCELLED))
+            .first()
+        )
         if episode is None:
             return None
         if Transcript.objects.filter(episode_id=episode_id).exists():

@@ -23,16 +23,18 @@ from django.utils import timezone
 from config.queues import enqueue_on_commit
 from curation.services import curator_action_record, curators_group_ensure, enqueue_for_review
 from podcasts import fetch
+from podcasts.artwork import podcast_artwork_fetch
 from podcasts.feeds import EPISODE_FIELDS, PODCAST_FIELDS, FeedRefused, normalize_feed_url, parse_feed, plain_text
-from podcasts.models import Episode, Podcast, Profile
-from podcasts.pipeline import episode_enqueue
+from podcasts.models import Episode, Podcast, Profile, Subscription
+from podcasts.pipeline import episode_enqueue, episode_retranscribe, pipeline_held
 
 DEMO_PASSWORD = "castnotes"
 
 
 @transaction.atomic
-def demo_users_ensure() -> list[str]:
-    """Create (or reset) the demo accounts: premium, reader, curator, admin."""
+def demo_users_ensure(*, subscribe_to: tuple[int, ...] = ()) -> list[str]:
+    """Create (or reset) the demo accounts: premium, reader, curator, admin; `premium`
+    subscribes to the podcasts `subscribe_to` (the sample podcast), so its home page has episodes."""
     User = get_user_model()
     specs = [
         ("premium", Profile.Plan.PREMIUM, False, False),
@@ -49,7 +51,30 @@ def demo_users_ensure() -> list[str]:
         Profile.objects.update_or_create(user=user, defaults={"plan": plan})
         if username == "curator":
             user.groups.add(curators_group_ensure())
+        if username == "premium":
+            for podcast_id in subscribe_to:
+                Subscription.objects.get_or_create(user=user, podcast_id=podcast_id)
     return [spec[0] for spec in specs]
+
+
+def demo_episode_replay(*, podcast_id: int) -> int | None:
+    """Send the sample podcast's newest episode back to be transcribed again, held out of
+    any queue, so the live status has something to show: scripts/demo.sh runs
+    `manage.py process` in the background once the server is up, and the episode's page
+    follows it (its current summary stays until the new transcript's replaces it).
+    Returns the episode's id, or None when there is nothing to replay."""
+    episode_id = (
+        Episode.objects.filter(podcast_id=podcast_id)
+        .exclude(audio_path="")
+        .order_by(F("published_at").desc(nulls_last=True), "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if episode_id is None:
+        return None
+    with pipeline_held():
+        moved = episode_retranscribe(episode_id=episode_id, actor=None)
+    return episode_id if moved else None
 
 
 # --- Feed ingestion ----------------------------------------------------------------------
@@ -151,6 +176,8 @@ def podcast_add(*, feed_url: str, actor=None) -> IngestReport:
             podcast=podcast, parsed=parsed, body=result.body, etag=result.etag, last_modified=result.last_modified
         )
     logger.info("feed_added", extra={"event": "feed_added", "podcast_id": podcast.pk, "actor_id": getattr(actor, "pk", None)})
+    if report.ok:
+        podcast_artwork_fetch(podcast_id=podcast.pk)
     return report
 
 
@@ -165,7 +192,10 @@ def podcast_refresh(*, podcast: Podcast) -> IngestReport:
         return _podcast_record_failure(podcast=podcast, error=str(exc))
     if result.not_modified:
         return _podcast_record_unchanged(podcast=podcast, etag=result.etag, last_modified=result.last_modified)
-    return podcast_ingest_bytes(podcast=podcast, body=result.body, etag=result.etag, last_modified=result.last_modified)
+    report = podcast_ingest_bytes(podcast=podcast, body=result.body, etag=result.etag, last_modified=result.last_modified)
+    if report.ok:
+        podcast_artwork_fetch(podcast_id=podcast.pk)
+    return report
 
 
 def podcast_ingest_bytes(*, podcast: Podcast, body: bytes, etag: str = "", last_modified: str = "") -> IngestReport:

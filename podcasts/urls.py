@@ -1,6 +1,6 @@
 from django.urls import path
 
-from podcasts import views, views_audio, views_exports
+from podcasts import views, views_artwork, views_audio, views_exports
 
 app_name = "podcasts"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("podcasts/", views.podcast_list, name="podcast_list"),
     path("podcasts/submit/", views.feed_submit, name="feed_submit"),
     path("podcasts/<id:pk>/subscribe/", views.podcast_subscribe, name="podcast_subscribe"),
+    path("podcasts/<id:pk>/artwork", views_artwork.podcast_artwork, name="podcast_artwork"),
     path("podcasts/<id:pk>/unsubscribe/", views.podcast_unsubscribe, name="podcast_unsubscribe"),
     path("episodes/<id:pk>/audio", views_audio.episode_audio, name="episode_audio"),
     path("episodes/<id:pk>/transcript.<str:fmt>", views_exports.transcript_export, name="transcript_export"),

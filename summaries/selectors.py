@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -25,7 +25,9 @@ from config.numbers import MAX_PAGE, bounded_int
 from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from podcasts.selectors import EPISODE_VISIBLE_SQL, PODCAST_VISIBLE_SQL, episodes_visible
+from podcasts.stages import ready_states, working_states
 from summaries.models import Delivery, EditorialStatus, Summary
+from summaries.status import STATUS_COLUMNS_SQL, STATUS_FIELDS, EpisodeStatus, episode_status
 
 # What subscribers may see: curator-hidden, retired and unreviewed candidates are not shown.
 VISIBLE_SUMMARY_STATES = (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED)
@@ -33,8 +35,8 @@ VISIBLE_SUMMARY_STATES = (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED)
 
 _EPISODE_PAGE_SQL = f"""
     SELECT e.id, e.podcast_id, e.title, e.description, e.published_at, e.enclosure_url, e.audio_path,
-           e.pipeline_status, e.progress,
-           p.title AS podcast_title, p.feed_url AS podcast_feed_url,
+           {STATUS_COLUMNS_SQL},
+           p.artwork_path AS podcast_artwork_path, p.title AS podcast_title, p.feed_url AS podcast_feed_url,
            t.id AS transcript_id, t.source AS transcript_source, t.segments AS transcript_segments,
            t.language AS transcript_language
     FROM podcasts_episode e
@@ -51,13 +53,21 @@ def episode_page(*, pk: int) -> Episode | None:
     episode = next(iter(Episode.objects.raw(_EPISODE_PAGE_SQL, [pk])), None)
     if episode is None:
         return None
-    episode.podcast = Podcast(id=episode.podcast_id, title=episode.podcast_title, feed_url=episode.podcast_feed_url)
+    episode.podcast = Podcast(
+        id=episode.podcast_id,
+        title=episode.podcast_title,
+        feed_url=episode.podcast_feed_url,
+        artwork_path=episode.podcast_artwork_path,
+    )
     if episode.transcript_id is None:
         Episode._meta.get_field("transcript").set_cached_value(episode, None)  # known absent: no query on access
     else:
         segments = Transcript._meta.get_field("segments").from_db_value(episode.transcript_segments, None, connection)
         Transcript(
-            id=episode.transcript_id, episode=episode, source=episode.transcript_source, segments=segments,
+            id=episode.transcript_id,
+            episode=episode,
+            source=episode.transcript_source,
+            segments=segments,
             language=episode.transcript_language,
         )
     return episode
@@ -124,7 +134,8 @@ _VISIBLE_EPISODES_SQL = f"""
     FROM podcasts_episode e JOIN podcasts_podcast p ON p.id = e.podcast_id
     WHERE {EPISODE_VISIBLE_SQL} AND ({{condition}})"""
 _CARDS_SQL = f"""
-    SELECT e.id, e.title, e.published_at, p.id, p.title, p.feed_url, {_CURRENT_TLDR_SQL}, COUNT(*) OVER ()
+    SELECT e.id, e.title, e.published_at, p.id, p.title, p.feed_url, {_CURRENT_TLDR_SQL}, {STATUS_COLUMNS_SQL},
+           COUNT(*) OVER ()
     {_VISIBLE_EPISODES_SQL}
     ORDER BY e.published_at DESC NULLS LAST, e.id DESC
     LIMIT %s OFFSET %s"""
@@ -153,7 +164,11 @@ class EpisodeCard:
     published_at: datetime | None
     podcast: PodcastRef
     current_tldr: str | None
+    status_row: tuple = ()  # the STATUS_FIELDS columns, for summaries.status.episode_status
     snippet: "Snippet | None" = None
+
+    def status(self, *, staff: bool = False) -> EpisodeStatus:
+        return episode_status(*self.status_row, staff=staff)
 
     def get_absolute_url(self) -> str:
         return reverse_pk("summaries:episode_detail", self.pk)
@@ -168,6 +183,14 @@ def _aware(value):
     return value
 
 
+_STATUS_DATETIMES = tuple(i for i, field in enumerate(STATUS_FIELDS) if field.endswith("_at") or field == "retry_after")
+
+
+def _status_row(values) -> tuple:
+    """Raw STATUS_FIELDS values with their datetimes aware (SQLite hands them over as text)."""
+    return tuple(_aware(value) if i in _STATUS_DATETIMES else value for i, value in enumerate(values))
+
+
 def _cards(condition: str, params: list, *, limit: int, offset: int = 0) -> tuple[list[EpisodeCard], int | None]:
     """One page of cards, and the number of matching episodes (None when the page is empty)."""
     with connection.cursor() as cursor:
@@ -175,13 +198,14 @@ def _cards(condition: str, params: list, *, limit: int, offset: int = 0) -> tupl
         rows = cursor.fetchall()
     cards = [
         EpisodeCard(
-            pk=episode_id,
-            title=title,
-            published_at=_aware(published_at),
-            podcast=PodcastRef(pk=podcast_id, title=podcast_title, feed_url=feed_url),
-            current_tldr=tldr,
+            pk=row[0],
+            title=row[1],
+            published_at=_aware(row[2]),
+            podcast=PodcastRef(pk=row[3], title=row[4], feed_url=row[5]),
+            current_tldr=row[6],
+            status_row=_status_row(row[7 : 7 + len(STATUS_FIELDS)]),
         )
-        for episode_id, title, published_at, podcast_id, podcast_title, feed_url, tldr, _total in rows
+        for row in rows
     ]
     return cards, (rows[0][-1] if rows else None)
 
@@ -285,6 +309,41 @@ def regeneration_pending(*, episode_id: int, user: AbstractBaseUser) -> Delivery
         kind=Delivery.Kind.REGENERATION,
         status__in=(Delivery.Status.PENDING, Delivery.Status.PROCESSING),
     ).first()
+
+
+_IN_FLIGHT_REGENERATION = f"d.kind = '{Delivery.Kind.REGENERATION.value}' AND d.status IN ({_IN_FLIGHT})"
+_EPISODE_STATUS_SQL = f"""
+    SELECT {STATUS_COLUMNS_SQL},
+           EXISTS (SELECT 1 FROM summaries_summary s WHERE s.episode_id = e.id AND {VISIBLE_SUMMARY_SQL}),
+           EXISTS (SELECT 1 FROM summaries_delivery d
+                   WHERE d.episode_id = e.id AND d.user_id = %s AND {_IN_FLIGHT_REGENERATION})
+    FROM podcasts_episode e JOIN podcasts_podcast p ON p.id = e.podcast_id
+    WHERE e.id = %s AND {EPISODE_VISIBLE_SQL}"""
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeLiveState:
+    status: EpisodeStatus
+    summary_ready: bool
+    regeneration_pending: bool
+
+    def as_json(self) -> dict:
+        return {**self.status.as_json(), "summary_ready": self.summary_ready, "regeneration_pending": self.regeneration_pending}
+
+
+def episode_live_state(*, episode_id: int, user: AbstractBaseUser) -> EpisodeLiveState | None:
+    """What GET /episodes/<id>/status answers, in one query: the status in words, whether
+    a summary is shown, whether the user's regeneration is still in flight. None when
+    the episode is not visible."""
+    user_id = user.pk if user.is_authenticated else None
+    with connection.cursor() as cursor:
+        cursor.execute(_EPISODE_STATUS_SQL, [user_id, episode_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    columns = len(STATUS_FIELDS)
+    status = episode_status(*_status_row(row[:columns]), staff=bool(getattr(user, "is_staff", False)))
+    return EpisodeLiveState(status=status, summary_ready=bool(row[columns]), regeneration_pending=bool(row[columns + 1]))
 
 
 def summary_is_outdated(summary: Summary | None) -> bool:
@@ -495,3 +554,47 @@ def _python_snippet(text: str, query: str, *, width: int = 90) -> Snippet:
     suffix = " …" if start + len(window) < len(text) else ""
     return _snippet(prefix + marked + suffix)
 
+
+
+# --- The curators' pipeline page (/admin/pipeline/) ---------------------------------
+
+PIPELINE_LIST_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRow:
+    episode: Episode
+    status: EpisodeStatus
+    since: datetime | None
+
+
+def pipeline_overview(*, now: datetime | None = None) -> dict:
+    """Counts by stage, what runs now (with progress and since when), what failed (with
+    the error), what waits (and why), and what was cancelled: one query each."""
+    now = now or timezone.now()
+    counts = dict(
+        Episode.objects.values_list("pipeline_status").annotate(n=Count("id")).order_by().values_list("pipeline_status", "n")
+    )
+    columns = ["id", "title", "podcast_id", "podcast__title", "attempts", *STATUS_FIELDS]
+    base = Episode.objects.select_related("podcast").only(*[c for c in columns if c != "podcast__title"], "podcast__title")
+
+    def rows(queryset) -> list[PipelineRow]:
+        return [
+            PipelineRow(
+                episode=episode,
+                status=episode_status(*(getattr(episode, field) for field in STATUS_FIELDS), staff=True, now=now),
+                since=episode.status_changed_at,
+            )
+            for episode in queryset[:PIPELINE_LIST_LIMIT]
+        ]
+
+    return {
+        "counts": [(status.label, status.value, counts.get(status.value, 0)) for status in Episode.PipelineStatus],
+        "running": rows(base.filter(pipeline_status__in=working_states()).order_by("status_changed_at")),
+        "waiting": rows(
+            base.filter(pipeline_status__in=ready_states()).order_by("retry_after", "status_changed_at")
+        ),
+        "failed": rows(base.filter(pipeline_status=Episode.PipelineStatus.FAILED).order_by("-status_changed_at")),
+        "cancelled": rows(base.filter(pipeline_status=Episode.PipelineStatus.CANCELLED).order_by("-status_changed_at")),
+        "now": now,
+    }

@@ -104,8 +104,12 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
         return None
 
     with transaction.atomic():
-        summary = summary_store(episode=episode, result=result, hash_=hash_, supersede=True)
         advanced = episode_advance(episode_id=episode_id, from_status=Status.SUMMARIZING, to_status=Status.SUMMARIZED)
+        if not advanced and Episode.objects.filter(pk=episode_id, pipeline_status=Status.CANCELLED).exists():
+            # Cancelled while the LLM worked: the late commit changes nothing, and nothing is shown.
+            logger.info("summary_discarded", extra={"event": "summary_discarded", "episode_id": episode_id})
+            return None
+        summary = summary_store(episode=episode, result=result, hash_=hash_, supersede=True)
         if advanced and summary.editorial_status in (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED):
             # Subscribers who opted in hear about the episode once it has a summary to show.
             transaction.on_commit(lambda: deliveries_for_new_episode(episode_id=episode_id))
@@ -168,7 +172,7 @@ def episode_resummarize(*, episode_id: int, actor) -> Delivery | None:
         if episode is None or not Transcript.objects.filter(episode_id=episode_id).exists():
             raise SummaryGenerationError(f"Episode {episode_id} has no transcript to summarize.")
         if summary_current(episode_id=episode_id) is None:
-            if episode.pipeline_status not in (Status.FAILED, Status.SKIPPED, Status.SUMMARIZED):
+            if episode.pipeline_status not in (Status.FAILED, Status.SKIPPED, Status.SUMMARIZED, Status.CANCELLED):
                 raise SummaryGenerationError(f"Episode {episode_id} is still in the pipeline ({episode.pipeline_status}).")
             now = timezone.now()
             Episode.objects.filter(pk=episode_id).update(

@@ -2,13 +2,16 @@
 button's POST /episodes/<id>/regenerate/ (DESIGN.md "Regeneration"). Views stay
 thin: selectors read, services write."""
 
+import hashlib
+import json
 from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from config.ratelimits import limit
@@ -19,6 +22,7 @@ from podcasts.subscribers import user_may_regenerate
 from podcasts.views import SeeOther, page_of
 from summaries import selectors
 from summaries.regeneration import RegenerationRefused, regeneration_request
+from summaries.status import episode_status_of
 
 
 @require_GET
@@ -44,34 +48,95 @@ def podcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
-def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    episode = selectors.episode_page(pk=pk)
-    if episode is None:
-        raise Http404("No such episode.")
+def _episode_context(request: HttpRequest, episode) -> dict:
+    """What the episode page and its live fragment show of the summary and the pipeline."""
     summary = selectors.summary_current(episode_id=episode.pk)
-    transcript = getattr(episode, "transcript", None)
     outdated = selectors.summary_is_outdated(summary)
     may_regenerate = selectors.summary_is_regenerable(summary) and user_may_regenerate(user=request.user)
     audio_url = ""
     if episode.enclosure_url:
         audio_url = reverse_pk("podcasts:episode_audio", episode.pk) if episode.audio_path else episode.enclosure_url
     pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
-    return render(
-        request,
-        "summaries/episode_detail.html",
-        {
-            "episode": episode,
-            "audio_url": audio_url,
-            "summary": summary,
-            "content": summary.content if summary else {},
-            "transcript": transcript,
-            "transcript_lines": transcript_lines(transcript),
-            "outdated": outdated,
-            "may_regenerate": may_regenerate,
-            "pending": pending,
-        },
-    )
+    status = episode_status_of(episode, staff=request.user.is_staff)
+    return {
+        "episode": episode,
+        "audio_url": audio_url,
+        "summary": summary,
+        "content": summary.content if summary else {},
+        "outdated": outdated,
+        "may_regenerate": may_regenerate,
+        "pending": pending,
+        "status": status,
+        "poll": live_poll(request, status=status, pending=pending is not None),
+    }
+
+
+def live_poll(request: HttpRequest, *, status, pending: bool) -> dict | None:
+    """The live fragment's next poll, or None once nothing more will change on its own.
+
+    Every poll waits longer than the one before (2 s, growing by half each time, at
+    most POLL_MAX_SECONDS): a long transcription is not polled every 2 s for an hour.
+    """
+    if status.final and not pending:
+        return None
+    try:
+        count = min(max(int(request.GET.get("poll", 0)), 0), 100)
+    except ValueError:
+        count = 0
+    return {"next": count + 1, "ms": round(min(POLL_FIRST_SECONDS * 1.5**count, POLL_MAX_SECONDS) * 1000)}
+
+
+POLL_FIRST_SECONDS = 2.0
+POLL_MAX_SECONDS = 30.0
+
+
+@require_GET
+def episode_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    episode = selectors.episode_page(pk=pk)
+    if episode is None:
+        raise Http404("No such episode.")
+    transcript = getattr(episode, "transcript", None)
+    context = _episode_context(request, episode)
+    context.update({"transcript": transcript, "transcript_lines": transcript_lines(transcript)})
+    return render(request, "summaries/episode_detail.html", context)
+
+
+@require_GET
+def episode_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The episode page's live part (status, summary, Regenerate), polled by htmx while
+    work is in flight. Opened directly (not by htmx), it sends the browser to the page."""
+    if not request.htmx:
+        return redirect(reverse_pk("summaries:episode_detail", pk))
+    episode = selectors.episode_page(pk=pk)
+    if episode is None:
+        raise Http404("No such episode.")
+    response = render(request, "summaries/_episode_live.html", _episode_context(request, episode))
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
+def episode_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET /episodes/<id>/status: {"stage", "progress", "detail", "updated_at",
+    "summary_ready", "regeneration_pending"} for anyone who may see the episode, in
+    one query. Cheap to poll: private, 2 s max-age, and an ETag (304 when unchanged)."""
+    state = selectors.episode_live_state(episode_id=pk, user=request.user)
+    if state is None:
+        raise Http404("No such episode.")
+    payload = state.as_json()
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, max_age=STATUS_MAX_AGE)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+STATUS_MAX_AGE = 2
 
 
 @require_GET
@@ -88,6 +153,8 @@ def search(request: HttpRequest) -> HttpResponse:
         "summaries/search.html",
         {"form": form, "query": query, "page_obj": page, "results": results},
     )
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 

@@ -36,6 +36,12 @@
       return response.json().then(function (data) { return { ok: response.status === 202, data: data }; });
     }).then(function (result) {
       if (result.ok) {
+        var live = document.getElementById("episode-live");
+        if (live && window.htmx) {
+          // The live fragment comes back "pending" and polls until the new summary is in.
+          window.htmx.ajax("GET", live.getAttribute("data-live-url"), { target: live, swap: "outerHTML" });
+          return;
+        }
         if (result.data && result.data.status === "sent") {
           window.location.reload();  // ran in-process (no queue): show the new summary
           return;

@@ -16,14 +16,16 @@ def _snippet_html(snippet) -> str:
 
 
 @register.simple_tag
-def episode_cards(episodes, heading: str = "h3", show_podcast: bool = False, search: bool = False) -> str:
+def episode_cards(episodes, heading: str = "h3", show_podcast: bool = False, search: bool = False, staff: bool = False) -> str:
     """A list page's episode cards (home, podcast page, landing, search results).
 
     One tag for the whole list, not template markup or a tag per card: twenty cards
     per request made the template engine a quarter of those pages' time, resolving
     the same arguments, time zone and URL patterns for every card (docs/web.md).
     Every value arrives raw (summaries.selectors.EpisodeCard) and is escaped here,
-    once, with html.escape."""
+    once, with html.escape. A card without a summary says where its episode is in the
+    pipeline (summaries.status, from columns the card query already read; `staff`
+    see why a failed one failed)."""
     if heading not in ("h2", "h3"):
         raise ValueError("episode_cards heading must be h2 or h3")
     tz = timezone.get_current_timezone()
@@ -41,7 +43,14 @@ def episode_cards(episodes, heading: str = "h3", show_podcast: bool = False, sea
         elif episode.current_tldr:
             body = f'<p class="tldr"><strong>TL;DR</strong> {html.escape(str(episode.current_tldr))}</p>'
         elif not search:
-            body = '<p class="muted">No summary yet.</p>'
+            status = episode.status(staff=staff) if episode.status_row else None
+            if status is None or status.stage == "summarized":
+                body = '<p class="muted">No summary yet.</p>'
+            else:
+                body = (
+                    f'<p class="muted pipeline-status" data-stage="{html.escape(status.stage)}">'
+                    f"No summary yet · {html.escape(status.detail)}</p>"
+                )
         else:
             body = ""
         date = time_html(episode.published_at, tz) if episode.published_at else ""

@@ -50,18 +50,20 @@ def test_curators_group_has_exactly_the_permissions_curators_need(db):
         "podcasts.view_podcast",
         "podcasts.view_episode",
         "podcasts.view_transcript",
+        "podcasts.steer_pipeline",
     }
 
 
 def test_curators_group_ensure_matches_the_migration(db):
     migration = import_module("curation.migrations.0004_curators_group")
+    added = import_module("curation.migrations.0005_curators_steer_pipeline")
     group = Group.objects.get(name="Curators")
     group.permissions.clear()
 
     again = curators_group_ensure()
 
     assert again.pk == group.pk
-    assert list(CURATOR_PERMISSIONS) == migration.CURATOR_PERMISSIONS
+    assert list(CURATOR_PERMISSIONS) == migration.CURATOR_PERMISSIONS + added.ADDED_PERMISSIONS
     assert again.permissions.count() == len(CURATOR_PERMISSIONS)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from podcasts.models import Episode
 from summaries.llm.openai import accepted_modes_forget
-from tests.factories import make_transcribed_episode
+from tests.factories import make_podcast, make_transcribed_episode
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.llama_server import MODEL_NAME, LlamaServerMissing, llama_server
@@ -112,3 +112,9 @@ def extractive(settings):
 @pytest.fixture
 def episode(db) -> Episode:
     return make_transcribed_episode()
+
+
+@pytest.fixture
+def podcast(db):
+    """A podcast for the pipeline-page tests, as tests/podcasts' pipeline tests have it."""
+    return make_podcast("Field Notes", feed_url="https://example.com/feed.xml", language="en")

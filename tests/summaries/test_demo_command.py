@@ -46,3 +46,21 @@ def test_demo_episode_with_a_sponsor_read_is_summarized_without_it(tmp_path, cap
     assert "coffee" not in summary and "promo" not in summary and "field notes" not in summary
     assert "bicycle" in output["summary"]["tldr"]
     assert output["ads"][0]["label"] == "Hillside Coffee"
+
+
+@pytest.mark.django_db
+def test_demo_subscribes_premium_leaves_one_episode_to_watch_and_caches_the_artwork(extractive, capsys, settings, media_root):
+    from django.test import Client
+
+    from podcasts.models import Episode, Podcast, Subscription
+
+    call_command("demo")
+
+    podcast = Podcast.objects.get(title="Castnotes Sample Podcast")
+    assert Subscription.objects.filter(user__username="premium", podcast=podcast).exists()
+    replayed = Episode.objects.get(podcast=podcast, pipeline_status=Episode.PipelineStatus.DOWNLOADED)
+    assert f"watch /episodes/{replayed.pk}/ follow it live" in capsys.readouterr().out
+    page = Client().get(replayed.get_absolute_url()).content.decode()
+    assert 'data-testid="pipeline-status"' in page and ">Queued<" in page and "hx-trigger" in page
+    assert podcast.artwork_type == "image/png"
+    assert Client().get(f"/podcasts/{podcast.pk}/artwork")["Content-Type"] == "image/png"
