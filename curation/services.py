@@ -426,7 +426,7 @@ def proposed_action_target(item: CurationItem, model_label: str):
 
 CURATORS_GROUP = "Curators"
 # Kept equal to the frozen lists of migrations 0004_curators_group and
-# 0005_curators_steer_pipeline (a test checks both).
+# 0009_curators_steer_pipeline (a test checks both).
 CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("curation", "view_curationitem"),
     ("curation", "change_curationitem"),

@@ -56,7 +56,7 @@ def test_curators_group_has_exactly_the_permissions_curators_need(db):
 
 def test_curators_group_ensure_matches_the_migration(db):
     migration = import_module("curation.migrations.0004_curators_group")
-    added = import_module("curation.migrations.0005_curators_steer_pipeline")
+    added = import_module("curation.migrations.0009_curators_steer_pipeline")
     group = Group.objects.get(name="Curators")
     group.permissions.clear()
 

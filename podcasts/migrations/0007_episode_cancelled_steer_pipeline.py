@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('podcasts', '0004_episode_progress_whisper_model'),
+        ('podcasts', '0006_normalise_feed_urls'),
     ]
 
     operations = [

@@ -36,8 +36,8 @@ def remove_permissions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("podcasts", "0005_episode_cancelled_steer_pipeline"),
-        ("curation", "0004_curators_group"),
+        ("podcasts", "0007_episode_cancelled_steer_pipeline"),
+        ("curation", "0008_flag_classes_after_merge"),
     ]
 
     operations = [migrations.RunPython(add_permissions, remove_permissions)]

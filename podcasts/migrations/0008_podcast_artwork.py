@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('podcasts', '0005_episode_cancelled_steer_pipeline'),
+        ('podcasts', '0007_episode_cancelled_steer_pipeline'),
     ]
 
     operations = [
