@@ -107,16 +107,16 @@ def main() -> None:
             assert len(parsed.entries) == ITEMS
             parse_s.append(seconds)
 
-            seconds, first = timed(lambda: addfeed(url))
+            seconds, first = timed(lambda url=url: addfeed(url))
             assert first["episodes_created"] == ITEMS, first
             first_s.append(seconds)
 
-            seconds, second = timed(lambda: addfeed(url))
+            seconds, second = timed(lambda url=url: addfeed(url))
             assert (second["episodes_created"], second["episodes_updated"], second["episodes_total"]) == (0, 0, ITEMS), second
             second_s.append(seconds)
 
             server.routes[path] = Route(changed_channel, headers={"Content-Type": "application/rss+xml"})
-            seconds, third = timed(lambda: addfeed(url))
+            seconds, third = timed(lambda url=url: addfeed(url))
             assert (third["episodes_created"], third["episodes_updated"]) == (0, 0), third
             channel_s.append(seconds)
             print(

@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -35,8 +33,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +94,12 @@ class Supervisor:
         env = {**self.env, "PORT": self.env["PORT"]}
         out = open(self.log_dir / f"{slot}.log", "ab")
         self.procs[slot] = subprocess.Popen(
-            ["/bin/sh", "-c", self.commands[kind]], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            ["/bin/sh", "-c", self.commands[kind]],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start(self) -> None:
@@ -233,7 +236,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed: {result.stderr[-2000:]}")
     return result.stdout
@@ -344,8 +349,9 @@ def main() -> None:
     log(f"work dir {work}; database {args.database}; redis {args.redis_url}")
     manage(env, "migrate", "-v0")
     collectstatic(env)
-    seeded = django_shell(env, SEED.format(users=args.users, password=PASSWORD, regen=args.regen_episodes,
-                                            text=str(DEMO_AUDIO / "episode-1.txt")))
+    seeded = django_shell(
+        env, SEED.format(users=args.users, password=PASSWORD, regen=args.regen_episodes, text=str(DEMO_AUDIO / "episode-1.txt"))
+    )
 
     supervisor = Supervisor(env, work)
     supervisor.start()
@@ -362,9 +368,12 @@ def main() -> None:
             time.sleep(0.3)
 
     manage(env, "addfeed", server.url("/feed.xml"), "--json")
-    status = django_shell(env, "import json; from podcasts.models import Episode, Podcast; "
-                               "print(json.dumps({'episodes': list(Episode.objects.filter(guid__startswith='soak-').values_list('pk', flat=True)), "
-                               "'podcasts': list(Podcast.objects.values_list('pk', flat=True))}))")
+    status = django_shell(
+        env,
+        "import json; from podcasts.models import Episode, Podcast; "
+        "print(json.dumps({'episodes': list(Episode.objects.filter(guid__startswith='soak-').values_list('pk', flat=True)), "
+        "'podcasts': list(Podcast.objects.values_list('pk', flat=True))}))",
+    )
     load = Load(base_url, seeded["users"], status["episodes"], seeded["regen"], status["podcasts"])
     load.login_all()
     started = time.monotonic()
@@ -392,10 +401,14 @@ def main() -> None:
     server.stop()
 
     lost = (args.episodes - report["done"]) + report["regen_open"]
-    log(f"episodes by status {report['by_status']}; deliveries {report['deliveries']}; duplicates detail "
-        f"[transcripts, pipeline summaries, live after regeneration, open regenerations] = {report['dup_detail']}")
-    log(f"http statuses {dict(sorted(load.statuses.items()))}; requests {len(load.latencies_ms)}; "
-        f"worker kills {kills}; restarts {supervisor.restarts}; error samples {load.error_samples}")
+    log(
+        f"episodes by status {report['by_status']}; deliveries {report['deliveries']}; duplicates detail "
+        f"[transcripts, pipeline summaries, live after regeneration, open regenerations] = {report['dup_detail']}"
+    )
+    log(
+        f"http statuses {dict(sorted(load.statuses.items()))}; requests {len(load.latencies_ms)}; "
+        f"worker kills {kills}; restarts {supervisor.restarts}; error samples {load.error_samples}"
+    )
     print(
         f"RESULT soak episodes_done={report['done']}/{args.episodes} duplicates={report['duplicates']} lost={lost} "
         f"http_errors={load.errors} p95_ms={load.p95():.0f} duration_s={args.duration}",

@@ -52,7 +52,9 @@ TEXTS = [
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=3, help="number of ~60 s clips (>= 3)")
-    parser.add_argument("--rounds", type=int, default=2, help="run (a) and (b) this many times, alternating which goes first; best of each")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="run (a) and (b) this many times, alternating which goes first; best of each"
+    )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/castnotes_bench")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WHISPER_THREADS", "0")))
@@ -95,8 +97,13 @@ def bare_loop(
     started = time.monotonic()
     for clip in clips:
         segments, _info = model.transcribe(
-            str(clip), language="en", beam_size=beam_size, vad_filter=True, condition_on_previous_text=False,
-            word_timestamps=word_timestamps, no_speech_threshold=None,
+            str(clip),
+            language="en",
+            beam_size=beam_size,
+            vad_filter=True,
+            condition_on_previous_text=False,
+            word_timestamps=word_timestamps,
+            no_speech_threshold=None,
         )
         for _segment in segments:
             pass
@@ -117,9 +124,7 @@ def long_audio(minutes: int, clip: Path, cache: Path) -> Path:
         clip_seconds = container.duration / av.time_base
     repeats = max(int(round(minutes * 60 / clip_seconds)), 1)
     partial = cache / f"speech-{minutes}m.partial.mp3"
-    subprocess.run(
-        ["sox", str(clip), "-r", "16000", "-c", "1", "-C", "32", str(partial), "repeat", str(repeats - 1)], check=True
-    )
+    subprocess.run(["sox", str(clip), "-r", "16000", "-c", "1", "-C", "32", str(partial), "repeat", str(repeats - 1)], check=True)
     partial.rename(target)
     return target
 
@@ -130,7 +135,10 @@ def transcribe_peak_rss(path: Path, env: dict[str, str]) -> tuple[float, float, 
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "transcribe", str(path), "--json"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
         )
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -143,8 +151,9 @@ def transcribe_peak_rss(path: Path, env: dict[str, str]) -> tuple[float, float, 
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
@@ -168,11 +177,20 @@ class Worker:
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
             [
-                sys.executable, str(ROOT / "manage.py"), "rqworker", "transcription",
-                "--worker-class", "podcasts.worker.WhisperWorker",
-                "--serializer", "rq.serializers.JSONSerializer",
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "rqworker",
+                "transcription",
+                "--worker-class",
+                "podcasts.worker.WhisperWorker",
+                "--serializer",
+                "rq.serializers.JSONSerializer",
             ],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.log: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -209,8 +227,11 @@ def real_path(clips: list[Path], media_root: Path, env: dict[str, str], round_no
         (media_root / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(clip, media_root / relative)
         episode = Episode.objects.create(
-            podcast=podcast, guid=f"bench-{round_no}-{i}-{time.time_ns()}", title=clip.name,
-            pipeline_status=Status.DOWNLOADED, audio_path=relative,
+            podcast=podcast,
+            guid=f"bench-{round_no}-{i}-{time.time_ns()}",
+            title=clip.name,
+            pipeline_status=Status.DOWNLOADED,
+            audio_path=relative,
         )
         ids.append(episode.pk)
     worker = Worker(env)
@@ -269,8 +290,10 @@ def main() -> int:
     try:
         clips = make_clips(args.clips, work)
         seconds = audio_seconds(clips)
-        print(f"{len(clips)} clips, {seconds:.1f} s of audio in all ({seconds / len(clips):.1f} s each); "
-              f"model {model_source()}, {settings.WHISPER_COMPUTE_TYPE}, threads={args.threads or 'auto'}, beam={settings.WHISPER_BEAM_SIZE}")
+        print(
+            f"{len(clips)} clips, {seconds:.1f} s of audio in all ({seconds / len(clips):.1f} s each); "
+            f"model {model_source()}, {settings.WHISPER_COMPUTE_TYPE}, threads={args.threads or 'auto'}, beam={settings.WHISPER_BEAM_SIZE}"
+        )
         # Memory curve first, in the background: one transcribe process per length, started now so
         # the 3-hour one (the slowest part by far) overlaps the timing rounds. Peak RSS is per process,
         # so running them side by side does not change it (the timing rounds share the CPU, both sides alike).
@@ -297,8 +320,13 @@ def main() -> int:
         for round_no in range(1, args.rounds + 1):
             # Alternate which side goes first (a b, b a, …) so drift in machine load cancels out.
             def run_a():
-                return bare_loop(clips, threads=args.threads, beam_size=settings.WHISPER_BEAM_SIZE,
-                                 compute_type=settings.WHISPER_COMPUTE_TYPE, model_path=model_source())
+                return bare_loop(
+                    clips,
+                    threads=args.threads,
+                    beam_size=settings.WHISPER_BEAM_SIZE,
+                    compute_type=settings.WHISPER_COMPUTE_TYPE,
+                    model_path=model_source(),
+                )
 
             if round_no % 2:
                 a = run_a()
@@ -309,8 +337,10 @@ def main() -> int:
             bare.append(a)
             real.append(b)
             rss.append(worker_rss)
-            print(f"round {round_no}: (a) bare faster-whisper {a:.2f} s, (b) Redis + whisper worker + PostgreSQL {b:.2f} s, "
-                  f"ratio {a / b:.3f}, worker peak RSS {worker_rss:.0f} MB")
+            print(
+                f"round {round_no}: (a) bare faster-whisper {a:.2f} s, (b) Redis + whisper worker + PostgreSQL {b:.2f} s, "
+                f"ratio {a / b:.3f}, worker peak RSS {worker_rss:.0f} MB"
+            )
         a, b = min(bare), min(real)
         ratio = a / b  # throughput (b) / throughput (a) = (N / b) / (N / a)
         print(f"overhead per episode {(b - a) / len(clips):.3f} s, worker peak RSS {max(rss):.0f} MB")
@@ -321,9 +351,15 @@ def main() -> int:
         with_words, without_words = [], []
         for round_no in range(1, args.rounds + 1):
             pair = []
-            for words in ((True, False) if round_no % 2 else (False, True)):
-                wall = bare_loop(clips, threads=args.threads, beam_size=settings.WHISPER_BEAM_SIZE,
-                                 compute_type=settings.WHISPER_COMPUTE_TYPE, model_path=model_source(), word_timestamps=words)
+            for words in (True, False) if round_no % 2 else (False, True):
+                wall = bare_loop(
+                    clips,
+                    threads=args.threads,
+                    beam_size=settings.WHISPER_BEAM_SIZE,
+                    compute_type=settings.WHISPER_COMPUTE_TYPE,
+                    model_path=model_source(),
+                    word_timestamps=words,
+                )
                 (with_words if words else without_words).append(wall)
                 pair.append(f"{'with' if words else 'without'} words {wall:.2f} s")
             print(f"words round {round_no}: " + ", ".join(pair))
@@ -337,8 +373,10 @@ def main() -> int:
         for minutes in minutes_list:
             peak, duration, wall = memory[minutes]
             rss_by_minutes[minutes] = peak
-            print(f"memory: {minutes} min ({duration:.0f} s of audio) peak RSS {peak:.0f} MB, "
-                  f"{wall:.0f} s wall ({duration / wall:.1f}x real time, alongside the other lengths)")
+            print(
+                f"memory: {minutes} min ({duration:.0f} s of audio) peak RSS {peak:.0f} MB, "
+                f"{wall:.0f} s wall ({duration / wall:.1f}x real time, alongside the other lengths)"
+            )
         curve = " ".join(f"rss_mb_{m}m={rss_by_minutes[m]:.0f}" for m in rss_by_minutes)
         print(f"RESULT transcribe ratio={ratio:.3f} rtf={seconds / b:.2f} {curve} words_cost={words_cost:.3f}")
     finally:

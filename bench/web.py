@@ -110,9 +110,7 @@ def seed(*, reseed: bool) -> None:
         return
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE podcasts_podcast, auth_user, summaries_delivery, curation_curationitem RESTART IDENTITY CASCADE"
-        )
+        cursor.execute("TRUNCATE podcasts_podcast, auth_user, summaries_delivery, curation_curationitem RESTART IDENTITY CASCADE")
     rng = random.Random(5)
     topic_names = list(TOPICS)
     with transaction.atomic():
@@ -150,9 +148,7 @@ def seed(*, reseed: bool) -> None:
                     + TOPICS[rng.choice(topic_names)][:3]
                     + [host_name(episode.podcast_id - 1)] * 2
                 )
-                segments = [
-                    {"start": 6.0 * s, "end": 6.0 * s + 6, "text": _sentence(rng, words)} for s in range(40)
-                ]
+                segments = [{"start": 6.0 * s, "end": 6.0 * s + 6, "text": _sentence(rng, words)} for s in range(40)]
                 transcripts.append(
                     Transcript(episode=episode, source="whisper", segments=segments, text=" ".join(x["text"] for x in segments))
                 )
@@ -185,11 +181,7 @@ def seed(*, reseed: bool) -> None:
             [Profile(user=user, plan="premium" if i % 10 == 0 else "free") for i, user in enumerate(users)]
         )
         Subscription.objects.bulk_create(
-            [
-                Subscription(user=user, podcast=podcast)
-                for user in users
-                for podcast in rng.sample(podcasts, 10)
-            ]
+            [Subscription(user=user, podcast=podcast) for user in users for podcast in rng.sample(podcasts, 10)]
         )
     with connection.cursor() as cursor:
         # Steady state: autovacuum would have flushed the GIN pending lists and gathered stats.
@@ -258,7 +250,8 @@ class Session:
     def log_in(self, username: str) -> None:
         self.request("GET", "/accounts/login/")
         status, _ = self.request(
-            "POST", "/accounts/login/",
+            "POST",
+            "/accounts/login/",
             {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": self.cookies["csrftoken"]},
         )
         assert status == 302, f"login failed for {username}: {status}"
@@ -322,8 +315,10 @@ def regen_burst(port: int, username: str, episode_id: int, n: int = 50) -> int:
         session.cookies = dict(cookies)
         barrier.wait()
         status, body = session.request(
-            "POST", f"/episodes/{episode_id}/regenerate/",
-            {"csrfmiddlewaretoken": cookies["csrftoken"]}, {"Accept": "application/json"},
+            "POST",
+            f"/episodes/{episode_id}/regenerate/",
+            {"csrfmiddlewaretoken": cookies["csrftoken"]},
+            {"Accept": "application/json"},
         )
         statuses.append(status)
 
@@ -383,19 +378,30 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "gunicorn.conf.py",
-            "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
             *(["--workers", str(args.workers)] if args.workers else []),
             *(["--threads", str(args.threads)] if args.threads else []),
         ],
-        cwd=ROOT, env={**ENV, "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1"},
+        cwd=ROOT,
+        env={**ENV, "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1"},
         stdout=subprocess.DEVNULL,  # access log lines: written (their cost is real), not shown
     )
     try:
         wait_for(port)
         drive(port, plan[: len(plan) // 5], args.concurrency, premium)  # warm-up
         timings = drive(port, plan, args.concurrency, premium)
-        outdated = Summary.objects.filter(prompt_version="v1", editorial_status="published").values_list("episode_id", flat=True).first()
+        outdated = (
+            Summary.objects.filter(prompt_version="v1", editorial_status="published").values_list("episode_id", flat=True).first()
+        )
         burst = regen_burst(port, premium[0], outdated)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -404,10 +410,10 @@ def main() -> None:
 
     print(f"{'page':<10}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}")
     for name, values in sorted(timings.items()):
-        print(f"{name:<10}{len(values):>6}{pct(values, .5):>9.1f}{pct(values, .95):>9.1f}{queries.get(name, 1):>9}")
+        print(f"{name:<10}{len(values):>6}{pct(values, 0.5):>9.1f}{pct(values, 0.95):>9.1f}{queries.get(name, 1):>9}")
     page_values = [v for name, values in timings.items() if name != "baseline" for v in values]
-    worst_p95 = max(pct(values, .95) for name, values in timings.items() if name != "baseline")
-    baseline_p95 = pct(timings["baseline"], .95)
+    worst_p95 = max(pct(values, 0.95) for name, values in timings.items() if name != "baseline")
+    baseline_p95 = pct(timings["baseline"], 0.95)
     print(
         f"RESULT web p50_ms={statistics.median(page_values):.1f} p95_ms={worst_p95:.1f} "
         f"vs_baseline={worst_p95 / baseline_p95:.2f} max_queries={max(queries.values())} "

@@ -13,7 +13,9 @@ _SECRETS = [
     (re.compile(r"(/feeds/)(?!\[redacted\])[^/\s\"'?#.]+"), r"\1[redacted]"),
     (re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.IGNORECASE), r"\1[redacted]"),
     (
-        re.compile(r"([?&;](?:[\w.-]*(?:token|key|secret|password|passwd|signature|sig|auth|code)[\w.-]*)=)[^&#\s\"']*", re.IGNORECASE),
+        re.compile(
+            r"([?&;](?:[\w.-]*(?:token|key|secret|password|passwd|signature|sig|auth|code)[\w.-]*)=)[^&#\s\"']*", re.IGNORECASE
+        ),
         r"\1[redacted]",
     ),
     (re.compile(r"(//)[^/@\s\"':]+:[^/@\s\"']+@"), r"\1[redacted]@"),  # user:password@host in a URL
@@ -101,5 +103,9 @@ def exception_fields(exc: BaseException) -> dict[str, str]:
     tb = exc.__traceback__
     while tb is not None:
         frame, tb = tb, tb.tb_next
-    where = f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno} {frame.tb_frame.f_code.co_name}" if frame else ""
+    where = (
+        f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno} {frame.tb_frame.f_code.co_name}"
+        if frame
+        else ""
+    )
     return {"error": type(exc).__name__, "where": where}

@@ -86,6 +86,8 @@ def enqueue_periodic(queue_name: str, job: str) -> bool:
             return True
         queue.enqueue(job, job_id=job_id)
     except RedisError as exc:
-        logger.warning("enqueue_failed", extra={"event": "enqueue_failed", "queue": queue_name, "job": job, "error": type(exc).__name__})
+        logger.warning(
+            "enqueue_failed", extra={"event": "enqueue_failed", "queue": queue_name, "job": job, "error": type(exc).__name__}
+        )
         return False
     return True

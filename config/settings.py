@@ -19,9 +19,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _DEV_SECRET_KEY = "castnotes-insecure-development-key-change-me-0123456789abcdefghij"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set: set it (or DJANGO_DEBUG=1 for local development)."
-    )
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set: set it (or DJANGO_DEBUG=1 for local development).")
 
 # Never "testserver": Django's test set-up adds it for tests only; in production it would let a
 # request with Host: testserver build reset links to https://testserver/….
@@ -82,14 +80,10 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: take the write lock up front instead of failing on upgrade.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 # Concurrent test runs (several checkouts on one machine) need distinct test databases.
 if env.str("TEST_DATABASE_NAME", default="") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
@@ -177,9 +171,7 @@ RATELIMIT_USE_CACHE = "ratelimit"
 # Sessions are read on every signed-in page: from Redis when there is one, written
 # through to the database so a flushed cache logs nobody out. Without Redis the
 # cache is per process, which could keep serving a session another process ended.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
-)
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 # Ranked search hits are cached this long (0 turns the cache off); see summaries.selectors.
 SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=60)
 
@@ -235,9 +227,7 @@ SCHEDULER_INTERVAL = env.int("SCHEDULER_INTERVAL", default=300)
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="") or None
 ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-haiku-4-5")
-SUMMARY_PROVIDER = env.str(
-    "SUMMARY_PROVIDER", default="anthropic" if ANTHROPIC_API_KEY else "extractive"
-)
+SUMMARY_PROVIDER = env.str("SUMMARY_PROVIDER", default="anthropic" if ANTHROPIC_API_KEY else "extractive")
 if SUMMARY_PROVIDER not in ("anthropic", "extractive", "openai"):
     raise ImproperlyConfigured("SUMMARY_PROVIDER must be 'anthropic', 'openai' or 'extractive'.")
 if SUMMARY_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:

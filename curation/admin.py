@@ -52,9 +52,7 @@ def run_per_object(modeladmin, request, queryset, verb: str, call) -> None:
 
 def pretty_json(value) -> str:
     """JSON pretty-printed and HTML-escaped (evidence holds feed and LLM text)."""
-    return format_html(
-        '<pre class="curation-evidence">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    )
+    return format_html('<pre class="curation-evidence">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 def short_age(delta) -> str:
@@ -386,4 +384,3 @@ class CuratorActionAdmin(ViewOnlyMixin, admin.ModelAdmin):
     search_fields = ["target_repr", "actor_label", "=object_id", "reason"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-

@@ -53,12 +53,8 @@ class CurationItem(models.Model):
     evidence = models.JSONField(default=dict, blank=True)
     proposed_by = models.CharField(max_length=100, help_text="The stage or user that raised it.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
     occurrences = models.PositiveIntegerField(default=1)
@@ -132,7 +128,11 @@ class CuratorAction(models.Model):
     reason = models.TextField(blank=True)
     # PROTECT: an item that has been acted on is part of the history and stays.
     curation_item = models.ForeignKey(
-        CurationItem, null=True, blank=True, on_delete=models.PROTECT, related_name="actions",
+        CurationItem,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
         help_text="The inbox item this decision was about, for queue actions.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -76,7 +76,9 @@ def enqueue_for_review(
 GROUP_MEMBERS_MAX = 1000
 
 
-def review_item_join(*, flag_classes: tuple[str, ...], evidence_match: dict[str, Any], member_key: str, member: Any) -> CurationItem | None:
+def review_item_join(
+    *, flag_classes: tuple[str, ...], evidence_match: dict[str, Any], member_key: str, member: Any
+) -> CurationItem | None:
     """Fold one more occurrence into an open item instead of opening another.
 
     The open item among `flag_classes` whose evidence has every key/value of
@@ -205,9 +207,7 @@ def editorial_transition(obj, to: str, *, actor, reason: str, automated: bool = 
             return False
         if automated and (current, to) not in AUTOMATION_MOVES:
             if current in CURATOR_STATES:
-                raise StickyState(
-                    f"Automation cannot move summary {obj.pk} from {current} to {to}: a curator set it {current}."
-                )
+                raise StickyState(f"Automation cannot move summary {obj.pk} from {current} to {to}: a curator set it {current}.")
             raise IllegalTransition(f"Automation cannot move summary {obj.pk} from {current} to {to}.")
         if to not in EDITORIAL_MOVES[current]:
             allowed = ", ".join(sorted(EDITORIAL_MOVES[current])) or "nothing"
@@ -274,9 +274,7 @@ def _queue_move(item: CurationItem, *, to: str, actor, reason: str, action: str,
         if apply is not None:
             apply(fresh)
         fresh.save(update_fields=["status", "assigned_to", "resolved_by", "resolved_at", "resolution", "updated_at"])
-        curator_action_record(
-            actor=actor, curation_item=fresh, action=action, from_state=current, to_state=to, reason=reason
-        )
+        curator_action_record(actor=actor, curation_item=fresh, action=action, from_state=current, to_state=to, reason=reason)
         _refresh(item, fresh)
     logger.info(
         action,
@@ -340,9 +338,7 @@ def curation_item_resolve(item: CurationItem, *, actor, resolution: str, carry_o
             _refresh(item, fresh)
             return False
         if Status.RESOLVED not in QUEUE_MOVES[fresh.status]:
-            raise IllegalQueueMove(
-                f"Item {item.pk} is {fresh.get_status_display().lower()}: it cannot be resolved from there."
-            )
+            raise IllegalQueueMove(f"Item {item.pk} is {fresh.get_status_display().lower()}: it cannot be resolved from there.")
         done = ""
         if carry_out and fresh.proposed_action:
             done = proposed_action_carry_out(item=fresh, actor=actor)
@@ -357,7 +353,9 @@ def curation_item_resolve(item: CurationItem, *, actor, resolution: str, carry_o
 def curation_item_dismiss(item: CurationItem, *, actor, reason: str = "") -> bool:
     """Close an open item without acting on it (a false alarm)."""
     text = reason.strip() or "Dismissed."
-    return _queue_move(item, to=Status.DISMISSED, actor=actor, reason=text, action="curation_item_dismiss", apply=_closer(actor, text))
+    return _queue_move(
+        item, to=Status.DISMISSED, actor=actor, reason=text, action="curation_item_dismiss", apply=_closer(actor, text)
+    )
 
 
 def curation_item_escalate(item: CurationItem, *, actor, reason: str = "") -> bool:
@@ -367,6 +365,7 @@ def curation_item_escalate(item: CurationItem, *, actor, reason: str = "") -> bo
 
 def curation_item_reopen(item: CurationItem, *, actor, reason: str = "") -> bool:
     """in_review → pending: give an item back to the queue."""
+
     def release(fresh: CurationItem) -> None:
         fresh.assigned_to = None
 

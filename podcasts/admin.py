@@ -18,7 +18,15 @@ class PodcastAdmin(admin.ModelAdmin):
     list_display = ["title", "feed_url", "status", "consecutive_failures", "last_success_at"]
     list_filter = ["status"]
     search_fields = ["title", "feed_url"]
-    readonly_fields = ["etag", "last_modified", "last_fetched_at", "last_success_at", "last_error", "consecutive_failures", "feed_sha256"]
+    readonly_fields = [
+        "etag",
+        "last_modified",
+        "last_fetched_at",
+        "last_success_at",
+        "last_error",
+        "consecutive_failures",
+        "feed_sha256",
+    ]
 
 
 @admin.register(Episode)
@@ -92,7 +100,18 @@ class AdSpanAdmin(admin.ModelAdmin):
     raw_id_fields = ["transcript"]
     list_select_related = ["transcript"]
     actions = ["mark_not_an_ad", "restore_as_ad"]
-    readonly_fields = ["transcript", "start", "end", "label", "origin", "status", "confidence", "detector_version", "created_at", "updated_at"]
+    readonly_fields = [
+        "transcript",
+        "start",
+        "end",
+        "label",
+        "origin",
+        "status",
+        "confidence",
+        "detector_version",
+        "created_at",
+        "updated_at",
+    ]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

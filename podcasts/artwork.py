@@ -47,7 +47,11 @@ def podcast_artwork_fetch(*, podcast_id: int) -> bool:
     if podcast is None or not podcast["image_url"]:
         return False
     root = Path(settings.MEDIA_ROOT)
-    if podcast["artwork_source_url"] == podcast["image_url"] and podcast["artwork_path"] and (root / podcast["artwork_path"]).is_file():
+    if (
+        podcast["artwork_source_url"] == podcast["image_url"]
+        and podcast["artwork_path"]
+        and (root / podcast["artwork_path"]).is_file()
+    ):
         return False
     try:
         result = fetch.fetch_bytes(podcast["image_url"], max_bytes=settings.ARTWORK_MAX_BYTES, accept=ARTWORK_ACCEPT)
@@ -56,7 +60,10 @@ def podcast_artwork_fetch(*, podcast_id: int) -> bool:
         return False
     content_type = artwork_sniff(result.body) if result.status == 200 else None
     if content_type is None:
-        logger.info("artwork_refused", extra={"event": "artwork_refused", "podcast_id": podcast_id, "error": "not a PNG, JPEG, WebP or GIF"})
+        logger.info(
+            "artwork_refused",
+            extra={"event": "artwork_refused", "podcast_id": podcast_id, "error": "not a PNG, JPEG, WebP or GIF"},
+        )
         return False
     relative = f"artwork/{podcast_id}.{ARTWORK_TYPES[content_type]}"
     target = root / relative

@@ -342,7 +342,10 @@ def _chapters(entry: dict, base: str) -> list[dict]:
         start = _npt_seconds(chapter.get("start"))
         if start is None:
             continue
-        item: dict[str, Any] = {"start": int(start) if start == int(start) else start, "title": plain_text(chapter.get("title", ""), max_length=500)}
+        item: dict[str, Any] = {
+            "start": int(start) if start == int(start) else start,
+            "title": plain_text(chapter.get("title", ""), max_length=500),
+        }
         href = _http_url(chapter.get("href"), base)
         if href:
             item["href"] = href
@@ -374,7 +377,14 @@ def _transcripts(entry: dict, base: str) -> list[dict]:
     if isinstance(generic, dict) and not links:
         url = _http_url(generic.get("url"), base)
         if url:
-            links.append({"url": url, "type": single_line(generic.get("type"), max_length=100).lower(), "language": single_line(generic.get("language"), max_length=35), "rel": single_line(generic.get("rel"), max_length=50)})
+            links.append(
+                {
+                    "url": url,
+                    "type": single_line(generic.get("type"), max_length=100).lower(),
+                    "language": single_line(generic.get("language"), max_length=35),
+                    "rel": single_line(generic.get("rel"), max_length=50),
+                }
+            )
     return links
 
 
@@ -387,7 +397,12 @@ def _best_transcript(links: list[dict]) -> dict | None:
         return None
     return min(
         enumerate(links),
-        key=lambda pair: (TRANSCRIPT_PREFERENCE.index(pair[1]["type"]) if pair[1]["type"] in TRANSCRIPT_PREFERENCE else len(TRANSCRIPT_PREFERENCE), pair[0]),
+        key=lambda pair: (
+            TRANSCRIPT_PREFERENCE.index(pair[1]["type"])
+            if pair[1]["type"] in TRANSCRIPT_PREFERENCE
+            else len(TRANSCRIPT_PREFERENCE),
+            pair[0],
+        ),
     )[1]
 
 

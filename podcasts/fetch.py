@@ -352,7 +352,9 @@ def fetch_stream(
                 continue
             if response.status != 304 and not 200 <= response.status < 300:
                 raise HTTPStatusError(response.status, current)
-            yield StreamResponse(url=current, status=response.status, headers=response_headers, _response=response, _deadline=budget, _sock=sock)
+            yield StreamResponse(
+                url=current, status=response.status, headers=response_headers, _response=response, _deadline=budget, _sock=sock
+            )
             return
         finally:
             conn.close()

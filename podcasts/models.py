@@ -33,13 +33,13 @@ class Podcast(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
-    feed_sha256 = models.CharField(max_length=64, blank=True, help_text="Hash of the last ingested body: an identical body is not parsed again.")
+    feed_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Hash of the last ingested body: an identical body is not parsed again."
+    )
     # Curator-owned fields: ingest never writes these.
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     curator_notes = models.TextField(blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,7 +93,9 @@ class Episode(models.Model):
     episode_type = models.CharField(max_length=10, choices=EpisodeType.choices, default=EpisodeType.FULL)
     transcript_url = models.URLField(max_length=2000, blank=True)
     transcript_type = models.CharField(max_length=100, blank=True)
-    transcript_links = models.JSONField(default=list, blank=True, help_text="Every podcast:transcript {url, type, language, rel}.")
+    transcript_links = models.JSONField(
+        default=list, blank=True, help_text="Every podcast:transcript {url, type, language, rel}."
+    )
     chapters = models.JSONField(default=list, blank=True, help_text="Inline chapters [{start, title}].")
     chapters_url = models.URLField(max_length=2000, blank=True)
     content_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the publisher fields, to skip unchanged items.")
@@ -109,7 +111,9 @@ class Episode(models.Model):
     audio_bytes = models.BigIntegerField(null=True, blank=True)
     audio_duration = models.FloatField(null=True, blank=True)
     # Transcription: share of the audio done (0–1) while transcribing, and the model the next attempt uses.
-    progress = models.FloatField(null=True, blank=True, help_text="Seconds transcribed / duration, written by the whisper worker.")
+    progress = models.FloatField(
+        null=True, blank=True, help_text="Seconds transcribed / duration, written by the whisper worker."
+    )
     progress_updated_at = models.DateTimeField(null=True, blank=True)
     whisper_model = models.CharField(
         max_length=200, blank=True, help_text="Set by the out-of-memory fallback (WHISPER_FALLBACK_MODELS); empty: WHISPER_MODEL."
@@ -156,7 +160,9 @@ class Transcript(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices)
     language = models.CharField(max_length=35, blank=True)
     duration = models.FloatField(null=True, blank=True)
-    segments = models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob, words: [{start, end, word, probability}]}]")
+    segments = models.JSONField(
+        default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob, words: [{start, end, word, probability}]}]"
+    )
     text = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)

@@ -511,9 +511,7 @@ def _episode_redownload(*, episode: Episode) -> str | None:
     """The audio file is gone (media wiped, another host): count an attempt and download again."""
     error = f"Audio file {episode.audio_path or '(none)'} is missing; downloading it again."
     if episode.attempts + 1 >= settings.MAX_ATTEMPTS:
-        return episode_record_failure(
-            episode_id=episode.pk, working_status=Status.TRANSCRIBING, error=error, permanent=True
-        )
+        return episode_record_failure(episode_id=episode.pk, working_status=Status.TRANSCRIBING, error=error, permanent=True)
     with transaction.atomic():
         now = timezone.now()
         moved = Episode.objects.filter(pk=episode.pk, pipeline_status=Status.TRANSCRIBING).update(
@@ -564,7 +562,9 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
         if status == Status.TRANSCRIBING and _transcribe_fallback_applies(whisper_model):
             # A whisper worker that vanished mid-job was most likely killed for memory.
             if episode_transcribe_fallback(
-                episode_id=episode_id, failed_model=whisper_model or model_default(), why=f"Stuck in transcribing for over {limit} s (worker killed?)"
+                episode_id=episode_id,
+                failed_model=whisper_model or model_default(),
+                why=f"Stuck in transcribing for over {limit} s (worker killed?)",
             ):
                 report["stuck"].append(episode_id)
             continue
@@ -685,6 +685,8 @@ def pipeline_process(
     for row in episodes:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     return {"processed": len(ids), "waiting": waiting, "errors": errors, "counts": counts, "episodes": episodes}
+
+
 # --- Curators' moves: cancel, retry, re-transcribe --------------------------------------
 
 
@@ -782,6 +784,11 @@ def episode_retranscribe(*, episode_id: int, actor) -> str | None:
         episode_enqueue(episode_id=episode_id)
     logger.info(
         "episode_retranscribe",
-        extra={"event": "episode_retranscribe", "episode_id": episode_id, "status": ready, "actor_id": getattr(actor, "pk", None)},
+        extra={
+            "event": "episode_retranscribe",
+            "episode_id": episode_id,
+            "status": ready,
+            "actor_id": getattr(actor, "pk", None),
+        },
     )
     return ready

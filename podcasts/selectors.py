@@ -40,13 +40,11 @@ def podcasts_visible() -> QuerySet[Podcast]:
 
 
 def podcast_directory(*, user: AbstractBaseUser) -> QuerySet[Podcast]:
-    podcasts = podcasts_visible().annotate(
-        episode_count=Count("episodes", filter=episode_visible("episodes__"))
-    ).order_by("title", "id")
+    podcasts = (
+        podcasts_visible().annotate(episode_count=Count("episodes", filter=episode_visible("episodes__"))).order_by("title", "id")
+    )
     if user.is_authenticated:
-        podcasts = podcasts.annotate(
-            subscribed=Exists(Subscription.objects.filter(user=user, podcast_id=OuterRef("pk")))
-        )
+        podcasts = podcasts.annotate(subscribed=Exists(Subscription.objects.filter(user=user, podcast_id=OuterRef("pk"))))
     return podcasts
 
 

@@ -130,9 +130,7 @@ class IngestReport:
 
 
 def _fetch_feed(*, url: str, etag: str = "", last_modified: str = "") -> fetch.FetchResult:
-    return fetch.fetch_bytes(
-        url, max_bytes=settings.FEED_MAX_BYTES, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT
-    )
+    return fetch.fetch_bytes(url, max_bytes=settings.FEED_MAX_BYTES, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT)
 
 
 def _parse(body: bytes, *, base_url: str) -> dict:
@@ -226,7 +224,9 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
         )
     }
     cut = parsed.get("cut") or {}
-    report = IngestReport(podcast_id=podcast.pk, skipped=parsed["skipped"], items_cut=cut.get("items", 0), fields_cut=cut.get("fields", 0))
+    report = IngestReport(
+        podcast_id=podcast.pk, skipped=parsed["skipped"], items_cut=cut.get("items", 0), fields_cut=cut.get("fields", 0)
+    )
     to_create: list[Episode] = []
     to_update: list[Episode] = []
     gained_audio: list[int] = []
@@ -257,7 +257,11 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
         )
     if gained_audio:
         # An item that had no audio was skipped; now that it has some it enters the pipeline.
-        revived = list(Episode.objects.filter(pk__in=gained_audio, pipeline_status=Episode.PipelineStatus.SKIPPED).values_list("pk", flat=True))
+        revived = list(
+            Episode.objects.filter(pk__in=gained_audio, pipeline_status=Episode.PipelineStatus.SKIPPED).values_list(
+                "pk", flat=True
+            )
+        )
         Episode.objects.filter(pk__in=revived).update(pipeline_status=Episode.PipelineStatus.NEW, status_changed_at=now)
         new_ids.extend(revived)
     podcast_fields = {name: parsed["podcast"][name] for name in PODCAST_FIELDS}
@@ -299,8 +303,12 @@ def _podcast_store(*, podcast: Podcast, parsed: dict, body: bytes, etag: str, la
         logger.warning(
             "feed_cut",
             extra={
-                "event": "feed_cut", "podcast_id": podcast.pk, "items_cut": report.items_cut, "fields_cut": report.fields_cut,
-                "max_items": settings.FEED_MAX_ITEMS, "max_field_bytes": settings.FEED_FIELD_MAX_BYTES,
+                "event": "feed_cut",
+                "podcast_id": podcast.pk,
+                "items_cut": report.items_cut,
+                "fields_cut": report.fields_cut,
+                "max_items": settings.FEED_MAX_ITEMS,
+                "max_field_bytes": settings.FEED_FIELD_MAX_BYTES,
             },
         )
     return report
@@ -350,7 +358,12 @@ def _podcast_record_failure(*, podcast: Podcast, error: str) -> IngestReport:
             )
     logger.warning(
         "feed_refresh_failed",
-        extra={"event": "feed_refresh_failed", "podcast_id": podcast.pk, "failures": podcast.consecutive_failures, "error": error[:300]},
+        extra={
+            "event": "feed_refresh_failed",
+            "podcast_id": podcast.pk,
+            "failures": podcast.consecutive_failures,
+            "error": error[:300],
+        },
     )
     return IngestReport(podcast_id=podcast.pk, title=podcast.title, total=total, error=error)
 
@@ -363,11 +376,15 @@ def podcasts_refresh_active() -> list[IngestReport]:
             reports.append(podcast_refresh(podcast=podcast))
         except Exception as exc:  # one broken feed must not stop the others; it is recorded on its podcast
             logger.exception("feed_refresh_crashed", extra={"event": "feed_refresh_crashed", "podcast_id": podcast.pk})
-            reports.append(_podcast_record_failure(podcast=podcast, error=f"Internal error while ingesting: {type(exc).__name__}"))
+            reports.append(
+                _podcast_record_failure(podcast=podcast, error=f"Internal error while ingesting: {type(exc).__name__}")
+            )
     return reports
 
 
-BACK_CATALOGUE_NOTE = "Back catalogue: not processed automatically (BACKFILL_EPISODES); a curator or `process --episode` can run it."
+BACK_CATALOGUE_NOTE = (
+    "Back catalogue: not processed automatically (BACKFILL_EPISODES); a curator or `process --episode` can run it."
+)
 
 
 def _backfill_limit(episodes: list[Episode], *, now) -> None:
@@ -480,7 +497,10 @@ def opml_import(*, data: bytes) -> OpmlImportReport:
                 continue
             report.added.append(podcast.pk)
             enqueue_on_commit("feeds", "podcasts.feed_tasks.refresh_podcast", podcast.pk)
-    logger.info("opml_imported", extra={"event": "opml_imported", "added": len(report.added), "existing": report.existing, "invalid": len(report.invalid)})
+    logger.info(
+        "opml_imported",
+        extra={"event": "opml_imported", "added": len(report.added), "existing": report.existing, "invalid": len(report.invalid)},
+    )
     return report
 
 
@@ -492,7 +512,12 @@ def opml_export() -> str:
     ET.SubElement(head, "dateCreated").text = timezone.now().strftime("%a, %d %b %Y %H:%M:%S GMT")
     body = ET.SubElement(root, "body")
     for podcast in Podcast.objects.filter(status=Podcast.Status.ACTIVE).order_by("title", "pk"):
-        attrs = {"type": "rss", "text": podcast.title or podcast.feed_url, "title": podcast.title or podcast.feed_url, "xmlUrl": podcast.feed_url}
+        attrs = {
+            "type": "rss",
+            "text": podcast.title or podcast.feed_url,
+            "title": podcast.title or podcast.feed_url,
+            "xmlUrl": podcast.feed_url,
+        }
         if podcast.link:
             attrs["htmlUrl"] = podcast.link
         ET.SubElement(body, "outline", attrs)
@@ -510,6 +535,7 @@ DEMO_FEED_URL_PATTERN = r"^http://127\.0\.0\.1:[0-9]+/feed\.xml$"
 @contextmanager
 def demo_feed_serve() -> Iterator[str]:
     """Serve podcasts/demo/ on a loopback thread (a free port); yield the feed URL; stop the server after."""
+
     class QuietHandler(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass

@@ -191,7 +191,9 @@ def _load(name: str, compute_type: str, threads: int, loader: str):
 def get_model(name: str | None = None):
     """The process-wide model `name` (default: the configured one), loaded on first use."""
     with _load_lock:
-        return _load(name or model_default(), settings.WHISPER_COMPUTE_TYPE, settings.WHISPER_THREADS, settings.WHISPER_MODEL_LOADER)
+        return _load(
+            name or model_default(), settings.WHISPER_COMPUTE_TYPE, settings.WHISPER_THREADS, settings.WHISPER_MODEL_LOADER
+        )
 
 
 def models_release() -> None:
@@ -339,8 +341,7 @@ class TranscriptionResult:
             "language": self.language,
             "duration": self.duration,
             "segments": [
-                {"start": s["start"], "end": s["end"], "text": s["text"], "words": s.get("words", [])}
-                for s in self.segments
+                {"start": s["start"], "end": s["end"], "text": s["text"], "words": s.get("words", [])} for s in self.segments
             ],
             "text": self.text,
             "model": self.model,

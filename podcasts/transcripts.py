@@ -250,7 +250,9 @@ def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str
     problems = []
     for url, fmt in transcript_candidates(episode):
         try:
-            result = fetch_bytes(url, max_bytes=settings.TRANSCRIPT_MAX_BYTES, accept="text/vtt, application/json, application/srt, */*;q=0.1")
+            result = fetch_bytes(
+                url, max_bytes=settings.TRANSCRIPT_MAX_BYTES, accept="text/vtt, application/json, application/srt, */*;q=0.1"
+            )
             if result.headers.get("content-type", "").split(";")[0].strip().lower() == "text/html":
                 raise TranscriptParseError("Transcript URL returned an HTML page, not a transcript.")
             segments = parse_transcript(result.body, fmt)
@@ -258,7 +260,12 @@ def publisher_transcript_fetch(episode) -> tuple[PublisherTranscript | None, str
             problems.append(f"{fmt} {shown_url(url)}: {exc}")
             logger.info(
                 "publisher_transcript_unusable",
-                extra={"event": "publisher_transcript_unusable", "episode_id": episode.pk, "format": fmt, "error": str(exc)[:300]},
+                extra={
+                    "event": "publisher_transcript_unusable",
+                    "episode_id": episode.pk,
+                    "format": fmt,
+                    "error": str(exc)[:300],
+                },
             )
             continue
         return PublisherTranscript(url=url, format=fmt, segments=segments), ""

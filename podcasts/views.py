@@ -115,5 +115,3 @@ def feed_submit(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Thanks: a curator will review the feed before it is added.")
             return SeeOther("/podcasts/submit/")
     return render(request, "podcasts/feed_submit.html", {"form": form})
-
-

@@ -201,14 +201,21 @@ def regeneration_batch_submit(
         batched += len(requests)
         logger.info(
             "regeneration_batch_submitted",
-            extra={"event": "regeneration_batch_submitted", "batch_id": batch.id, "count": len(in_batch), "target_prompt_version": target},
+            extra={
+                "event": "regeneration_batch_submitted",
+                "batch_id": batch.id,
+                "count": len(in_batch),
+                "target_prompt_version": target,
+            },
         )
         requests, size = [], 0
 
     deliveries = (
         delivery
         for chunk in _id_chunks(delivery_ids)
-        for delivery in Delivery.objects.filter(pk__in=chunk).select_related("episode__transcript", "episode__podcast").order_by("pk")
+        for delivery in Delivery.objects.filter(pk__in=chunk)
+        .select_related("episode__transcript", "episode__podcast")
+        .order_by("pk")
     )
     for delivery in deliveries:
         try:
@@ -344,7 +351,9 @@ def regeneration_batch_poll(*, batch_id: str) -> dict[str, int]:
     for delivery_id in Delivery.objects.filter(batch_id=batch_id, status=Delivery.Status.PENDING).values_list("pk", flat=True):
         delivery = _claim(delivery_id=delivery_id, batch_id=batch_id)
         if delivery is not None:
-            delivery_fail(delivery, step="batch", error="no result for this entry in the ended batch", evidence={"batch_id": batch_id})
+            delivery_fail(
+                delivery, step="batch", error="no result for this entry in the ended batch", evidence={"batch_id": batch_id}
+            )
             counts["failed"] += 1
     logger.info("regeneration_batch_ended", extra={"event": "regeneration_batch_ended", "batch_id": batch_id, **counts})
     return counts
@@ -356,10 +365,17 @@ def regeneration_batches_poll() -> dict[str, Any]:
     # (the outdated summary stays current; a re-run of --batch recreates them).
     abandoned = Delivery.objects.filter(
         batch_id=SUBMITTING, status=Delivery.Status.PENDING, status_changed_at__lt=timezone.now() - SUBMIT_GRACE
-    ).update(status=Delivery.Status.CANCELLED, batch_id="", last_error="batch submit interrupted", status_changed_at=timezone.now())
+    ).update(
+        status=Delivery.Status.CANCELLED, batch_id="", last_error="batch submit interrupted", status_changed_at=timezone.now()
+    )
     batch_ids = _open_batch_ids()
     totals: dict[str, Any] = {
-        "batches": len(batch_ids), "stored": 0, "failed": 0, "skipped": 0, "errors": 0, "abandoned": abandoned
+        "batches": len(batch_ids),
+        "stored": 0,
+        "failed": 0,
+        "skipped": 0,
+        "errors": 0,
+        "abandoned": abandoned,
     }
     if not batch_ids:
         return totals

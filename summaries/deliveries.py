@@ -88,7 +88,10 @@ def _claim(delivery_id: int) -> str:
     )
     if claimed == 1:
         return Delivery.Status.PROCESSING
-    if mine.filter(attempts__gte=settings.MAX_ATTEMPTS).update(status=Delivery.Status.FAILED, status_changed_at=timezone.now()) == 1:
+    if (
+        mine.filter(attempts__gte=settings.MAX_ATTEMPTS).update(status=Delivery.Status.FAILED, status_changed_at=timezone.now())
+        == 1
+    ):
         delivery = Delivery.objects.get(pk=delivery_id)
         delivery_fail(delivery, step="attempts", error=f"gave up after {delivery.attempts} attempts")
         return Delivery.Status.FAILED
@@ -157,9 +160,7 @@ def _run_regeneration(delivery: Delivery) -> None:
     # 1. A fresh summary at the version captured at request time (reused after a crash).
     if new is None:
         try:
-            new = summary_generate(
-                episode=delivery.episode, prompt_version=delivery.target_prompt_version, force=True
-            )
+            new = summary_generate(episode=delivery.episode, prompt_version=delivery.target_prompt_version, force=True)
         except Exception as exc:  # any failure leaves the old summary current
             delivery_fail(delivery, step="summary", error=f"{type(exc).__name__}: {exc}")
             return
@@ -223,9 +224,13 @@ def summary_swap(*, old: Summary | None, new: Summary, reason: str) -> None:
     swap rolls back and the caller fails the delivery (the old summary stays).
     """
     with transaction.atomic():
-        editorial_transition(new, EditorialStatus.PUBLISHED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
+        editorial_transition(
+            new, EditorialStatus.PUBLISHED, actor=None, reason=reason, automated=True, actor_label="system:deliveries"
+        )
         if old is not None and old.pk != new.pk:
-            editorial_transition(old, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
+            editorial_transition(
+                old, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries"
+            )
             Summary.objects.filter(pk=old.pk).update(superseded_by=new)
         # Two users' regenerations of one episode that ran at once each published a summary:
         # the last swap leaves one. Summaries still owned by an open delivery are that delivery's to settle.
@@ -235,7 +240,9 @@ def summary_swap(*, old: Summary | None, new: Summary, reason: str) -> None:
             .exclude(deliveries__status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
         )
         for other in others:
-            editorial_transition(other, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries")
+            editorial_transition(
+                other, EditorialStatus.RETIRED, actor=None, reason=reason, automated=True, actor_label="system:deliveries"
+            )
             Summary.objects.filter(pk=other.pk).update(superseded_by=new)
 
 
@@ -318,9 +325,9 @@ def deliveries_for_new_episode(*, episode_id: int) -> int:
     if episode is None:
         return 0
     user_ids = list(
-        Subscription.objects.filter(
-            podcast_id=episode.podcast_id, notify_new_episodes=True, user__is_active=True
-        ).exclude(user__email="").values_list("user_id", flat=True)
+        Subscription.objects.filter(podcast_id=episode.podcast_id, notify_new_episodes=True, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user_id", flat=True)
     )
     with transaction.atomic():
         before = Delivery.objects.filter(episode_id=episode_id, kind=Delivery.Kind.NEW_EPISODE).count()

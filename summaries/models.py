@@ -30,9 +30,7 @@ class Summary(models.Model):
     source_hash = models.CharField(max_length=64, db_index=True, help_text="sha256(transcript text, prompt version, model).")
     warnings = models.JSONField(default=list, blank=True)
     requests = models.PositiveIntegerField(default=0, help_text="LLM requests made to produce it.")
-    editorial_status = models.CharField(
-        max_length=20, choices=EditorialStatus.choices, default=EditorialStatus.CANDIDATE
-    )
+    editorial_status = models.CharField(max_length=20, choices=EditorialStatus.choices, default=EditorialStatus.CANDIDATE)
     editorial_changed_at = models.DateTimeField(auto_now_add=True)
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

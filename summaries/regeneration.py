@@ -95,9 +95,7 @@ def regeneration_request(*, episode_id: int, user: AbstractBaseUser) -> Delivery
         # A repeat of the request already open is not a new regeneration: it is not counted twice.
         used = regenerations_today(user=user) - (1 if existing is not None else 0)
         if used >= settings.REGENERATIONS_PER_DAY:
-            raise DailyLimitReached(
-                f"You have used your {settings.REGENERATIONS_PER_DAY} regenerations for today."
-            )
+            raise DailyLimitReached(f"You have used your {settings.REGENERATIONS_PER_DAY} regenerations for today.")
         if existing is not None:
             existing.created = False
             return existing
@@ -139,9 +137,7 @@ def regeneration_request(*, episode_id: int, user: AbstractBaseUser) -> Delivery
 def system_user_get_or_create() -> AbstractBaseUser:
     """The account bulk regenerations belong to: inactive, no password, no email."""
     User = get_user_model()
-    user, created = User.objects.get_or_create(
-        username=SYSTEM_USERNAME, defaults={"is_active": False, "email": ""}
-    )
+    user, created = User.objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False, "email": ""})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -194,10 +190,14 @@ def outdated_current_summaries(
 ) -> QuerySet[Summary]:
     """Current (newest visible) published summaries of visible episodes not at
     `target_prompt_version`, excluding episodes that already have an open regeneration."""
-    newer_or_featured = summaries_visible().filter(episode_id=OuterRef("episode_id")).filter(
-        Q(editorial_status=Summary.EditorialStatus.FEATURED)
-        | Q(created_at__gt=OuterRef("created_at"))
-        | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    newer_or_featured = (
+        summaries_visible()
+        .filter(episode_id=OuterRef("episode_id"))
+        .filter(
+            Q(editorial_status=Summary.EditorialStatus.FEATURED)
+            | Q(created_at__gt=OuterRef("created_at"))
+            | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+        )
     )
     open_regeneration = Delivery.objects.filter(
         episode_id=OuterRef("episode_id"), kind=Delivery.Kind.REGENERATION, status__in=OPEN_STATUSES

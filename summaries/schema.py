@@ -95,7 +95,7 @@ class SummaryContent(_Base):
     @model_validator(mode="after")
     def _chapters_ascending(self):
         starts = [c.start for c in self.chapters]
-        if any(b <= a for a, b in zip(starts, starts[1:])):
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
             raise ValueError("chapters must be in strictly ascending start order")
         if any(len(t) > 60 for t in self.topics):
             raise ValueError("topics must be at most 60 characters")
@@ -169,7 +169,11 @@ SUMMARY_JSON_SCHEMA_V3: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "tldr": {"type": "string", "maxLength": 800, "description": f"1-{TLDR_MAX_SENTENCES} sentences naming what the episode is about."},
+        "tldr": {
+            "type": "string",
+            "maxLength": 800,
+            "description": f"1-{TLDR_MAX_SENTENCES} sentences naming what the episode is about.",
+        },
         "key_points": {
             "type": "array",
             "items": {"type": "string", "maxLength": 400},

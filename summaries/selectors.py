@@ -9,8 +9,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -121,7 +120,9 @@ VISIBLE_SUMMARY_SQL = f"""
         SELECT 1 FROM summaries_delivery d
         WHERE d.summary_id = s.id AND d.kind = '{Delivery.Kind.REGENERATION.value}' AND d.status IN ({_IN_FLIGHT}))
 """
-_CURRENT_FIRST = f"CASE WHEN s.editorial_status = '{EditorialStatus.FEATURED.value}' THEN 0 ELSE 1 END, s.created_at DESC, s.id DESC"
+_CURRENT_FIRST = (
+    f"CASE WHEN s.editorial_status = '{EditorialStatus.FEATURED.value}' THEN 0 ELSE 1 END, s.created_at DESC, s.id DESC"
+)
 _CURRENT_SUMMARY_SQL = f"""
     SELECT s.* FROM summaries_summary s
     WHERE s.episode_id = %s AND {VISIBLE_SUMMARY_SQL}
@@ -179,7 +180,7 @@ def _aware(value):
     if isinstance(value, str):
         value = parse_datetime(value)
     if value is not None and settings.USE_TZ and timezone.is_naive(value):
-        value = timezone.make_aware(value, dt_timezone.utc)
+        value = timezone.make_aware(value, UTC)
     return value
 
 
@@ -555,7 +556,6 @@ def _python_snippet(text: str, query: str, *, width: int = 90) -> Snippet:
     return _snippet(prefix + marked + suffix)
 
 
-
 # --- The curators' pipeline page (/admin/pipeline/) ---------------------------------
 
 PIPELINE_LIST_LIMIT = 100
@@ -591,9 +591,7 @@ def pipeline_overview(*, now: datetime | None = None) -> dict:
     return {
         "counts": [(status.label, status.value, counts.get(status.value, 0)) for status in Episode.PipelineStatus],
         "running": rows(base.filter(pipeline_status__in=working_states()).order_by("status_changed_at")),
-        "waiting": rows(
-            base.filter(pipeline_status__in=ready_states()).order_by("retry_after", "status_changed_at")
-        ),
+        "waiting": rows(base.filter(pipeline_status__in=ready_states()).order_by("retry_after", "status_changed_at")),
         "failed": rows(base.filter(pipeline_status=Episode.PipelineStatus.FAILED).order_by("-status_changed_at")),
         "cancelled": rows(base.filter(pipeline_status=Episode.PipelineStatus.CANCELLED).order_by("-status_changed_at")),
         "now": now,

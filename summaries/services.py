@@ -115,7 +115,9 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
             transaction.on_commit(lambda: deliveries_for_new_episode(episode_id=episode_id))
     if not advanced:
         # The sweeper took the row back meanwhile; the next job reuses this summary by its hash.
-        logger.info("stage_advance_lost", extra={"event": "stage_advance_lost", "episode_id": episode_id, "summary_id": summary.pk})
+        logger.info(
+            "stage_advance_lost", extra={"event": "stage_advance_lost", "episode_id": episode_id, "summary_id": summary.pk}
+        )
     return summary
 
 
@@ -130,9 +132,7 @@ def demo_summaries_ensure(*, outdated_version: str = "v2") -> dict[str, list[int
     Returns {prompt_version: [episode ids]}.
     """
     current = settings.SUMMARY_PROMPT_VERSION
-    episodes = list(
-        Episode.objects.filter(transcript__isnull=False).order_by(F("published_at").asc(nulls_last=True), "id")
-    )
+    episodes = list(Episode.objects.filter(transcript__isnull=False).order_by(F("published_at").asc(nulls_last=True), "id"))
     shown: dict[str, list[int]] = {}
     for position, episode in enumerate(episodes):
         version = outdated_version if position == 0 and outdated_version != current else current
@@ -144,7 +144,9 @@ def demo_summaries_ensure(*, outdated_version: str = "v2") -> dict[str, list[int
             try:
                 summary = summary_generate(episode=episode, prompt_version=version)
             except SummaryGenerationError as exc:
-                logger.warning("demo_summary_failed", extra={"event": "demo_summary_failed", "episode_id": episode.pk, "error": str(exc)})
+                logger.warning(
+                    "demo_summary_failed", extra={"event": "demo_summary_failed", "episode_id": episode.pk, "error": str(exc)}
+                )
                 continue
             with transaction.atomic():
                 if summary.editorial_status == EditorialStatus.CANDIDATE and not summary_blocked_reason(summary):
@@ -176,7 +178,12 @@ def episode_resummarize(*, episode_id: int, actor) -> Delivery | None:
                 raise SummaryGenerationError(f"Episode {episode_id} is still in the pipeline ({episode.pipeline_status}).")
             now = timezone.now()
             Episode.objects.filter(pk=episode_id).update(
-                pipeline_status=Status.TRANSCRIBED, attempts=0, retry_after=None, enqueued_at=None, status_changed_at=now, updated_at=now
+                pipeline_status=Status.TRANSCRIBED,
+                attempts=0,
+                retry_after=None,
+                enqueued_at=None,
+                status_changed_at=now,
+                updated_at=now,
             )
             episode_enqueue(episode_id=episode_id)
             delivery = None

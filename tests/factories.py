@@ -59,7 +59,9 @@ def make_user(
     return user
 
 
-def make_podcast(title: str | None = None, *, feed_url: str | None = None, status: str = Podcast.Status.ACTIVE, **fields) -> Podcast:
+def make_podcast(
+    title: str | None = None, *, feed_url: str | None = None, status: str = Podcast.Status.ACTIVE, **fields
+) -> Podcast:
     n = next(_counter)
     return Podcast.objects.create(
         feed_url=feed_url or f"https://feeds.example.com/{n}.xml", title=title or f"Podcast {n}", status=status, **fields
@@ -167,4 +169,3 @@ def csrf_client(user=None) -> Client:
 def csrf_post(client: Client, url: str, data: dict | None = None, **extra):
     payload = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, **(data or {})}
     return client.post(url, payload, **extra)
-

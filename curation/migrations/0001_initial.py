@@ -6,61 +6,155 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CurationItem',
+            name="CurationItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.CharField(max_length=64)),
-                ('object_repr', models.CharField(blank=True, help_text='Snapshot, readable after the object is gone.', max_length=500)),
-                ('flag_class', models.CharField(choices=[('job_failed', 'Job failed'), ('malformed_llm_output', 'Malformed LLM output'), ('unverified_quote', 'Unverified quote'), ('low_confidence_transcript', 'Low-confidence transcript'), ('duplicate_audio', 'Duplicate audio'), ('feed_broken', 'Broken feed'), ('feed_submission', 'Feed submission'), ('llm_budget_exhausted', 'LLM budget exhausted'), ('delivery_failed', 'Delivery failed')], max_length=40)),
-                ('severity', models.CharField(choices=[('P0', 'P0 — broken'), ('P1', 'P1 — wrong'), ('P2', 'P2 — doubtful')], max_length=2)),
-                ('proposed_action', models.CharField(blank=True, choices=[('', 'None'), ('ingest_feed', 'Approve and ingest the feed'), ('retry_job', 'Retry the failed job'), ('hide_summary', 'Hide the summary'), ('resummarize', 'Summarize again'), ('retranscribe', 'Transcribe again')], default='', max_length=20)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('proposed_by', models.CharField(help_text='The stage or user that raised it.', max_length=100)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_review', 'In review'), ('resolved', 'Resolved'), ('dismissed', 'Dismissed'), ('escalated', 'Escalated')], default='pending', max_length=20)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution', models.TextField(blank=True)),
-                ('occurrences', models.PositiveIntegerField(default=1)),
-                ('last_seen', models.DateTimeField(auto_now_add=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='contenttypes.contenttype')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("object_id", models.CharField(max_length=64)),
+                (
+                    "object_repr",
+                    models.CharField(blank=True, help_text="Snapshot, readable after the object is gone.", max_length=500),
+                ),
+                (
+                    "flag_class",
+                    models.CharField(
+                        choices=[
+                            ("job_failed", "Job failed"),
+                            ("malformed_llm_output", "Malformed LLM output"),
+                            ("unverified_quote", "Unverified quote"),
+                            ("low_confidence_transcript", "Low-confidence transcript"),
+                            ("duplicate_audio", "Duplicate audio"),
+                            ("feed_broken", "Broken feed"),
+                            ("feed_submission", "Feed submission"),
+                            ("llm_budget_exhausted", "LLM budget exhausted"),
+                            ("delivery_failed", "Delivery failed"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("P0", "P0 — broken"), ("P1", "P1 — wrong"), ("P2", "P2 — doubtful")], max_length=2
+                    ),
+                ),
+                (
+                    "proposed_action",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None"),
+                            ("ingest_feed", "Approve and ingest the feed"),
+                            ("retry_job", "Retry the failed job"),
+                            ("hide_summary", "Hide the summary"),
+                            ("resummarize", "Summarize again"),
+                            ("retranscribe", "Transcribe again"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                ("proposed_by", models.CharField(help_text="The stage or user that raised it.", max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_review", "In review"),
+                            ("resolved", "Resolved"),
+                            ("dismissed", "Dismissed"),
+                            ("escalated", "Escalated"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution", models.TextField(blank=True)),
+                ("occurrences", models.PositiveIntegerField(default=1)),
+                ("last_seen", models.DateTimeField(auto_now_add=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("content_type", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="contenttypes.contenttype")),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['severity', 'created_at'],
-                'indexes': [models.Index(fields=['status', 'severity', 'created_at'], name='curationitem_inbox'), models.Index(fields=['content_type', 'object_id'], name='curationitem_object')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ('pending', 'in_review', 'escalated'))), fields=('content_type', 'object_id', 'flag_class'), name='curationitem_one_open_per_object_flag'), models.CheckConstraint(condition=models.Q(('severity__in', ['P0', 'P1', 'P2'])), name='curationitem_severity_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'in_review', 'resolved', 'dismissed', 'escalated'])), name='curationitem_status_valid')],
+                "ordering": ["severity", "created_at"],
+                "indexes": [
+                    models.Index(fields=["status", "severity", "created_at"], name="curationitem_inbox"),
+                    models.Index(fields=["content_type", "object_id"], name="curationitem_object"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ("pending", "in_review", "escalated"))),
+                        fields=("content_type", "object_id", "flag_class"),
+                        name="curationitem_one_open_per_object_flag",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("severity__in", ["P0", "P1", "P2"])), name="curationitem_severity_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["pending", "in_review", "resolved", "dismissed", "escalated"])),
+                        name="curationitem_status_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CuratorAction',
+            name="CuratorAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_label', models.CharField(help_text="Username, or 'system:<stage>' for automation.", max_length=150)),
-                ('object_id', models.CharField(max_length=64)),
-                ('target_repr', models.CharField(blank=True, max_length=500)),
-                ('action', models.CharField(max_length=50)),
-                ('from_state', models.CharField(blank=True, max_length=40)),
-                ('to_state', models.CharField(blank=True, max_length=40)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='contenttypes.contenttype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("actor_label", models.CharField(help_text="Username, or 'system:<stage>' for automation.", max_length=150)),
+                ("object_id", models.CharField(max_length=64)),
+                ("target_repr", models.CharField(blank=True, max_length=500)),
+                ("action", models.CharField(max_length=50)),
+                ("from_state", models.CharField(blank=True, max_length=40)),
+                ("to_state", models.CharField(blank=True, max_length=40)),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("content_type", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="contenttypes.contenttype")),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['content_type', 'object_id', '-created_at'], name='curatoraction_target')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["content_type", "object_id", "-created_at"], name="curatoraction_target")],
             },
         ),
     ]

@@ -6,25 +6,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('curation', '0001_initial'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("curation", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='curatoraction',
-            name='curation_item',
-            field=models.ForeignKey(blank=True, help_text='The inbox item this decision was about, for queue actions.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='actions', to='curation.curationitem'),
+            model_name="curatoraction",
+            name="curation_item",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The inbox item this decision was about, for queue actions.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="actions",
+                to="curation.curationitem",
+            ),
         ),
         migrations.AddIndex(
-            model_name='curationitem',
-            index=models.Index(condition=models.Q(('status__in', ('pending', 'in_review', 'escalated'))), fields=['severity', 'created_at', 'id'], name='curationitem_open_inbox'),
+            model_name="curationitem",
+            index=models.Index(
+                condition=models.Q(("status__in", ("pending", "in_review", "escalated"))),
+                fields=["severity", "created_at", "id"],
+                name="curationitem_open_inbox",
+            ),
         ),
         migrations.AddIndex(
-            model_name='curationitem',
-            index=models.Index(condition=models.Q(('status__in', ('pending', 'in_review', 'escalated'))), fields=['content_type', 'flag_class'], name='curationitem_open_kind'),
+            model_name="curationitem",
+            index=models.Index(
+                condition=models.Q(("status__in", ("pending", "in_review", "escalated"))),
+                fields=["content_type", "flag_class"],
+                name="curationitem_open_kind",
+            ),
         ),
     ]

@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('curation', '0005_curatoraction_append_only_trigger_sqlite'),
+        ("curation", "0005_curatoraction_append_only_trigger_sqlite"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='curationitem',
-            name='flag_class',
-            field=models.CharField(choices=[('job_failed', 'Job failed'), ('malformed_llm_output', 'Malformed LLM output'), ('unverified_quote', 'Unverified quote'), ('low_confidence_transcript', 'Low-confidence transcript'), ('duplicate_audio', 'Duplicate audio'), ('feed_broken', 'Broken feed'), ('feed_submission', 'Feed submission'), ('llm_budget_exhausted', 'LLM budget exhausted'), ('delivery_failed', 'Delivery failed'), ('media_budget_spent', 'Audio storage budget spent')], max_length=40),
+            model_name="curationitem",
+            name="flag_class",
+            field=models.CharField(
+                choices=[
+                    ("job_failed", "Job failed"),
+                    ("malformed_llm_output", "Malformed LLM output"),
+                    ("unverified_quote", "Unverified quote"),
+                    ("low_confidence_transcript", "Low-confidence transcript"),
+                    ("duplicate_audio", "Duplicate audio"),
+                    ("feed_broken", "Broken feed"),
+                    ("feed_submission", "Feed submission"),
+                    ("llm_budget_exhausted", "LLM budget exhausted"),
+                    ("delivery_failed", "Delivery failed"),
+                    ("media_budget_spent", "Audio storage budget spent"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

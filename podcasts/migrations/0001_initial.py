@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,138 +14,241 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Podcast',
+            name="Podcast",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('feed_url', models.URLField(max_length=2000, unique=True)),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('description', models.TextField(blank=True, help_text='Sanitized HTML from the feed.')),
-                ('link', models.URLField(blank=True, max_length=2000)),
-                ('image_url', models.URLField(blank=True, max_length=2000)),
-                ('author', models.CharField(blank=True, max_length=500)),
-                ('language', models.CharField(blank=True, max_length=35)),
-                ('explicit', models.BooleanField(null=True)),
-                ('itunes_type', models.CharField(blank=True, max_length=20)),
-                ('categories', models.JSONField(blank=True, default=list)),
-                ('etag', models.CharField(blank=True, max_length=500)),
-                ('last_modified', models.CharField(blank=True, max_length=100)),
-                ('last_fetched_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('pending_approval', 'Pending approval'), ('disabled', 'Disabled')], default='active', max_length=20)),
-                ('curator_notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("feed_url", models.URLField(max_length=2000, unique=True)),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("description", models.TextField(blank=True, help_text="Sanitized HTML from the feed.")),
+                ("link", models.URLField(blank=True, max_length=2000)),
+                ("image_url", models.URLField(blank=True, max_length=2000)),
+                ("author", models.CharField(blank=True, max_length=500)),
+                ("language", models.CharField(blank=True, max_length=35)),
+                ("explicit", models.BooleanField(null=True)),
+                ("itunes_type", models.CharField(blank=True, max_length=20)),
+                ("categories", models.JSONField(blank=True, default=list)),
+                ("etag", models.CharField(blank=True, max_length=500)),
+                ("last_modified", models.CharField(blank=True, max_length=100)),
+                ("last_fetched_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("pending_approval", "Pending approval"), ("disabled", "Disabled")],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("curator_notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title', 'id'],
+                "ordering": ["title", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guid', models.CharField(help_text='Natural key: feed guid, else enclosure URL, else a hash.', max_length=1000)),
-                ('title', models.CharField(blank=True, max_length=1000)),
-                ('description', models.TextField(blank=True, help_text='Sanitized HTML from the feed.')),
-                ('link', models.URLField(blank=True, max_length=2000)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('enclosure_url', models.URLField(blank=True, max_length=2000)),
-                ('enclosure_type', models.CharField(blank=True, max_length=100)),
-                ('enclosure_length', models.BigIntegerField(blank=True, null=True)),
-                ('duration_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('image_url', models.URLField(blank=True, max_length=2000)),
-                ('explicit', models.BooleanField(null=True)),
-                ('episode_number', models.PositiveIntegerField(blank=True, null=True)),
-                ('season_number', models.PositiveIntegerField(blank=True, null=True)),
-                ('episode_type', models.CharField(choices=[('full', 'Full'), ('trailer', 'Trailer'), ('bonus', 'Bonus')], default='full', max_length=10)),
-                ('transcript_url', models.URLField(blank=True, max_length=2000)),
-                ('transcript_type', models.CharField(blank=True, max_length=100)),
-                ('transcript_links', models.JSONField(blank=True, default=list, help_text='Every podcast:transcript {url, type, language, rel}.')),
-                ('chapters', models.JSONField(blank=True, default=list, help_text='Inline chapters [{start, title}].')),
-                ('chapters_url', models.URLField(blank=True, max_length=2000)),
-                ('content_hash', models.CharField(blank=True, help_text='Hash of the publisher fields, to skip unchanged items.', max_length=64)),
-                ('pipeline_status', models.CharField(choices=[('new', 'New'), ('downloading', 'Downloading'), ('downloaded', 'Downloaded'), ('transcribing', 'Transcribing'), ('transcribed', 'Transcribed'), ('summarizing', 'Summarizing'), ('summarized', 'Summarized'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='new', max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('status_changed_at', models.DateTimeField(auto_now_add=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, help_text="When the current stage's job was handed to the queue.", null=True)),
-                ('retry_after', models.DateTimeField(blank=True, help_text='A failed attempt waits until then (backoff).', null=True)),
-                ('audio_path', models.CharField(blank=True, help_text='Relative to MEDIA_ROOT.', max_length=1000)),
-                ('audio_sha256', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('audio_bytes', models.BigIntegerField(blank=True, null=True)),
-                ('audio_duration', models.FloatField(blank=True, null=True)),
-                ('hidden', models.BooleanField(default=False)),
-                ('curator_notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('podcast', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='episodes', to='podcasts.podcast')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("guid", models.CharField(help_text="Natural key: feed guid, else enclosure URL, else a hash.", max_length=1000)),
+                ("title", models.CharField(blank=True, max_length=1000)),
+                ("description", models.TextField(blank=True, help_text="Sanitized HTML from the feed.")),
+                ("link", models.URLField(blank=True, max_length=2000)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("enclosure_url", models.URLField(blank=True, max_length=2000)),
+                ("enclosure_type", models.CharField(blank=True, max_length=100)),
+                ("enclosure_length", models.BigIntegerField(blank=True, null=True)),
+                ("duration_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("image_url", models.URLField(blank=True, max_length=2000)),
+                ("explicit", models.BooleanField(null=True)),
+                ("episode_number", models.PositiveIntegerField(blank=True, null=True)),
+                ("season_number", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "episode_type",
+                    models.CharField(
+                        choices=[("full", "Full"), ("trailer", "Trailer"), ("bonus", "Bonus")], default="full", max_length=10
+                    ),
+                ),
+                ("transcript_url", models.URLField(blank=True, max_length=2000)),
+                ("transcript_type", models.CharField(blank=True, max_length=100)),
+                (
+                    "transcript_links",
+                    models.JSONField(blank=True, default=list, help_text="Every podcast:transcript {url, type, language, rel}."),
+                ),
+                ("chapters", models.JSONField(blank=True, default=list, help_text="Inline chapters [{start, title}].")),
+                ("chapters_url", models.URLField(blank=True, max_length=2000)),
+                (
+                    "content_hash",
+                    models.CharField(
+                        blank=True, help_text="Hash of the publisher fields, to skip unchanged items.", max_length=64
+                    ),
+                ),
+                (
+                    "pipeline_status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("downloading", "Downloading"),
+                            ("downloaded", "Downloaded"),
+                            ("transcribing", "Transcribing"),
+                            ("transcribed", "Transcribed"),
+                            ("summarizing", "Summarizing"),
+                            ("summarized", "Summarized"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("status_changed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "enqueued_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the current stage's job was handed to the queue.", null=True
+                    ),
+                ),
+                (
+                    "retry_after",
+                    models.DateTimeField(blank=True, help_text="A failed attempt waits until then (backoff).", null=True),
+                ),
+                ("audio_path", models.CharField(blank=True, help_text="Relative to MEDIA_ROOT.", max_length=1000)),
+                ("audio_sha256", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("audio_bytes", models.BigIntegerField(blank=True, null=True)),
+                ("audio_duration", models.FloatField(blank=True, null=True)),
+                ("hidden", models.BooleanField(default=False)),
+                ("curator_notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "podcast",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="episodes", to="podcasts.podcast"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-id'],
+                "ordering": ["-published_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('plan', models.CharField(choices=[('free', 'Free'), ('premium', 'Premium')], default='free', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("plan", models.CharField(choices=[("free", "Free"), ("premium", "Premium")], default="free", max_length=10)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="profile", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('notify_new_episodes', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('podcast', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='podcasts.podcast')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("notify_new_episodes", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "podcast",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="subscriptions", to="podcasts.podcast"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="subscriptions", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Transcript',
+            name="Transcript",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('whisper', 'Whisper'), ('publisher', 'Publisher'), ('reused', 'Reused (same audio)')], max_length=20)),
-                ('language', models.CharField(blank=True, max_length=35)),
-                ('duration', models.FloatField(blank=True, null=True)),
-                ('segments', models.JSONField(default=list, help_text='[{start, end, text, avg_logprob, no_speech_prob}]')),
-                ('text', models.TextField(blank=True)),
-                ('model', models.CharField(blank=True, max_length=200)),
-                ('wall_seconds', models.FloatField(blank=True, null=True)),
-                ('avg_logprob', models.FloatField(blank=True, null=True)),
-                ('no_speech_ratio', models.FloatField(blank=True, null=True)),
-                ('source_url', models.URLField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('episode', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='transcript', to='podcasts.episode')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("whisper", "Whisper"), ("publisher", "Publisher"), ("reused", "Reused (same audio)")],
+                        max_length=20,
+                    ),
+                ),
+                ("language", models.CharField(blank=True, max_length=35)),
+                ("duration", models.FloatField(blank=True, null=True)),
+                ("segments", models.JSONField(default=list, help_text="[{start, end, text, avg_logprob, no_speech_prob}]")),
+                ("text", models.TextField(blank=True)),
+                ("model", models.CharField(blank=True, max_length=200)),
+                ("wall_seconds", models.FloatField(blank=True, null=True)),
+                ("avg_logprob", models.FloatField(blank=True, null=True)),
+                ("no_speech_ratio", models.FloatField(blank=True, null=True)),
+                ("source_url", models.URLField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "episode",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="transcript", to="podcasts.episode"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['pipeline_status', 'status_changed_at'], name='episode_status_changed'),
+            model_name="episode",
+            index=models.Index(fields=["pipeline_status", "status_changed_at"], name="episode_status_changed"),
         ),
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['podcast', '-published_at'], name='episode_podcast_published'),
+            model_name="episode",
+            index=models.Index(fields=["podcast", "-published_at"], name="episode_podcast_published"),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.UniqueConstraint(fields=('podcast', 'guid'), name='episode_unique_podcast_guid'),
+            model_name="episode",
+            constraint=models.UniqueConstraint(fields=("podcast", "guid"), name="episode_unique_podcast_guid"),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('pipeline_status__in', ['new', 'downloading', 'downloaded', 'transcribing', 'transcribed', 'summarizing', 'summarized', 'failed', 'skipped'])), name='episode_pipeline_status_valid'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "pipeline_status__in",
+                        [
+                            "new",
+                            "downloading",
+                            "downloaded",
+                            "transcribing",
+                            "transcribed",
+                            "summarizing",
+                            "summarized",
+                            "failed",
+                            "skipped",
+                        ],
+                    )
+                ),
+                name="episode_pipeline_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='profile',
-            constraint=models.CheckConstraint(condition=models.Q(('plan__in', ['free', 'premium'])), name='profile_plan_valid'),
+            model_name="profile",
+            constraint=models.CheckConstraint(condition=models.Q(("plan__in", ["free", "premium"])), name="profile_plan_valid"),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.UniqueConstraint(fields=('user', 'podcast'), name='subscription_unique_user_podcast'),
+            model_name="subscription",
+            constraint=models.UniqueConstraint(fields=("user", "podcast"), name="subscription_unique_user_podcast"),
         ),
     ]

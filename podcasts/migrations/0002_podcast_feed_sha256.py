@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('podcasts', '0001_initial'),
+        ("podcasts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='podcast',
-            name='feed_sha256',
-            field=models.CharField(blank=True, help_text='Hash of the last ingested body: an identical body is not parsed again.', max_length=64),
+            model_name="podcast",
+            name="feed_sha256",
+            field=models.CharField(
+                blank=True, help_text="Hash of the last ingested body: an identical body is not parsed again.", max_length=64
+            ),
         ),
     ]

@@ -4,34 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('podcasts', '0003_search_indexes'),
+        ("podcasts", "0003_search_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='episode',
-            name='progress',
-            field=models.FloatField(blank=True, help_text='Seconds transcribed / duration, written by the whisper worker.', null=True),
+            model_name="episode",
+            name="progress",
+            field=models.FloatField(
+                blank=True, help_text="Seconds transcribed / duration, written by the whisper worker.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='episode',
-            name='progress_updated_at',
+            model_name="episode",
+            name="progress_updated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='episode',
-            name='whisper_model',
-            field=models.CharField(blank=True, help_text='Set by the out-of-memory fallback (WHISPER_FALLBACK_MODELS); empty: WHISPER_MODEL.', max_length=200),
+            model_name="episode",
+            name="whisper_model",
+            field=models.CharField(
+                blank=True,
+                help_text="Set by the out-of-memory fallback (WHISPER_FALLBACK_MODELS); empty: WHISPER_MODEL.",
+                max_length=200,
+            ),
         ),
         migrations.AlterField(
-            model_name='transcript',
-            name='segments',
-            field=models.JSONField(default=list, help_text='[{start, end, text, avg_logprob, no_speech_prob, words: [{start, end, word, probability}]}]'),
+            model_name="transcript",
+            name="segments",
+            field=models.JSONField(
+                default=list,
+                help_text="[{start, end, text, avg_logprob, no_speech_prob, words: [{start, end, word, probability}]}]",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__isnull', True), models.Q(('progress__gte', 0), ('progress__lte', 1)), _connector='OR'), name='episode_progress_share'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("progress__isnull", True), models.Q(("progress__gte", 0), ("progress__lte", 1)), _connector="OR"
+                ),
+                name="episode_progress_share",
+            ),
         ),
     ]

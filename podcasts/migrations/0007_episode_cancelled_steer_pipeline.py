@@ -4,27 +4,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('podcasts', '0006_normalise_feed_urls'),
+        ("podcasts", "0006_normalise_feed_urls"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='episode',
-            options={'ordering': ['-published_at', '-id'], 'permissions': [('steer_pipeline', 'Can see and steer the pipeline (/admin/pipeline/)')]},
+            name="episode",
+            options={
+                "ordering": ["-published_at", "-id"],
+                "permissions": [("steer_pipeline", "Can see and steer the pipeline (/admin/pipeline/)")],
+            },
         ),
         migrations.RemoveConstraint(
-            model_name='episode',
-            name='episode_pipeline_status_valid',
+            model_name="episode",
+            name="episode_pipeline_status_valid",
         ),
         migrations.AlterField(
-            model_name='episode',
-            name='pipeline_status',
-            field=models.CharField(choices=[('new', 'New'), ('downloading', 'Downloading'), ('downloaded', 'Downloaded'), ('transcribing', 'Transcribing'), ('transcribed', 'Transcribed'), ('summarizing', 'Summarizing'), ('summarized', 'Summarized'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('cancelled', 'Cancelled')], default='new', max_length=20),
+            model_name="episode",
+            name="pipeline_status",
+            field=models.CharField(
+                choices=[
+                    ("new", "New"),
+                    ("downloading", "Downloading"),
+                    ("downloaded", "Downloaded"),
+                    ("transcribing", "Transcribing"),
+                    ("transcribed", "Transcribed"),
+                    ("summarizing", "Summarizing"),
+                    ("summarized", "Summarized"),
+                    ("failed", "Failed"),
+                    ("skipped", "Skipped"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="new",
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('pipeline_status__in', ['new', 'downloading', 'downloaded', 'transcribing', 'transcribed', 'summarizing', 'summarized', 'failed', 'skipped', 'cancelled'])), name='episode_pipeline_status_valid'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "pipeline_status__in",
+                        [
+                            "new",
+                            "downloading",
+                            "downloaded",
+                            "transcribing",
+                            "transcribed",
+                            "summarizing",
+                            "summarized",
+                            "failed",
+                            "skipped",
+                            "cancelled",
+                        ],
+                    )
+                ),
+                name="episode_pipeline_status_valid",
+            ),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('podcasts', '0007_episode_cancelled_steer_pipeline'),
+        ("podcasts", "0007_episode_cancelled_steer_pipeline"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='podcast',
-            name='artwork_path',
+            model_name="podcast",
+            name="artwork_path",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='podcast',
-            name='artwork_source_url',
+            model_name="podcast",
+            name="artwork_source_url",
             field=models.URLField(blank=True, max_length=2000),
         ),
         migrations.AddField(
-            model_name='podcast',
-            name='artwork_type',
+            model_name="podcast",
+            name="artwork_type",
             field=models.CharField(blank=True, max_length=20),
         ),
     ]

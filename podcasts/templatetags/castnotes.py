@@ -87,7 +87,9 @@ def transcript_items(audio_url: str, lines) -> str:
     # Raw values in, each escaped once here, not through a format_html per line: for a
     # thousand lines the lazy-string checks of format_html cost more than the text.
     href = html.escape(audio_url) if audio_url else ""
-    return mark_safe("\n".join(f"<li>{_seek_html(href, line.start)} <span>{html.escape(line.text)}</span></li>" for line in lines))
+    return mark_safe(
+        "\n".join(f"<li>{_seek_html(href, line.start)} <span>{html.escape(line.text)}</span></li>" for line in lines)
+    )
 
 
 @register.simple_tag

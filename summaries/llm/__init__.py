@@ -109,7 +109,9 @@ def output_verify(
     full_segments = full_segments or segments
     duration = max(s["end"] for s in full_segments)
     given = list(ads or [])
-    model_ads, dropped_ads = ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
+    model_ads, dropped_ads = (
+        ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
+    )
     spans = ad_spans_normalize([*given, *model_ads])
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)

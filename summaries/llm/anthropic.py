@@ -51,6 +51,8 @@ def tool_for(prompt: PromptTemplate) -> dict[str, Any]:
 
 def temperature_for(prompt: PromptTemplate) -> float | None:
     return settings.SUMMARY_TEMPERATURE if prompt.uses_temperature else None
+
+
 RETRYABLE_STATUS = {408, 409, 429}
 
 
@@ -257,7 +259,13 @@ def _chunks(lines: list[str], *, token_limit: int) -> list[list[str]]:
 
 def _overhead(prompt: PromptTemplate, context: EpisodeContext | None = None) -> int:
     context_tokens = estimate_tokens(context_block(context or EpisodeContext())) if prompt.uses_context else 0
-    return estimate_tokens(prompt.system) + estimate_tokens(json.dumps(tool_for(prompt))) + estimate_tokens(prompt.chunk) + context_tokens + 50
+    return (
+        estimate_tokens(prompt.system)
+        + estimate_tokens(json.dumps(tool_for(prompt)))
+        + estimate_tokens(prompt.chunk)
+        + context_tokens
+        + 50
+    )
 
 
 def single_request_params(
@@ -271,7 +279,11 @@ def single_request_params(
         return None
     user = prompt.fill(prompt.user, context=context, transcript=transcript, duration=_duration(segments))
     return request_params(
-        model=settings.ANTHROPIC_MODEL, system=prompt.system, user=user, tool=tool_for(prompt), temperature=temperature_for(prompt)
+        model=settings.ANTHROPIC_MODEL,
+        system=prompt.system,
+        user=user,
+        tool=tool_for(prompt),
+        temperature=temperature_for(prompt),
     )
 
 
@@ -311,7 +323,12 @@ def summarize(segments: list[dict], *, prompt: PromptTemplate, budget, context: 
         partials = [
             ask(
                 prompt.fill(
-                    prompt.chunk_for(i + 1), context=context, transcript="\n".join(chunk), duration=duration, part=i + 1, parts=len(chunks)
+                    prompt.chunk_for(i + 1),
+                    context=context,
+                    transcript="\n".join(chunk),
+                    duration=duration,
+                    part=i + 1,
+                    parts=len(chunks),
                 )
             )
             for i, chunk in enumerate(chunks)

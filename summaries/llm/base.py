@@ -3,7 +3,6 @@ the provider output, transcript cleaning. Providers (summaries.llm.anthropic,
 summaries.llm.extractive) import this module; summaries.llm dispatches to them.
 """
 
-
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -132,7 +131,9 @@ def price_for(model: str) -> dict[str, float] | None:
     return table[max(matches, key=len)] if matches else None
 
 
-def cost_usd(model: str, *, input_tokens: int, output_tokens: int, cache_write_tokens: int = 0, cache_read_tokens: int = 0) -> Decimal:
+def cost_usd(
+    model: str, *, input_tokens: int, output_tokens: int, cache_write_tokens: int = 0, cache_read_tokens: int = 0
+) -> Decimal:
     price = price_for(model)
     if price is None:
         raise ProviderRejected(f"no price for model {model!r} in LLM_PRICES_USD_PER_MTOK")

@@ -6,92 +6,175 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('podcasts', '0001_initial'),
+        ("podcasts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Summary',
+            name="Summary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content', models.JSONField(help_text='Validated against summaries.schema: tldr, key_points, quotes, chapters, topics.')),
-                ('prompt_version', models.CharField(max_length=20)),
-                ('provider', models.CharField(max_length=20)),
-                ('model', models.CharField(max_length=100)),
-                ('input_tokens', models.PositiveIntegerField(default=0)),
-                ('output_tokens', models.PositiveIntegerField(default=0)),
-                ('cost_usd', models.DecimalField(decimal_places=6, default=0, max_digits=12)),
-                ('source_hash', models.CharField(db_index=True, help_text='sha256(transcript text, prompt version, model).', max_length=64)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('requests', models.PositiveIntegerField(default=0, help_text='LLM requests made to produce it.')),
-                ('editorial_status', models.CharField(choices=[('candidate', 'Candidate'), ('published', 'Published'), ('featured', 'Featured'), ('hidden', 'Hidden'), ('retired', 'Retired')], default='candidate', max_length=20)),
-                ('editorial_changed_at', models.DateTimeField(auto_now_add=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='summaries', to='podcasts.episode')),
-                ('superseded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='summaries.summary')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content",
+                    models.JSONField(help_text="Validated against summaries.schema: tldr, key_points, quotes, chapters, topics."),
+                ),
+                ("prompt_version", models.CharField(max_length=20)),
+                ("provider", models.CharField(max_length=20)),
+                ("model", models.CharField(max_length=100)),
+                ("input_tokens", models.PositiveIntegerField(default=0)),
+                ("output_tokens", models.PositiveIntegerField(default=0)),
+                ("cost_usd", models.DecimalField(decimal_places=6, default=0, max_digits=12)),
+                (
+                    "source_hash",
+                    models.CharField(db_index=True, help_text="sha256(transcript text, prompt version, model).", max_length=64),
+                ),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                ("requests", models.PositiveIntegerField(default=0, help_text="LLM requests made to produce it.")),
+                (
+                    "editorial_status",
+                    models.CharField(
+                        choices=[
+                            ("candidate", "Candidate"),
+                            ("published", "Published"),
+                            ("featured", "Featured"),
+                            ("hidden", "Hidden"),
+                            ("retired", "Retired"),
+                        ],
+                        default="candidate",
+                        max_length=20,
+                    ),
+                ),
+                ("editorial_changed_at", models.DateTimeField(auto_now_add=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="summaries", to="podcasts.episode"
+                    ),
+                ),
+                (
+                    "superseded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="summaries.summary",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'summaries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "summaries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('regeneration', 'Regeneration'), ('new_episode', 'New episode email')], max_length=20)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('processing', 'Processing'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=20)),
-                ('target_prompt_version', models.CharField(blank=True, max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('batch_id', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('status_changed_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='podcasts.episode')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to=settings.AUTH_USER_MODEL)),
-                ('summary', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='summaries.summary')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("regeneration", "Regeneration"), ("new_episode", "New episode email")], max_length=20
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processing", "Processing"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("target_prompt_version", models.CharField(blank=True, max_length=20)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("batch_id", models.CharField(blank=True, db_index=True, max_length=200)),
+                ("status_changed_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="podcasts.episode"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "summary",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="summaries.summary",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='summary',
-            index=models.Index(fields=['episode', 'editorial_status'], name='summary_episode_status'),
+            model_name="summary",
+            index=models.Index(fields=["episode", "editorial_status"], name="summary_episode_status"),
         ),
         migrations.AddIndex(
-            model_name='summary',
-            index=models.Index(fields=['prompt_version', 'editorial_status'], name='summary_version_status'),
+            model_name="summary",
+            index=models.Index(fields=["prompt_version", "editorial_status"], name="summary_version_status"),
         ),
         migrations.AddConstraint(
-            model_name='summary',
-            constraint=models.CheckConstraint(condition=models.Q(('editorial_status__in', ['candidate', 'published', 'featured', 'hidden', 'retired'])), name='summary_editorial_status_valid'),
+            model_name="summary",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("editorial_status__in", ["candidate", "published", "featured", "hidden", "retired"])),
+                name="summary_editorial_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['status', 'status_changed_at'], name='delivery_status_changed'),
+            model_name="delivery",
+            index=models.Index(fields=["status", "status_changed_at"], name="delivery_status_changed"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'regeneration'), ('status__in', ['pending', 'processing'])), fields=('episode', 'user'), name='delivery_one_open_regeneration'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "regeneration"), ("status__in", ["pending", "processing"])),
+                fields=("episode", "user"),
+                name="delivery_one_open_regeneration",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'new_episode')), fields=('episode', 'user'), name='delivery_one_new_episode_email'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "new_episode")), fields=("episode", "user"), name="delivery_one_new_episode_email"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['regeneration', 'new_episode'])), name='delivery_kind_valid'),
+            model_name="delivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["regeneration", "new_episode"])), name="delivery_kind_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'processing', 'sent', 'failed', 'cancelled'])), name='delivery_status_valid'),
+            model_name="delivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "processing", "sent", "failed", "cancelled"])),
+                name="delivery_status_valid",
+            ),
         ),
     ]

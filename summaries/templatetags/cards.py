@@ -59,4 +59,3 @@ def episode_cards(episodes, heading: str = "h3", show_podcast: bool = False, sea
             f'  <p class="meta">{byline}{date}</p>\n  {body}\n</article>\n'
         )
     return mark_safe("".join(cards))
-

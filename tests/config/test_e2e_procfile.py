@@ -10,8 +10,8 @@ none carries an email address, the API key or a password.
 import html
 import re
 import urllib.error
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from summaries.models import Summary
 from tests.fakes.smtp_server import FakeSMTP
+from tests.support import workers
 from tests.support.httpserver import Route
 from tests.support.pipeline import DEMO_AUDIO
 from tests.support.procfile import (
@@ -31,7 +32,6 @@ from tests.support.procfile import (
     not_json_lines,
     procfile_env,
 )
-from tests.support import workers
 from tests.support.workers import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

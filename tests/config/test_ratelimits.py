@@ -62,7 +62,12 @@ def test_sign_ups_over_the_limit_get_429_and_create_no_account(settings, django_
         return csrf_post(
             csrf_client(),
             "/accounts/signup/",
-            {"username": f"new{n}", "email": f"new{n}@example.com", "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+            {
+                "username": f"new{n}",
+                "email": f"new{n}@example.com",
+                "password1": "a-long-pass-phrase-9",
+                "password2": "a-long-pass-phrase-9",
+            },
         )
 
     allowed = [sign_up(n).status_code for n in range(2)]
@@ -118,7 +123,11 @@ def test_with_redis_the_counters_live_in_redis_shared_by_every_process(settings,
 
 
 def test_deploy_check_passes_with_production_settings_and_redis(redis_url):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))
+    }
     env.update(
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-for-the-check-0123456789abcdef",
         DJANGO_ALLOWED_HOSTS="castnotes.example.org",
@@ -128,7 +137,11 @@ def test_deploy_check_passes_with_production_settings_and_redis(redis_url):
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr

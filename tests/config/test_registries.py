@@ -23,8 +23,22 @@ def test_stage_table_holds_download_transcribe_summarize_in_pipeline_order():
 
     assert table == [
         ("download", "new", "downloading", "downloads", "podcasts.tasks.download_episode", "podcasts.download.episode_download"),
-        ("transcribe", "downloaded", "transcribing", "transcription", "podcasts.tasks.transcribe_episode", "podcasts.pipeline.episode_transcribe"),
-        ("summarize", "transcribed", "summarizing", "summaries", "summaries.tasks.summarize_episode", "summaries.services.episode_summarize"),
+        (
+            "transcribe",
+            "downloaded",
+            "transcribing",
+            "transcription",
+            "podcasts.tasks.transcribe_episode",
+            "podcasts.pipeline.episode_transcribe",
+        ),
+        (
+            "summarize",
+            "transcribed",
+            "summarizing",
+            "summaries",
+            "summaries.tasks.summarize_episode",
+            "summaries.services.episode_summarize",
+        ),
     ]
     for stage in stages():
         assert callable(stage.run_function())

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from config.queues import enqueue
 from summaries.models import Delivery
-from tests.support.workers import ROOT, worker_env
 from tests.factories import make_podcast, make_user
+from tests.support.workers import ROOT, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,7 +22,11 @@ def test_deploy_check_passes_with_production_settings():
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,7 +67,9 @@ def test_testserver_is_no_allowed_host_outside_tests():
         "print(Client(HTTP_HOST='testserver').get('/accounts/password_reset/').status_code)"
     )
 
-    result = manage("shell", "--no-imports", "-c", code, env=production_env(DJANGO_ALLOWED_HOSTS="", DJANGO_SECURE_SSL_REDIRECT="0"))
+    result = manage(
+        "shell", "--no-imports", "-c", code, env=production_env(DJANGO_ALLOWED_HOSTS="", DJANGO_SECURE_SSL_REDIRECT="0")
+    )
 
     hosts, status = result.stdout.strip().splitlines()[-2:]
     assert hosts == "['localhost', '127.0.0.1', '[::1]']", result.stdout + result.stderr
@@ -100,7 +106,13 @@ def test_hsts_preload_is_opt_in_and_the_deploy_check_stays_clean_without_it():
     code = "from django.conf import settings as s; print(s.SECURE_HSTS_PRELOAD, s.SECURE_HSTS_SECONDS)"
     default = manage("shell", "--no-imports", "-c", code, env=production_env())
     opted_in = manage("shell", "--no-imports", "-c", code, env=production_env(DJANGO_HSTS_PRELOAD="1"))
-    check = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(EMAIL_URL="smtp://mail.example.org:587", DJANGO_HSTS_PRELOAD="1"))
+    check = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env=production_env(EMAIL_URL="smtp://mail.example.org:587", DJANGO_HSTS_PRELOAD="1"),
+    )
 
     assert default.stdout.split()[-2:] == ["False", "31536000"]
     assert opted_in.stdout.split()[-2:] == ["True", "31536000"]
@@ -122,6 +134,12 @@ def test_healthz_answers_plain_http_probes_while_pages_redirect_to_https(setting
 def test_production_settings_exempt_healthz_from_the_ssl_redirect():
     from tests.support.production import manage, production_env
 
-    result = manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)", env=production_env())
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)",
+        env=production_env(),
+    )
 
     assert result.stdout.strip().splitlines()[-1] == "True ['^healthz$']"

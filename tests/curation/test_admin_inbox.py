@@ -129,7 +129,7 @@ def test_evidence_is_pretty_printed_and_escaped(curator_client, summary):
 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert "<script>alert(1)</script>" not in content
-    assert '{\n  &quot;n&quot;: 1,' in content
+    assert "{\n  &quot;n&quot;: 1," in content
 
 
 def test_evidence_still_reads_after_the_object_is_deleted(curator_client, episode):

@@ -11,7 +11,6 @@ from summaries.models import Summary
 from tests.factories import PASSWORD, make_summary
 
 
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_curator_filters_to_p0_resolves_and_sees_the_action_in_history(browser, live_server, curator, episode, podcast):

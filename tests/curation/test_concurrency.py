@@ -1,6 +1,5 @@
 """Real concurrency on PostgreSQL: row locks keep every decision logged exactly once."""
 
-
 import pytest
 
 from curation.models import CurationItem, CuratorAction

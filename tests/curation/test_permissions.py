@@ -149,9 +149,7 @@ def test_curators_and_superusers_run_every_inbox_action(client_for, users, objec
 def test_plain_staff_get_403_on_every_inbox_action(client_for, plain_staff, objects, action):
     item = objects["item"]
 
-    response = client_for(plain_staff).post(
-        "/admin/curation/curationitem/", {"action": action, "_selected_action": [item.pk]}
-    )
+    response = client_for(plain_staff).post("/admin/curation/curationitem/", {"action": action, "_selected_action": [item.pk]})
 
     assert response.status_code == FORBIDDEN
     assert CurationItem.objects.get(pk=item.pk).status == "pending"
@@ -199,8 +197,15 @@ def test_summary_editorial_button_by_role(client_for, users, objects):
 def _rq_urls() -> list[str]:
     """Every django-rq URL, filled with sample arguments."""
     samples = {
-        "queue_index": "0", "job_id": "job", "result_id": "res", "key": "worker", "scheduler_index": "0",
-        "connection_index": "0", "scheduler_name": "sched", "cron_job_name": "cron", "token": "tok",
+        "queue_index": "0",
+        "job_id": "job",
+        "result_id": "res",
+        "key": "worker",
+        "scheduler_index": "0",
+        "connection_index": "0",
+        "scheduler_name": "sched",
+        "cron_job_name": "cron",
+        "token": "tok",
     }
     urls = []
     for pattern in django_rq.urls.urlpatterns:

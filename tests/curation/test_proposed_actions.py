@@ -15,16 +15,22 @@ Status = Episode.PipelineStatus
 
 
 def _transcribed(episode, **fields):
-    Transcript.objects.create(episode=episode, source="whisper", segments=[{"start": 0, "end": 1, "text": "Old words."}], text="Old words.")
+    Transcript.objects.create(
+        episode=episode, source="whisper", segments=[{"start": 0, "end": 1, "text": "Old words."}], text="Old words."
+    )
     Episode.objects.filter(pk=episode.pk).update(**fields)
     episode.refresh_from_db()
     return episode
 
 
-def test_retranscribe_drops_the_transcript_and_queues_whisper_on_the_audio_kept(episode, curator, media_root, redis_queues, django_capture_on_commit_callbacks):
+def test_retranscribe_drops_the_transcript_and_queues_whisper_on_the_audio_kept(
+    episode, curator, media_root, redis_queues, django_capture_on_commit_callbacks
+):
     audio = copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac")
     episode = _transcribed(episode, pipeline_status=Status.SUMMARIZED, audio_path=audio)
-    item = enqueue_for_review(target=episode, flag_class="low_confidence_transcript", severity="P2", proposed_action="retranscribe")
+    item = enqueue_for_review(
+        target=episode, flag_class="low_confidence_transcript", severity="P2", proposed_action="retranscribe"
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         assert curation_item_resolve(item, actor=curator, resolution="misheard throughout")
@@ -38,7 +44,9 @@ def test_retranscribe_drops_the_transcript_and_queues_whisper_on_the_audio_kept(
 
 def test_retranscribe_without_audio_downloads_again(episode, curator, redis_queues, django_capture_on_commit_callbacks):
     episode = _transcribed(episode, pipeline_status=Status.FAILED, audio_path="audio/1/gone.mp3")
-    item = enqueue_for_review(target=episode, flag_class="low_confidence_transcript", severity="P2", proposed_action="retranscribe")
+    item = enqueue_for_review(
+        target=episode, flag_class="low_confidence_transcript", severity="P2", proposed_action="retranscribe"
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         curation_item_resolve(item, actor=curator, resolution="")
@@ -52,14 +60,18 @@ def test_retranscribe_is_refused_while_a_stage_works_on_the_episode(episode, cur
     from curation.services import ProposedActionFailed
 
     episode = _transcribed(episode, pipeline_status=Status.SUMMARIZING)
-    item = enqueue_for_review(target=episode, flag_class="low_confidence_transcript", severity="P2", proposed_action="retranscribe")
+    item = enqueue_for_review(
+        target=episode, flag_class="low_confidence_transcript", severity="P2", proposed_action="retranscribe"
+    )
 
     with pytest.raises(ProposedActionFailed, match="being worked on"):
         curation_item_resolve(item, actor=curator, resolution="")
     assert Transcript.objects.filter(episode=episode).exists()
 
 
-def test_resummarize_of_a_summarized_episode_regenerates_delete_last(episode, curator, redis_queues, django_capture_on_commit_callbacks):
+def test_resummarize_of_a_summarized_episode_regenerates_delete_last(
+    episode, curator, redis_queues, django_capture_on_commit_callbacks
+):
     episode = _transcribed(episode, pipeline_status=Status.SUMMARIZED)
     summary = make_summary(episode, editorial_status="published", prompt_version="v2")
     item = enqueue_for_review(target=summary, flag_class="unverified_quote", severity="P2", proposed_action="resummarize")
@@ -78,7 +90,9 @@ def test_resummarize_of_a_summarized_episode_regenerates_delete_last(episode, cu
     assert Delivery.objects.filter(episode=episode, kind=Delivery.Kind.REGENERATION).count() == 1  # the open one is reused
 
 
-def test_resummarize_of_a_failed_episode_without_summary_runs_the_stage_again(episode, curator, redis_queues, django_capture_on_commit_callbacks):
+def test_resummarize_of_a_failed_episode_without_summary_runs_the_stage_again(
+    episode, curator, redis_queues, django_capture_on_commit_callbacks
+):
     episode = _transcribed(episode, pipeline_status=Status.FAILED, attempts=3)
     item = enqueue_for_review(target=episode, flag_class="job_failed", severity="P0", proposed_action="resummarize")
 

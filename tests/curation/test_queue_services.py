@@ -28,16 +28,27 @@ MOVES = {
 }
 # From DESIGN.md: open items can be reviewed, resolved, dismissed, escalated; closed ones are final.
 ALLOWED = {
-    ("pending", "in_review"), ("pending", "resolved"), ("pending", "dismissed"), ("pending", "escalated"),
-    ("in_review", "pending"), ("in_review", "resolved"), ("in_review", "dismissed"), ("in_review", "escalated"),
-    ("escalated", "in_review"), ("escalated", "resolved"), ("escalated", "dismissed"),
+    ("pending", "in_review"),
+    ("pending", "resolved"),
+    ("pending", "dismissed"),
+    ("pending", "escalated"),
+    ("in_review", "pending"),
+    ("in_review", "resolved"),
+    ("in_review", "dismissed"),
+    ("in_review", "escalated"),
+    ("escalated", "in_review"),
+    ("escalated", "resolved"),
+    ("escalated", "dismissed"),
 }
 STATES = list(CurationItem.Status.values)
 
 
 def make_item(target, status="pending", flag_class="feed_broken", proposed_action="", severity="P1") -> CurationItem:
     item = enqueue_for_review(
-        target=target, flag_class=flag_class, severity=severity, proposed_action=proposed_action,
+        target=target,
+        flag_class=flag_class,
+        severity=severity,
+        proposed_action=proposed_action,
         evidence={"note": "x"},
     )
     CurationItem.objects.filter(pk=item.pk).update(status=status)
@@ -63,9 +74,7 @@ def test_allowed_queue_move_writes_one_action(podcast, curator, start, to):
     assert (action.content_type, action.object_id) == (ContentType.objects.get_for_model(podcast), str(podcast.pk))
 
 
-@pytest.mark.parametrize(
-    ("start", "to"), sorted({(a, b) for a in STATES for b in MOVES if a != b} - ALLOWED)
-)
+@pytest.mark.parametrize(("start", "to"), sorted({(a, b) for a in STATES for b in MOVES if a != b} - ALLOWED))
 def test_illegal_queue_move_raises_and_writes_nothing(podcast, curator, start, to):
     item = make_item(podcast, start)
 

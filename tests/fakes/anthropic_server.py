@@ -115,7 +115,9 @@ def summary_from_lines(lines: list[tuple[float, str]]) -> dict:
             "The hosts work through several practical subjects in one long conversation, comparing what they tried "
             "with what the research says. They keep returning to small habits that make a large difference over time."
         ),
-        "key_points": [f"{n + 1}. The discussion covers this: {first_sentence(text)[:220]}" for n, (_, text) in enumerate(picks[:6])],
+        "key_points": [
+            f"{n + 1}. The discussion covers this: {first_sentence(text)[:220]}" for n, (_, text) in enumerate(picks[:6])
+        ],
         "quotes": [{"text": first_sentence(text), "start": start} for start, text in picks[1:6]],
         "chapters": chapters,
         "topics": ["practical advice", "science", "habits", "community", "history"],
@@ -132,7 +134,8 @@ def summary_of_request(body: dict) -> dict:
     chapters = sorted({c["start"]: c for p in parts for c in p["chapters"]}.values(), key=lambda c: c["start"])
     return {
         "tldr": parts[0]["tldr"],
-        "key_points": [p["key_points"][0] for p in parts][:7] + ["Merged point A", "Merged point B", "Merged point C"][: max(0, 3 - len(parts))],
+        "key_points": [p["key_points"][0] for p in parts][:7]
+        + ["Merged point A", "Merged point B", "Merged point C"][: max(0, 3 - len(parts))],
         "quotes": [q for p in parts for q in p["quotes"]][:5],
         "chapters": chapters[:30],
         "topics": parts[0]["topics"],

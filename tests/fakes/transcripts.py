@@ -30,7 +30,18 @@ _TOPICS = {
         ],
     ),
     "city cycling": (
-        ["bike lanes", "commute", "traffic", "helmets", "cargo bikes", "intersections", "city council", "parking", "safety", "routes"],
+        [
+            "bike lanes",
+            "commute",
+            "traffic",
+            "helmets",
+            "cargo bikes",
+            "intersections",
+            "city council",
+            "parking",
+            "safety",
+            "routes",
+        ],
         [
             "Protected {a} changed my {b} more than any new bicycle ever did.",
             "When the {a} voted for the new {b}, the number of riders doubled in a year.",
@@ -41,7 +52,18 @@ _TOPICS = {
         ],
     ),
     "sleep science": (
-        ["sleep", "circadian rhythm", "melatonin", "caffeine", "naps", "deep sleep", "screens", "morning light", "insomnia", "dreams"],
+        [
+            "sleep",
+            "circadian rhythm",
+            "melatonin",
+            "caffeine",
+            "naps",
+            "deep sleep",
+            "screens",
+            "morning light",
+            "insomnia",
+            "dreams",
+        ],
         [
             "Your {a} is set mostly by {b} in the first hour after waking.",
             "A late {a} can quietly steal an hour of {b} without you noticing.",
@@ -63,7 +85,18 @@ _TOPICS = {
         ],
     ),
     "ocean tides": (
-        ["tides", "moon", "coastline", "estuaries", "tide pools", "currents", "sea level", "harbours", "storm surge", "sandbanks"],
+        [
+            "tides",
+            "moon",
+            "coastline",
+            "estuaries",
+            "tide pools",
+            "currents",
+            "sea level",
+            "harbours",
+            "storm surge",
+            "sandbanks",
+        ],
         [
             "The {a} follow the {b}, but the shape of the {c} decides how high they climb.",
             "In narrow {a} the {b} can rise faster than a person can walk.",
@@ -82,7 +115,9 @@ _BANTER = [
     "Let's take a quick step back here.",
     "That's exactly what I kept hearing.",
 ]
-CLOSING_LINE = "And that is where we will stop today, so thank you for listening to the whole marathon episode of Castnotes Radio."
+CLOSING_LINE = (
+    "And that is where we will stop today, so thank you for listening to the whole marathon episode of Castnotes Radio."
+)
 
 
 def _sentence(rng: random.Random, topic: str) -> str:

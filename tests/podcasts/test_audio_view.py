@@ -15,8 +15,12 @@ def episode(db, media_root):
     (media_root / "audio" / "1.mp3").write_bytes(AUDIO)
     podcast = Podcast.objects.create(feed_url="https://example.com/feed.xml", title="Show")
     return Episode.objects.create(
-        podcast=podcast, guid="g1", title="One", enclosure_url="https://cdn.example.com/1.mp3",
-        enclosure_type="audio/mpeg", audio_path="audio/1.mp3",
+        podcast=podcast,
+        guid="g1",
+        title="One",
+        enclosure_url="https://cdn.example.com/1.mp3",
+        enclosure_type="audio/mpeg",
+        audio_path="audio/1.mp3",
     )
 
 
@@ -31,7 +35,13 @@ def test_whole_file_is_served_and_advertises_ranges(client, episode):
 
 @pytest.mark.parametrize(
     ("header", "first", "last"),
-    [("bytes=10-19", 10, 19), ("bytes=10240-", None, None), ("bytes=10000-", 10000, 10239), ("bytes=-40", 10200, 10239), ("bytes=0-999999", 0, 10239)],
+    [
+        ("bytes=10-19", 10, 19),
+        ("bytes=10240-", None, None),
+        ("bytes=10000-", 10000, 10239),
+        ("bytes=-40", 10200, 10239),
+        ("bytes=0-999999", 0, 10239),
+    ],
 )
 def test_range_requests_get_the_exact_bytes(client, episode, header, first, last):
     response = client.get(f"/episodes/{episode.pk}/audio", HTTP_RANGE=header)

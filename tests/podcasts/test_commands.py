@@ -42,7 +42,13 @@ def test_addfeed_json_prints_one_object_and_a_second_run_changes_nothing(http_se
     second = json.loads(run("addfeed", http_server.url("/feed"), "--json"))
 
     podcast = Podcast.objects.get()
-    assert first == {"podcast_id": podcast.pk, "title": "Alpha", "episodes_created": 3, "episodes_updated": 0, "episodes_total": 3}
+    assert first == {
+        "podcast_id": podcast.pk,
+        "title": "Alpha",
+        "episodes_created": 3,
+        "episodes_updated": 0,
+        "episodes_total": 3,
+    }
     assert second == {**first, "episodes_created": 0}
 
 
@@ -57,7 +63,9 @@ def test_addfeed_text_output_names_the_podcast(http_server):
 
 @pytest.mark.django_db
 def test_addfeed_hostile_feed_is_a_command_error_and_stores_nothing(http_server):
-    http_server.routes["/feed"] = Route(b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]><rss><channel><title>&x;</title></channel></rss>')
+    http_server.routes["/feed"] = Route(
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]><rss><channel><title>&x;</title></channel></rss>'
+    )
 
     with pytest.raises(CommandError, match="DOCTYPE"):
         run("addfeed", http_server.url("/feed"))
@@ -82,7 +90,9 @@ def _manage(*args, database):
         "FETCH_ALLOW_PRIVATE_NETWORKS": "0",
     }
     env.pop("REDIS_URL", None)
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,7 +118,9 @@ def test_bad_input_exits_nonzero_with_one_line_on_stderr_and_no_traceback(args, 
 
 def test_importopml_with_a_doctype_exits_nonzero_with_one_line(tmp_path, cli_database):
     opml = tmp_path / "evil.opml"
-    opml.write_bytes(b'<?xml version="1.0"?><!DOCTYPE o [<!ENTITY x SYSTEM "file:///etc/passwd">]><opml><body><outline xmlUrl="&x;"/></body></opml>')
+    opml.write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE o [<!ENTITY x SYSTEM "file:///etc/passwd">]><opml><body><outline xmlUrl="&x;"/></body></opml>'
+    )
 
     result = _manage("importopml", str(opml), database=cli_database)
 
@@ -145,15 +157,17 @@ def test_pollfeeds_reports_a_failing_feed_and_keeps_going(http_server):
 
 
 @pytest.mark.django_db
-def test_importopml_adds_and_ingests_feeds_and_skips_invalid_and_known_ones(http_server, tmp_path, django_capture_on_commit_callbacks):
+def test_importopml_adds_and_ingests_feeds_and_skips_invalid_and_known_ones(
+    http_server, tmp_path, django_capture_on_commit_callbacks
+):
     http_server.routes["/one"] = Route(feed("One", 2, slug="one"))
     http_server.routes["/two"] = Route(feed("Two", 1, slug="two"))
     opml = tmp_path / "feeds.opml"
     opml.write_text(
         f"""<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>
-        <outline text="Group"><outline type="rss" text="One" xmlUrl="{http_server.url('/one')}"/></outline>
-        <outline type="rss" text="Two" xmlurl="{http_server.url('/two')}"/>
-        <outline type="rss" text="Again" xmlUrl="{http_server.url('/one')}"/>
+        <outline text="Group"><outline type="rss" text="One" xmlUrl="{http_server.url("/one")}"/></outline>
+        <outline type="rss" text="Two" xmlurl="{http_server.url("/two")}"/>
+        <outline type="rss" text="Again" xmlUrl="{http_server.url("/one")}"/>
         <outline type="rss" text="Bad" xmlUrl="ftp://example.com/x.xml"/>
         </body></opml>"""
     )
@@ -224,7 +238,9 @@ def test_demo_ingests_the_bundled_feed_over_loopback_and_is_repeatable(settings)
 
     podcast = Podcast.objects.get()
     assert podcast.title == "Castnotes Sample Podcast"
-    assert sorted(e.enclosure_url.rsplit("/", 2)[-2] + "/" + e.enclosure_url.rsplit("/", 1)[-1] for e in podcast.episodes.all()) == [
+    assert sorted(
+        e.enclosure_url.rsplit("/", 2)[-2] + "/" + e.enclosure_url.rsplit("/", 1)[-1] for e in podcast.episodes.all()
+    ) == [
         "audio/episode-1.mp3",
         "audio/episode-2.mp3",
         "audio/episode-3.mp3",
@@ -258,7 +274,9 @@ def test_importopml_with_redis_enqueues_refresh_jobs_that_a_real_worker_runs(htt
     settings.RQ_QUEUES = {name: {**conf, "URL": redis_url} for name, conf in settings.RQ_QUEUES.items()}
     http_server.routes["/one"] = Route(feed("One", 2, slug="one"))
     path = tmp_path / "feeds.opml"
-    path.write_text(f'<opml version="2.0"><body><outline type="rss" text="One" xmlUrl="{http_server.url("/one")}"/></body></opml>')
+    path.write_text(
+        f'<opml version="2.0"><body><outline type="rss" text="One" xmlUrl="{http_server.url("/one")}"/></body></opml>'
+    )
 
     assert json.loads(run("importopml", str(path), "--json"))["added"] == 1
     queue = django_rq.get_queue("feeds")

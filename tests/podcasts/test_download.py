@@ -52,7 +52,9 @@ def broken_route(body: bytes, *, cut_at: int):
     return handler
 
 
-def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server, media_root, podcast, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
+def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(
+    http_server, media_root, podcast, demo_mp3, redis_queues, django_capture_on_commit_callbacks
+):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
     episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
@@ -71,7 +73,9 @@ def test_audio_is_streamed_hashed_probed_and_handed_to_transcription(http_server
     assert not audio_paths(episode)[0].exists()
 
 
-def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, podcast, demo_mp3, redis_queues, django_capture_on_commit_callbacks):
+def test_a_duplicate_or_late_download_job_is_a_no_op(
+    http_server, media_root, podcast, demo_mp3, redis_queues, django_capture_on_commit_callbacks
+):
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
     episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
@@ -84,7 +88,9 @@ def test_a_duplicate_or_late_download_job_is_a_no_op(http_server, media_root, po
     assert len(queue_jobs("transcription")) == 1
 
 
-def test_a_broken_transfer_keeps_the_partial_file_and_the_retry_resumes_with_range(http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks):
+def test_a_broken_transfer_keeps_the_partial_file_and_the_retry_resumes_with_range(
+    http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks
+):
     http_server.routes["/ep1.mp3"] = broken_route(demo_mp3, cut_at=40_000)
     episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
 
@@ -110,7 +116,9 @@ def test_a_broken_transfer_keeps_the_partial_file_and_the_retry_resumes_with_ran
     assert not partial.exists()
 
 
-def test_a_server_ignoring_range_sends_the_whole_file_again(http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks):
+def test_a_server_ignoring_range_sends_the_whole_file_again(
+    http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks
+):
     http_server.routes["/ep1.mp3"] = range_route(demo_mp3, honour_range=False)
     episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"))
     partial = audio_paths(episode)[0]
@@ -219,14 +227,21 @@ def test_audio_over_the_duration_cap_is_skipped_before_decoding(http_server, med
     assert not any(p.is_file() for p in media_root.rglob("*"))
 
 
-def test_same_audio_as_a_transcribed_episode_reuses_its_transcript_and_flags_it(http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks):
+def test_same_audio_as_a_transcribed_episode_reuses_its_transcript_and_flags_it(
+    http_server, media_root, podcast, demo_mp3, django_capture_on_commit_callbacks
+):
     original = make_episode(
-        podcast,
-        title="The original", pipeline_status=Status.SUMMARIZED, audio_sha256=hashlib.sha256(demo_mp3).hexdigest()
+        podcast, title="The original", pipeline_status=Status.SUMMARIZED, audio_sha256=hashlib.sha256(demo_mp3).hexdigest()
     )
     Transcript.objects.create(
-        episode=original, source="whisper", language="en", duration=36.2, model="tiny.en",
-        segments=[{"start": 0.0, "end": 3.0, "text": "Welcome back to Field Notes.", "avg_logprob": -0.2, "no_speech_prob": 0.01}],
+        episode=original,
+        source="whisper",
+        language="en",
+        duration=36.2,
+        model="tiny.en",
+        segments=[
+            {"start": 0.0, "end": 3.0, "text": "Welcome back to Field Notes.", "avg_logprob": -0.2, "no_speech_prob": 0.01}
+        ],
         text="Welcome back to Field Notes.",
     )
     http_server.routes["/rerun.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
@@ -254,7 +269,10 @@ def test_a_publisher_transcript_skips_download_and_whisper(http_server, media_ro
     episode = make_episode(
         podcast,
         enclosure_url=http_server.url("/ep1.mp3"),
-        transcript_links=[{"url": http_server.url("/t.vtt"), "type": "text/vtt"}, {"url": http_server.url("/t.html"), "type": "text/html"}],
+        transcript_links=[
+            {"url": http_server.url("/t.vtt"), "type": "text/vtt"},
+            {"url": http_server.url("/t.html"), "type": "text/html"},
+        ],
     )
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -278,10 +296,14 @@ def test_a_publisher_transcript_skips_download_and_whisper(http_server, media_ro
     ],
     ids=["html-page", "html-as-json", "malformed-json", "404"],
 )
-def test_an_unusable_publisher_transcript_falls_back_to_the_audio(http_server, media_root, podcast, demo_mp3, route, declared, django_capture_on_commit_callbacks):
+def test_an_unusable_publisher_transcript_falls_back_to_the_audio(
+    http_server, media_root, podcast, demo_mp3, route, declared, django_capture_on_commit_callbacks
+):
     http_server.routes["/t"] = route
     http_server.routes["/ep1.mp3"] = Route(demo_mp3, headers={"Content-Type": "audio/mpeg"})
-    episode = make_episode(podcast, enclosure_url=http_server.url("/ep1.mp3"), transcript_url=http_server.url("/t"), transcript_type=declared)
+    episode = make_episode(
+        podcast, enclosure_url=http_server.url("/ep1.mp3"), transcript_url=http_server.url("/t"), transcript_type=declared
+    )
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_download(episode_id=episode.pk)

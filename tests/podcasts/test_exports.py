@@ -23,8 +23,14 @@ SEGMENTS = [
 def episode(podcast):
     episode = make_episode(podcast, pipeline_status=Episode.PipelineStatus.TRANSCRIBED)
     Transcript.objects.create(
-        episode=episode, source="whisper", language="en", duration=61.0, segments=SEGMENTS,
-        text=" ".join(s["text"] for s in SEGMENTS), model="tiny.en", wall_seconds=4.2,
+        episode=episode,
+        source="whisper",
+        language="en",
+        duration=61.0,
+        segments=SEGMENTS,
+        text=" ".join(s["text"] for s in SEGMENTS),
+        model="tiny.en",
+        wall_seconds=4.2,
     )
     return episode
 
@@ -58,7 +64,10 @@ def test_srt_export(episode, client_signed_in):
 def test_json_export_has_the_transcribe_keys(episode, client_signed_in):
     data = json.loads(client_signed_in.get(f"/episodes/{episode.pk}/transcript.json").content)
 
-    assert data["segments"] == [{"start": 0.0, "end": 2.5, "text": "Welcome to <Field Notes> & friends."}, {"start": 2.5, "end": 61.0, "text": "Today: bees."}]
+    assert data["segments"] == [
+        {"start": 0.0, "end": 2.5, "text": "Welcome to <Field Notes> & friends."},
+        {"start": 2.5, "end": 61.0, "text": "Today: bees."},
+    ]
     assert (data["language"], data["duration"], data["model"], data["source"]) == ("en", 61.0, "tiny.en", "whisper")
 
 
@@ -76,7 +85,7 @@ def test_anonymous_users_are_sent_to_log_in(episode, settings):
 
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith("/accounts/login/?next=")
-    assert "/episodes/%d/transcript.vtt" % episode.pk in response["Location"]
+    assert f"/episodes/{episode.pk}/transcript.vtt" in response["Location"]
 
 
 def test_unknown_format_hidden_episode_inactive_podcast_or_no_transcript_is_404(episode, podcast, client_signed_in):

@@ -23,7 +23,9 @@ def _feed_with_episodes(server, n: int) -> Podcast:
 
 def test_the_cause_ignores_each_episodes_url_and_numbers():
     one = failure_cause(stage="downloading", error="Audio download failed: HTTP 404 for http://h:81/audio/1.mp3 (not retrying).")
-    other = failure_cause(stage="downloading", error="Audio download failed: HTTP 404 for http://h:81/audio/77.mp3 (not retrying).")
+    other = failure_cause(
+        stage="downloading", error="Audio download failed: HTTP 404 for http://h:81/audio/77.mp3 (not retrying)."
+    )
 
     assert one == other
     assert one != failure_cause(stage="transcribing", error="Audio download failed: HTTP 404 for x (not retrying).")

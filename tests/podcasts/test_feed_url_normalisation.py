@@ -11,8 +11,8 @@ from curation.models import CurationItem
 from podcasts.feeds import normalize_feed_url
 from podcasts.models import Podcast
 from podcasts.services import opml_import, podcast_add, podcast_submit
-from tests.support.httpserver import Route
 from tests.factories import make_user
+from tests.support.httpserver import Route
 
 pytestmark = pytest.mark.django_db
 

@@ -10,15 +10,23 @@ BASE = "https://feeds.example.com/show/feed.xml"
 
 
 def rss(items: str, channel: str = "<title>Show</title>", prolog: bytes = b'<?xml version="1.0" encoding="UTF-8"?>\n') -> bytes:
-    return prolog + (
-        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
-        ' xmlns:podcast="https://podcastindex.org/namespace/1.0"'
-        ' xmlns:content="http://purl.org/rss/1.0/modules/content/">'
-        f"<channel>{channel}{items}</channel></rss>"
-    ).encode()
+    return (
+        prolog
+        + (
+            '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+            ' xmlns:podcast="https://podcastindex.org/namespace/1.0"'
+            ' xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            f"<channel>{channel}{items}</channel></rss>"
+        ).encode()
+    )
 
 
-def item(guid="g1", title="Episode", extra="", enclosure='<enclosure url="https://cdn.example.com/1.mp3" type="audio/mpeg" length="1000"/>'):
+def item(
+    guid="g1",
+    title="Episode",
+    extra="",
+    enclosure='<enclosure url="https://cdn.example.com/1.mp3" type="audio/mpeg" length="1000"/>',
+):
     guid_xml = f'<guid isPermaLink="false">{guid}</guid>' if guid else ""
     return f"<item><title>{title}</title>{guid_xml}{enclosure}{extra}</item>"
 
@@ -55,7 +63,11 @@ def test_stray_newline_and_bom_before_the_declaration_still_parse():
 def test_truncated_xml_is_refused(cut):
     """A body cut short (a partial download) is refused, even when it happens to end on a closing tag."""
     body = rss(item("a") + item("b"))
-    ends = {"mid-tag": body[:-40], "after-an-item": body[: body.rindex(b"</item>") + len(b"</item>")], "mid-text": body[: body.rindex(b"Episode") + 3]}
+    ends = {
+        "mid-tag": body[:-40],
+        "after-an-item": body[: body.rindex(b"</item>") + len(b"</item>")],
+        "mid-text": body[: body.rindex(b"Episode") + 3],
+    }
 
     with pytest.raises(FeedRefused, match="truncated"):
         parse_feed(ends[cut], base_url=BASE)
@@ -145,7 +157,11 @@ def test_only_audio_enclosures_are_kept_and_the_best_is_picked():
 
     a, v, u = parse_feed(body, base_url=BASE)["episodes"]
 
-    assert (a["enclosure_url"], a["enclosure_type"], a["enclosure_length"]) == ("https://cdn.example.com/ep.mp3", "audio/mpeg", 20)
+    assert (a["enclosure_url"], a["enclosure_type"], a["enclosure_length"]) == (
+        "https://cdn.example.com/ep.mp3",
+        "audio/mpeg",
+        20,
+    )
     assert v["enclosure_url"] == ""
     assert u["enclosure_url"] == "https://feeds.example.com/show/relative/ep.m4a"
     assert u["enclosure_type"].startswith("audio/")
@@ -176,13 +192,26 @@ def test_itunes_fields_are_captured():
     assert (episode["episode_number"], episode["season_number"], episode["episode_type"]) == (12, 3, "bonus")
     assert episode["published_at"] == datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
     podcast = parsed["podcast"]
-    assert (podcast["itunes_type"], podcast["explicit"], podcast["image_url"]) == ("serial", False, "https://img.example.com/s.jpg")
+    assert (podcast["itunes_type"], podcast["explicit"], podcast["image_url"]) == (
+        "serial",
+        False,
+        "https://img.example.com/s.jpg",
+    )
     assert podcast["categories"] == ["Technology"]
 
 
 @pytest.mark.parametrize(
     ("raw", "seconds"),
-    [("3600", 3600), ("60:00", 3600), ("01:00:00", 3600), ("1:02:03.7", 3723), ("", None), ("abc", None), ("-5", None), ("1:2:3:4", None)],
+    [
+        ("3600", 3600),
+        ("60:00", 3600),
+        ("01:00:00", 3600),
+        ("1:02:03.7", 3723),
+        ("", None),
+        ("abc", None),
+        ("-5", None),
+        ("1:2:3:4", None),
+    ],
 )
 def test_durations(raw, seconds):
     assert parse_duration(raw) == seconds
@@ -277,7 +306,10 @@ def test_nul_characters_never_reach_the_database():
 
     parsed = parse_feed(body, base_url=BASE)
 
-    for value in [parsed["podcast"]["title"], *(v for e in parsed["episodes"] for v in (e["title"], e["guid"], e["description"]))]:
+    for value in [
+        parsed["podcast"]["title"],
+        *(v for e in parsed["episodes"] for v in (e["title"], e["guid"], e["description"])),
+    ]:
         assert "\x00" not in value
 
 
@@ -291,7 +323,9 @@ def _no_controls(value: str) -> bool:
 def test_control_characters_are_stripped_from_guids_and_types():
     """A guid like "evil\\nBcc: victim" (empty title) becomes an email subject: every such text is one line."""
     enclosure = '<enclosure url="https://cdn.example.com/1.mp3" type="audio/mpeg&#10;Set-Cookie: x=1" length="1"/>'
-    transcript = '<podcast:transcript url="https://cdn.example.com/1.vtt" type="text/vtt&#10;X: y" language="en&#13;&#10;Bcc: z"/>'
+    transcript = (
+        '<podcast:transcript url="https://cdn.example.com/1.vtt" type="text/vtt&#10;X: y" language="en&#13;&#10;Bcc: z"/>'
+    )
     body = rss(item(guid="evil-guid&#10;Bcc: victim@example.com&#x2028;x", title="", enclosure=enclosure, extra=transcript))
 
     (episode,) = parse_feed(body, base_url=BASE)["episodes"]

@@ -49,7 +49,9 @@ def test_gzip_body_is_decompressed(http_server):
     assert result.body.startswith(b"<rss>") and len(result.body) == 5011
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/feed.xml", "gopher://example.com/", "file:///etc/passwd", "/etc/passwd", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/feed.xml", "gopher://example.com/", "file:///etc/passwd", "/etc/passwd", "javascript:alert(1)"]
+)
 def test_only_http_and_https_are_fetched(url):
     with pytest.raises(UnsafeURL):
         fetch_bytes(url, max_bytes=1000)
@@ -57,7 +59,16 @@ def test_only_http_and_https_are_fetched(url):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1/", "http://[::1]/", "http://[::ffff:10.0.0.1]/", "http://169.254.169.254/latest/meta-data/", "http://2130706433/", "http://localhost/", "http://10.1.2.3/", "http://192.168.0.1/"],
+    [
+        "http://127.0.0.1/",
+        "http://[::1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2130706433/",
+        "http://localhost/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+    ],
 )
 def test_private_addresses_are_refused_before_connecting(settings, url):
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
@@ -66,7 +77,15 @@ def test_private_addresses_are_refused_before_connecting(settings, url):
         fetch_bytes(url, max_bytes=1000)
 
 
-@pytest.mark.parametrize("target", ["http://127.0.0.1:{port}/secret", "http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/secret", "http://[::ffff:10.0.0.1]/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/secret",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{port}/secret",
+        "http://[::ffff:10.0.0.1]/",
+    ],
+)
 def test_every_redirect_hop_is_rechecked(trusted_server, target):
     trusted_server.routes["/feed"] = Route(status=302, headers={"Location": target.format(port=trusted_server.port)})
 
@@ -205,7 +224,9 @@ def test_stream_yields_chunks_and_counts_received_bytes(http_server):
 # --- issue 17 risks: NAT64, trusted networks by host and port, redirect ports ---------------
 
 
-@pytest.mark.parametrize("url", ["http://[64:ff9b::7f00:1]/", "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "http://[64:ff9b:1::a00:1]/"])
+@pytest.mark.parametrize(
+    "url", ["http://[64:ff9b::7f00:1]/", "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "http://[64:ff9b:1::a00:1]/"]
+)
 def test_nat64_addresses_of_private_ipv4_are_refused(settings, url):
     settings.FETCH_ALLOW_PRIVATE_NETWORKS = False
 

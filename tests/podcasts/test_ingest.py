@@ -45,16 +45,25 @@ def _nothing_stored():
 # --- hostile input: a clear error, nothing stored ----------------------------------------------
 
 HOSTILE_BODIES = {
-    "xxe": (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss><channel><title>&xxe;</title></channel></rss>', "DOCTYPE or entities"),
+    "xxe": (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss><channel><title>&xxe;</title></channel></rss>',
+        "DOCTYPE or entities",
+    ),
     "billion-laughs": (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
         b'<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
         b"<rss><channel><title>&lol3;</title></channel></rss>",
         "DOCTYPE or entities",
     ),
-    "external-dtd": (b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "http://127.0.0.1:1/evil.dtd"><rss><channel><title>t</title></channel></rss>', "DOCTYPE or entities"),
+    "external-dtd": (
+        b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "http://127.0.0.1:1/evil.dtd"><rss><channel><title>t</title></channel></rss>',
+        "DOCTYPE or entities",
+    ),
     "truncated": (feed([item(1), item(2)])[:-60], "truncated"),
-    "html-page": (b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><a href='/feed'>feed</a></body></html>", "HTML page"),
+    "html-page": (
+        b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><a href='/feed'>feed</a></body></html>",
+        "HTML page",
+    ),
 }
 
 
@@ -71,7 +80,17 @@ def test_hostile_body_is_refused_with_a_clear_error_and_nothing_stored(http_serv
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "etc/passwd", "ftp://example.com/feed.xml", "gopher://example.com/1", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "etc/passwd",
+        "ftp://example.com/feed.xml",
+        "gopher://example.com/1",
+        "javascript:alert(1)",
+    ],
+)
 def test_non_http_urls_are_refused_before_any_fetch(url):
     with pytest.raises(FeedIngestError, match="Only http and https"):
         podcast_add(feed_url=url)
@@ -156,7 +175,12 @@ def test_server_dripping_bytes_past_the_deadline_is_refused(http_server, setting
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "target",
-    ["http://127.0.0.1:{port}/feed.xml", "http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/feed.xml", "http://[::ffff:10.0.0.1]/feed.xml"],
+    [
+        "http://127.0.0.1:{port}/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{port}/feed.xml",
+        "http://[::ffff:10.0.0.1]/feed.xml",
+    ],
 )
 def test_redirect_to_a_private_address_is_refused(trusted_server, target):
     trusted_server.routes["/feed"] = Route(status=302, headers={"Location": target.format(port=trusted_server.port)})
@@ -228,7 +252,9 @@ def test_reingest_is_idempotent_keeps_curator_fields_and_updates_what_the_publis
     Podcast.objects.filter(pk=podcast.pk).update(curator_notes="podcast note", status=Podcast.Status.DISABLED)
 
     second = podcast_refresh(podcast=podcast)
-    http_server.routes["/feed"] = Route(feed([item(1, title="Episode 1 (remastered)"), item(2), item(3)], extra_channel="<lastBuildDate>now</lastBuildDate>"))
+    http_server.routes["/feed"] = Route(
+        feed([item(1, title="Episode 1 (remastered)"), item(2), item(3)], extra_channel="<lastBuildDate>now</lastBuildDate>")
+    )
     third = podcast_refresh(podcast=podcast)
 
     assert (first.created, first.updated, first.total) == (3, 0, 3)
@@ -244,7 +270,9 @@ def test_reingest_is_idempotent_keeps_curator_fields_and_updates_what_the_publis
 
 @pytest.mark.django_db
 def test_not_modified_response_does_no_parsing(http_server):
-    http_server.routes["/feed"] = Route(feed([item(1), item(2)]), headers={"ETag": '"v1"', "Last-Modified": "Mon, 06 Jan 2025 10:00:00 GMT"})
+    http_server.routes["/feed"] = Route(
+        feed([item(1), item(2)]), headers={"ETag": '"v1"', "Last-Modified": "Mon, 06 Jan 2025 10:00:00 GMT"}
+    )
     report = podcast_add(feed_url=http_server.url("/feed"))
     podcast = Podcast.objects.get(pk=report.podcast_id)
     before = dict(Episode.objects.values_list("guid", "updated_at"))

@@ -14,16 +14,16 @@ from django.utils import timezone
 from curation.models import CurationItem
 from podcasts.download import episode_download
 from podcasts.models import Episode
-from tests.support.httpserver import Route
 from tests.factories import make_episode
+from tests.support.httpserver import Route
 
 pytestmark = pytest.mark.django_db
 Status = Episode.PipelineStatus
 
 
 def _cached(podcast, media_root, *, days_ago: int, status=Status.SUMMARIZED, size: int = 1000) -> Episode:
-    episode = make_episode(podcast, 
-        enclosure_url="https://cdn.example.com/original.mp3", enclosure_type="audio/mpeg", pipeline_status=status
+    episode = make_episode(
+        podcast, enclosure_url="https://cdn.example.com/original.mp3", enclosure_type="audio/mpeg", pipeline_status=status
     )
     relative = f"audio/{episode.podcast_id}/{episode.pk}.mp3"
     (media_root / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,9 @@ def test_retention_off_keeps_everything(settings, media_root, podcast):
     assert old.audio_path and json.loads(out.getvalue())["audio_deleted"] == []
 
 
-def test_downloads_stop_with_one_inbox_item_once_the_budget_is_spent_and_resume_after(settings, media_root, http_server, demo_mp3, django_capture_on_commit_callbacks, podcast):
+def test_downloads_stop_with_one_inbox_item_once_the_budget_is_spent_and_resume_after(
+    settings, media_root, http_server, demo_mp3, django_capture_on_commit_callbacks, podcast
+):
     settings.MEDIA_MAX_BYTES = 1500
     settings.AUDIO_RETENTION_DAYS = 30
     _cached(podcast, media_root, days_ago=1, size=1000)

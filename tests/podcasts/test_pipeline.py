@@ -41,7 +41,13 @@ def test_process_turns_a_feed_into_transcripts_while_bad_episodes_fail_or_skip(
     )
     settings.AUDIO_MAX_BYTES = 1_500_000
     good = make_episode(podcast, title="JFK", enclosure_url=http_server.url("/jfk.flac"))
-    published = make_episode(podcast, title="Published", enclosure_url=http_server.url("/x.mp3"), transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt")
+    published = make_episode(
+        podcast,
+        title="Published",
+        enclosure_url=http_server.url("/x.mp3"),
+        transcript_url=http_server.url("/t.vtt"),
+        transcript_type="text/vtt",
+    )
     missing = make_episode(podcast, title="Missing", enclosure_url=http_server.url("/missing.mp3"))
     html = make_episode(podcast, title="HTML", enclosure_url=http_server.url("/html.mp3"))
     corrupt = make_episode(podcast, title="Corrupt", enclosure_url=http_server.url("/corrupt.mp3"))
@@ -59,13 +65,18 @@ def test_process_turns_a_feed_into_transcripts_while_bad_episodes_fail_or_skip(
     assert "ask not what your country can do for you" in state[good.pk].transcript.text.lower()
     assert state[published.pk].transcript.source == "publisher"
     assert state[published.pk].pipeline_status == Status.SUMMARIZED  # process drives the summaries stage too
-    assert (state[missing.pk].pipeline_status, state[missing.pk].last_error[:33]) == (Status.FAILED, "Audio download failed: HTTP 404 f")
+    assert (state[missing.pk].pipeline_status, state[missing.pk].last_error[:33]) == (
+        Status.FAILED,
+        "Audio download failed: HTTP 404 f",
+    )
     assert state[html.pk].pipeline_status == Status.FAILED and state[html.pk].last_error.startswith("Not audio")
     assert state[corrupt.pk].pipeline_status == Status.FAILED and state[corrupt.pk].last_error.startswith("Not audio")
     assert state[too_long.pk].pipeline_status == Status.SKIPPED and "AUDIO_MAX_SECONDS" in state[too_long.pk].last_error
     assert state[too_big.pk].pipeline_status == Status.SKIPPED and "AUDIO_MAX_BYTES" in state[too_big.pk].last_error
     assert report["processed"] == 7 and report["counts"]["skipped"] == 3
-    flagged = set(CurationItem.objects.filter(flag_class="job_failed", evidence__stage="downloading").values_list("object_id", flat=True))
+    flagged = set(
+        CurationItem.objects.filter(flag_class="job_failed", evidence__stage="downloading").values_list("object_id", flat=True)
+    )
     assert flagged == {str(missing.pk), str(html.pk), str(corrupt.pk)}
     assert Transcript.objects.count() == 2
 
@@ -78,7 +89,9 @@ def test_process_turns_a_feed_into_transcripts_while_bad_episodes_fail_or_skip(
 def test_process_waits_for_backoff_unless_the_episode_is_named(http_server, media_root, podcast, capsys):
     http_server.routes["/t.vtt"] = Route(VTT, headers={"Content-Type": "text/vtt"})
     later = timezone.now() + timedelta(minutes=5)
-    episode = make_episode(podcast, transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt", attempts=1, retry_after=later)
+    episode = make_episode(
+        podcast, transcript_url=http_server.url("/t.vtt"), transcript_type="text/vtt", attempts=1, retry_after=later
+    )
 
     call_command("process", "--json")
     report = json.loads(capsys.readouterr().out)

@@ -37,7 +37,9 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
+def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(
+    podcast, settings, redis_queues, django_capture_on_commit_callbacks
+):
     episode = make_episode(podcast)
     good_queues = settings.RQ_QUEUES
     down = f"redis://127.0.0.1:{closed_port()}/0"
@@ -62,9 +64,13 @@ def test_redis_down_at_enqueue_loses_nothing_and_a_later_sweep_enqueues_once(pod
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [episode.pk])]
 
 
-def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
+def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(
+    podcast, settings, redis_queues, django_capture_on_commit_callbacks
+):
     episode = make_episode(podcast)
-    settings.RQ_QUEUES = {name: {**conf, "URL": f"redis://127.0.0.1:{closed_port()}/0"} for name, conf in settings.RQ_QUEUES.items()}
+    settings.RQ_QUEUES = {
+        name: {**conf, "URL": f"redis://127.0.0.1:{closed_port()}/0"} for name, conf in settings.RQ_QUEUES.items()
+    }
 
     with django_capture_on_commit_callbacks(execute=True):
         report = pipeline_sweep()
@@ -73,7 +79,9 @@ def test_a_sweep_while_redis_is_down_reports_it_and_keeps_the_row_for_the_next(p
     assert Episode.objects.get(pk=episode.pk).enqueued_at is None
 
 
-def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(podcast, redis_queues, django_capture_on_commit_callbacks, settings):
+def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(
+    podcast, redis_queues, django_capture_on_commit_callbacks, settings
+):
     settings.PIPELINE_STUCK_SECONDS = 600
     stuck = make_episode(podcast, pipeline_status=Status.DOWNLOADING)
     fresh = make_episode(podcast, pipeline_status=Status.DOWNLOADING)
@@ -96,7 +104,9 @@ def test_a_row_stuck_in_a_working_state_goes_back_and_is_enqueued_once(podcast, 
     assert queue_jobs("downloads") == [("podcasts.tasks.download_episode", [stuck.pk])]
 
 
-def test_a_long_transcription_is_not_stuck_before_its_job_timeout(podcast, settings, redis_queues, django_capture_on_commit_callbacks):
+def test_a_long_transcription_is_not_stuck_before_its_job_timeout(
+    podcast, settings, redis_queues, django_capture_on_commit_callbacks
+):
     settings.PIPELINE_STUCK_SECONDS = 600
     three_hours = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, audio_duration=3 * 3600)
     age(three_hours, minutes=60)
@@ -167,7 +177,9 @@ def test_transcribed_rows_wait_for_a_summarizer(podcast, redis_queues, django_ca
     assert (episode.pk in report["enqueued"]) == (stage_from_ready(Status.TRANSCRIBED) is not None)
 
 
-def test_sweep_command_prints_one_json_object_and_refuses_bad_input(podcast, redis_queues, capsys, django_capture_on_commit_callbacks):
+def test_sweep_command_prints_one_json_object_and_refuses_bad_input(
+    podcast, redis_queues, capsys, django_capture_on_commit_callbacks
+):
     episode = make_episode(podcast)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -208,7 +220,9 @@ def test_sweep_command_also_recovers_a_delivery_left_processing_by_a_dead_worker
 
     episode = make_episode(podcast, pipeline_status=Status.SUMMARIZED)
     user = django_user_model.objects.create_user("keen", email="keen@example.com")
-    delivery = Delivery.objects.create(episode=episode, user=user, kind=Delivery.Kind.NEW_EPISODE, status=Delivery.Status.PROCESSING)
+    delivery = Delivery.objects.create(
+        episode=episode, user=user, kind=Delivery.Kind.NEW_EPISODE, status=Delivery.Status.PROCESSING
+    )
     Delivery.objects.filter(pk=delivery.pk).update(status_changed_at=timezone.now() - timedelta(hours=2))
 
     with django_capture_on_commit_callbacks(execute=True):

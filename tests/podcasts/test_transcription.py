@@ -75,10 +75,14 @@ def test_transcribe_command_refuses_bad_input_with_one_line(tmp_path, name, mess
 
 
 @pytest.mark.django_db
-def test_transcribe_stage_stores_the_transcript_and_is_idempotent(whisper_model, media_root, podcast, django_capture_on_commit_callbacks):
+def test_transcribe_stage_stores_the_transcript_and_is_idempotent(
+    whisper_model, media_root, podcast, django_capture_on_commit_callbacks
+):
     episode = make_episode(
         podcast,
-        pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"), audio_duration=11.0
+        pipeline_status=Status.DOWNLOADED,
+        audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"),
+        audio_duration=11.0,
     )
 
     with django_capture_on_commit_callbacks(execute=False):

@@ -17,9 +17,9 @@ from podcasts.pipeline import episode_transcribe, pipeline_sweep
 from podcasts.transcription import BASE_MODEL_SHA256, base_model_assemble, model_load
 from podcasts.transcripts import parse_transcript
 from summaries.llm import transcript_summarize
+from tests.factories import make_episode
 from tests.podcasts.test_transcription import word_error_rate
 from tests.support.pipeline import FIXTURES, JFK_REFERENCE, copy_audio, queue_jobs
-from tests.factories import make_episode
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,13 @@ def test_base_model_is_assembled_once_with_its_checksum(settings, tmp_path):
     again = base_model_assemble()
 
     assert again == folder
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.bin", "model.bin.sha256", "tokenizer.json", "vocabulary.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "model.bin",
+        "model.bin.sha256",
+        "tokenizer.json",
+        "vocabulary.txt",
+    ]
     digest = hashlib.sha256((folder / "model.bin").read_bytes()).hexdigest()
     assert digest == BASE_MODEL_SHA256 == (folder / "model.bin.sha256").read_text().strip()
     assert (folder / "model.bin").stat().st_mtime_ns == first_mtime  # not written twice
@@ -88,7 +94,9 @@ def test_base_model_loads_offline_detects_the_language_and_transcribes(base_mode
 def test_the_feed_language_reaches_whisper(base_model, media_root, podcast, django_capture_on_commit_callbacks):
     podcast.language = "fr-FR"  # deliberately wrong for jfk.flac: detection would say English
     podcast.save()
-    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(
+        podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac")
+    )
 
     with django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)
@@ -102,7 +110,9 @@ def test_the_feed_language_reaches_whisper(base_model, media_root, podcast, djan
 def test_an_english_only_model_refuses_a_non_english_feed(whisper_model, media_root, podcast):
     podcast.language = "de"
     podcast.save()
-    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(
+        podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac")
+    )
 
     status = episode_transcribe(episode_id=episode.pk)
 
@@ -121,12 +131,16 @@ def test_the_transcribe_command_refuses_a_language_the_model_cannot_hear(whisper
 
 
 @pytest.mark.django_db
-def test_out_of_memory_falls_back_to_the_next_model(settings, whisper_cache, media_root, redis_queues, django_capture_on_commit_callbacks, podcast):
+def test_out_of_memory_falls_back_to_the_next_model(
+    settings, whisper_cache, media_root, redis_queues, django_capture_on_commit_callbacks, podcast
+):
     settings.WHISPER_CACHE_DIR = str(whisper_cache)
     settings.WHISPER_MODEL = "base"
     settings.WHISPER_FALLBACK_MODELS = ["tiny.en"]
     settings.WHISPER_MODEL_LOADER = "tests.podcasts.test_transcription_models.loader_out_of_memory_for_base"
-    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(
+        podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac")
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         first = episode_transcribe(episode_id=episode.pk)
@@ -148,12 +162,16 @@ def test_out_of_memory_falls_back_to_the_next_model(settings, whisper_cache, med
 
 
 @pytest.mark.django_db
-def test_out_of_memory_on_the_last_model_fails_with_a_reason_and_a_curation_item(settings, whisper_cache, media_root, django_capture_on_commit_callbacks, podcast):
+def test_out_of_memory_on_the_last_model_fails_with_a_reason_and_a_curation_item(
+    settings, whisper_cache, media_root, django_capture_on_commit_callbacks, podcast
+):
     settings.WHISPER_CACHE_DIR = str(whisper_cache)
     settings.WHISPER_MODEL = "base"
     settings.WHISPER_FALLBACK_MODELS = ["tiny.en"]
     settings.WHISPER_MODEL_LOADER = "tests.podcasts.test_transcription_models.loader_always_out_of_memory"
-    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac"))
+    episode = make_episode(
+        podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(FIXTURES / "jfk.flac", media_root, "audio/1/jfk.flac")
+    )
 
     with django_capture_on_commit_callbacks(execute=False):
         statuses = [episode_transcribe(episode_id=episode.pk), episode_transcribe(episode_id=episode.pk)]
@@ -168,7 +186,9 @@ def test_out_of_memory_on_the_last_model_fails_with_a_reason_and_a_curation_item
 
 
 @pytest.mark.django_db
-def test_a_transcription_stuck_after_its_worker_died_retries_with_the_next_model(settings, redis_queues, django_capture_on_commit_callbacks, podcast):
+def test_a_transcription_stuck_after_its_worker_died_retries_with_the_next_model(
+    settings, redis_queues, django_capture_on_commit_callbacks, podcast
+):
     settings.WHISPER_MODEL = "base"
     settings.WHISPER_FALLBACK_MODELS = ["tiny.en"]
     stuck = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, audio_path="audio/1/a.mp3", audio_duration=60.0)
@@ -200,7 +220,13 @@ def test_without_a_smaller_model_a_stuck_transcription_is_retried_as_before(sett
 @pytest.mark.django_db
 def test_the_episode_page_shows_the_transcript_language_and_progress(podcast):
     done = make_episode(podcast, pipeline_status=Status.TRANSCRIBED)
-    Transcript.objects.create(episode=done, source="whisper", language="fr", segments=[{"start": 0.0, "end": 2.0, "text": "Bonjour à tous."}], text="Bonjour à tous.")
+    Transcript.objects.create(
+        episode=done,
+        source="whisper",
+        language="fr",
+        segments=[{"start": 0.0, "end": 2.0, "text": "Bonjour à tous."}],
+        text="Bonjour à tous.",
+    )
     working = make_episode(podcast, pipeline_status=Status.TRANSCRIBING, progress=0.42)
 
     done_page = Client().get(done.get_absolute_url()).content.decode()

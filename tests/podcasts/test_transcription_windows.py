@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from podcasts.models import Episode
 from podcasts.pipeline import episode_transcribe
 from podcasts.transcription import transcribe_file
+from tests.factories import make_episode
 from tests.podcasts.test_transcription import word_error_rate, words
 from tests.support.pipeline import DEMO_AUDIO, FIXTURES, JFK_REFERENCE, copy_audio
-from tests.factories import make_episode
 
 pytestmark = pytest.mark.slow
 
@@ -129,20 +129,23 @@ def test_progress_rises_monotonically_to_the_whole_duration(whole_and_windowed):
 
 
 @pytest.mark.django_db
-def test_the_worker_writes_progress_on_the_episode_row(whisper_model, speech_clip, media_root, settings, django_capture_on_commit_callbacks, podcast):
+def test_the_worker_writes_progress_on_the_episode_row(
+    whisper_model, speech_clip, media_root, settings, django_capture_on_commit_callbacks, podcast
+):
     settings.WHISPER_PROGRESS_SECONDS = 0  # every callback writes, so the sequence can be read back
     settings.WHISPER_WINDOW_SECONDS = WINDOW
     clip, _ = speech_clip
-    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(clip, media_root, "audio/1/speech.wav"), audio_duration=110.0)
+    episode = make_episode(
+        podcast,
+        pipeline_status=Status.DOWNLOADED,
+        audio_path=copy_audio(clip, media_root, "audio/1/speech.wav"),
+        audio_duration=110.0,
+    )
 
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
         status = episode_transcribe(episode_id=episode.pk)
 
-    written = [
-        float(m.group(1))
-        for q in queries.captured_queries
-        if (m := re.search(r'SET "progress" = ([0-9.e-]+)', q["sql"]))
-    ]
+    written = [float(m.group(1)) for q in queries.captured_queries if (m := re.search(r'SET "progress" = ([0-9.e-]+)', q["sql"]))]
     episode.refresh_from_db()
     assert status == Status.TRANSCRIBED
     assert len(written) > 4
@@ -153,10 +156,17 @@ def test_the_worker_writes_progress_on_the_episode_row(whisper_model, speech_cli
 
 
 @pytest.mark.django_db
-def test_progress_writes_are_throttled(whisper_model, speech_clip, media_root, settings, django_capture_on_commit_callbacks, podcast):
+def test_progress_writes_are_throttled(
+    whisper_model, speech_clip, media_root, settings, django_capture_on_commit_callbacks, podcast
+):
     settings.WHISPER_PROGRESS_SECONDS = 3600
     clip, _ = speech_clip
-    episode = make_episode(podcast, pipeline_status=Status.DOWNLOADED, audio_path=copy_audio(clip, media_root, "audio/1/speech.wav"), audio_duration=110.0)
+    episode = make_episode(
+        podcast,
+        pipeline_status=Status.DOWNLOADED,
+        audio_path=copy_audio(clip, media_root, "audio/1/speech.wav"),
+        audio_duration=110.0,
+    )
 
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
         episode_transcribe(episode_id=episode.pk)

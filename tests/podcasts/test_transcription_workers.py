@@ -9,16 +9,18 @@ from django.core.management import call_command
 
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_enqueue
+from tests.factories import make_episode
 from tests.support.pipeline import FIXTURES, queue_jobs
 from tests.support.workers import run_worker, start_worker, wait_for
-from tests.factories import make_episode
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 Status = Episode.PipelineStatus
 
 
-def test_a_whisper_worker_killed_mid_job_is_retried_with_the_next_model(media_root, redis_queues, settings, monkeypatch, tmp_path, podcast):
+def test_a_whisper_worker_killed_mid_job_is_retried_with_the_next_model(
+    media_root, redis_queues, settings, monkeypatch, tmp_path, podcast
+):
     # The worker subprocesses read these from the environment, this process from settings.
     for name, value in {
         "WHISPER_MODEL": "base",
@@ -38,7 +40,9 @@ def test_a_whisper_worker_killed_mid_job_is_retried_with_the_next_model(media_ro
     worker = start_worker(redis_queues, "transcription", whisper=True, burst=False, log=tmp_path / "worker.log")
     try:
         seen = wait_for(
-            lambda: Episode.objects.filter(pk=episode.pk, progress__gt=0, progress__lt=1).values_list("progress", flat=True).first(),
+            lambda: (
+                Episode.objects.filter(pk=episode.pk, progress__gt=0, progress__lt=1).values_list("progress", flat=True).first()
+            ),
             timeout=240,
             what="progress written by the worker while it transcribes",
         )

@@ -91,9 +91,9 @@ def test_an_html_page_is_not_a_transcript(fmt):
 @pytest.mark.parametrize(
     ("body", "fmt", "message"),
     [
-        (b"{\"segments\": [", "json", "Invalid JSON"),
-        (b"{\"segments\": [{\"body\": \"no times\"}]}", "json", "startTime"),
-        (b"{\"version\": \"1.0.0\"}", "json", "no segments"),
+        (b'{"segments": [', "json", "Invalid JSON"),
+        (b'{"segments": [{"body": "no times"}]}', "json", "startTime"),
+        (b'{"version": "1.0.0"}', "json", "no segments"),
         (b"Hello, this is just text.", "vtt", "WEBVTT"),
         (b"WEBVTT\n\nno cues here\n", "vtt", "no cues"),
         (b"1\nnot a timing line\nhello\n", "srt", "no timed cues"),
@@ -199,7 +199,9 @@ def test_a_publisher_transcript_with_nan_times_is_unusable_so_the_episode_falls_
 
     http_server.routes["/t.json"] = Route(_p20('"nan"', '"nan"'), headers={"Content-Type": "application/json"})
     podcast = Podcast.objects.create(feed_url=http_server.url("/feed.xml"), title="Show")
-    episode = Episode.objects.create(podcast=podcast, guid="g", transcript_url=http_server.url("/t.json"), transcript_type="application/json")
+    episode = Episode.objects.create(
+        podcast=podcast, guid="g", transcript_url=http_server.url("/t.json"), transcript_type="application/json"
+    )
 
     transcript, why = publisher_transcript_fetch(episode)
 

@@ -29,7 +29,9 @@ def failed_jobs(queue_name: str) -> list[str]:
     return FailedJobRegistry(queue=queue).get_job_ids()
 
 
-def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(http_server, media_root, podcast, jfk_bytes, redis_queues):
+def test_workers_take_new_episodes_to_transcripts_loading_the_model_once(
+    http_server, media_root, podcast, jfk_bytes, redis_queues
+):
     http_server.routes["/a.flac"] = Route(jfk_bytes, headers={"Content-Type": "audio/flac"})
     http_server.routes["/b.flac"] = Route(jfk_bytes, headers={"Content-Type": "audio/flac"})
     episodes = [make_episode(podcast, enclosure_url=http_server.url(path)) for path in ("/a.flac", "/b.flac")]
@@ -116,7 +118,12 @@ def test_a_duplicated_job_raced_by_two_whisper_workers_makes_one_transcript(medi
     queue = django_rq.get_queue("transcription")
     assert failed_jobs("transcription") == []
     assert len(FinishedJobRegistry(queue=queue).get_job_ids()) == 2
-    results = sorted(json.dumps(job.return_value()) for job in queue.job_class.fetch_many(FinishedJobRegistry(queue=queue).get_job_ids(), connection=queue.connection, serializer=queue.serializer))
+    results = sorted(
+        json.dumps(job.return_value())
+        for job in queue.job_class.fetch_many(
+            FinishedJobRegistry(queue=queue).get_job_ids(), connection=queue.connection, serializer=queue.serializer
+        )
+    )
     assert results == ['"transcribed"', "null"]
 
 
@@ -125,7 +132,14 @@ def test_procfile_runs_web_light_workers_whisper_and_scheduler():
     from tests.support.workers import procfile_command
 
     assert procfile_command("worker")[2:] == [
-        "rqworker", "feeds", "downloads", "summaries", "deliveries", "default", "--serializer", "rq.serializers.JSONSerializer"
+        "rqworker",
+        "feeds",
+        "downloads",
+        "summaries",
+        "deliveries",
+        "default",
+        "--serializer",
+        "rq.serializers.JSONSerializer",
     ]
     whisper = procfile_command("whisper")
     assert whisper[2:4] == ["rqworker", "transcription"]

@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from curation.models import CurationItem
-from summaries.selectors import summary_current
 from summaries.batches import regeneration_batches_poll
 from summaries.deliveries import deliveries_sweep, delivery_run
 from summaries.models import Delivery, LLMUsage, Summary
+from summaries.selectors import summary_current
 from tests.factories import make_podcast, make_summarized_episode
 from tests.fakes.anthropic_server import (
     batch_canceled,
@@ -52,7 +52,9 @@ def _submit(django_capture_on_commit_callbacks) -> dict:
         return run("--execute", "--batch")
 
 
-def test_batch_execute_submits_one_batch_with_the_synchronous_request_params(outdated, batch_api, django_capture_on_commit_callbacks):
+def test_batch_execute_submits_one_batch_with_the_synchronous_request_params(
+    outdated, batch_api, django_capture_on_commit_callbacks
+):
     result = _submit(django_capture_on_commit_callbacks)
 
     assert result["created"] == 3 and result["batched"] == 3 and result["queued"] == 0
@@ -71,7 +73,9 @@ def test_batch_execute_submits_one_batch_with_the_synchronous_request_params(out
     assert batch_api.requests == []  # no synchronous Messages request
 
 
-def test_batch_deliveries_are_left_alone_by_the_delivery_worker_and_the_sweep(outdated, batch_api, django_capture_on_commit_callbacks):
+def test_batch_deliveries_are_left_alone_by_the_delivery_worker_and_the_sweep(
+    outdated, batch_api, django_capture_on_commit_callbacks
+):
     _submit(django_capture_on_commit_callbacks)
     delivery = Delivery.objects.first()
     Delivery.objects.update(status_changed_at="2020-01-01T00:00:00Z")
@@ -96,7 +100,9 @@ def test_polling_an_unfinished_batch_changes_nothing(outdated, batch_api, django
     assert Summary.objects.filter(prompt_version="v2").count() == 0
 
 
-def test_polling_an_ended_batch_stores_summaries_and_retires_the_old_ones(outdated, batch_api, mailoutbox, django_capture_on_commit_callbacks):
+def test_polling_an_ended_batch_stores_summaries_and_retires_the_old_ones(
+    outdated, batch_api, mailoutbox, django_capture_on_commit_callbacks
+):
     result = _submit(django_capture_on_commit_callbacks)
     old = {e.pk: summary_current(episode_id=e.pk) for e in outdated}
     batch_api.batch_end(result["batch_ids"][0])
@@ -152,7 +158,9 @@ def test_polling_twice_stores_nothing_twice(outdated, batch_api, django_capture_
     assert Summary.objects.filter(prompt_version="v2").count() == 3
 
 
-def test_a_poll_after_a_crash_mid_store_finishes_without_a_second_summary(outdated, batch_api, django_capture_on_commit_callbacks):
+def test_a_poll_after_a_crash_mid_store_finishes_without_a_second_summary(
+    outdated, batch_api, django_capture_on_commit_callbacks
+):
     """The sweep puts a crashed processing delivery back; the next poll reuses its stored summary."""
     result = _submit(django_capture_on_commit_callbacks)
     batch_api.batch_end(result["batch_ids"][0])
@@ -224,12 +232,17 @@ def test_expired_and_canceled_entries_fail_and_are_flagged(outdated, batch_api, 
     assert entry["type"] in item.evidence["raw_entry"]
 
 
-def test_a_transcript_over_the_input_budget_goes_to_the_normal_queue(batch_api, settings, mailoutbox, django_capture_on_commit_callbacks):
+def test_a_transcript_over_the_input_budget_goes_to_the_normal_queue(
+    batch_api, settings, mailoutbox, django_capture_on_commit_callbacks
+):
     podcast = make_podcast("Tides")
     long_episode = make_summarized_episode(podcast, summary_version="v1")
     make_summarized_episode(podcast, summary_version="v1")
     long_text = " ".join(f"Sentence number {i} about the tide and the turbines." for i in range(400))
-    long_episode.transcript.segments = [{"start": float(i * 5), "end": float(i * 5 + 5), "text": long_text[i * 200 : (i + 1) * 200]} for i in range(len(long_text) // 200)]
+    long_episode.transcript.segments = [
+        {"start": float(i * 5), "end": float(i * 5 + 5), "text": long_text[i * 200 : (i + 1) * 200]}
+        for i in range(len(long_text) // 200)
+    ]
     long_episode.transcript.save()
     settings.SUMMARY_MAX_INPUT_TOKENS = 3000
 
@@ -306,7 +319,9 @@ def test_scheduler_polls_the_batches(outdated, batch_api, django_capture_on_comm
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_a_large_run_is_split_into_batches_under_the_size_limit(outdated, batch_api, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_large_run_is_split_into_batches_under_the_size_limit(
+    outdated, batch_api, monkeypatch, django_capture_on_commit_callbacks
+):
     from summaries import batches
 
     monkeypatch.setattr(batches, "BATCH_MAX_REQUESTS", 2)

@@ -11,13 +11,13 @@ from django.test import Client
 from curation.models import CurationItem
 from curation.services import editorial_transition
 from podcasts.models import Episode, Podcast, Profile, Subscription, Transcript
-from summaries.selectors import summary_current
 from summaries.deliveries import deliveries_for_new_episode, delivery_run
 from summaries.models import Delivery, Summary
 from summaries.regeneration import regeneration_request
+from summaries.selectors import summary_current
+from tests.factories import csrf_client, csrf_post, make_podcast, make_summary, make_user
 from tests.fakes.smtp_server import FakeSMTP
 from tests.fakes.transcripts import short_transcript
-from tests.factories import csrf_client, csrf_post, make_podcast, make_summary, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,10 @@ def episode(db):
     """An episode with a real transcript and a published summary at the old prompt v1."""
     data = short_transcript()
     episode = Episode.objects.create(
-        podcast=make_podcast("Garden Talk"), guid="garden-1", title="Compost", pipeline_status="summarized",
+        podcast=make_podcast("Garden Talk"),
+        guid="garden-1",
+        title="Compost",
+        pipeline_status="summarized",
         enclosure_url="https://media.example.com/garden-1.mp3",
     )
     Transcript.objects.create(episode=episode, source="whisper", segments=data["segments"], text=data["text"])
@@ -270,7 +273,9 @@ def test_new_episode_emails_go_to_subscribers_who_opted_in(episode, mailoutbox, 
     keen, quiet, elsewhere = make_user("keen"), make_user("quiet"), make_user("elsewhere")
     Subscription.objects.create(user=keen, podcast=episode.podcast, notify_new_episodes=True)
     Subscription.objects.create(user=quiet, podcast=episode.podcast, notify_new_episodes=False)
-    Subscription.objects.create(user=elsewhere, podcast=Podcast.objects.create(feed_url="https://x.example/f"), notify_new_episodes=True)
+    Subscription.objects.create(
+        user=elsewhere, podcast=Podcast.objects.create(feed_url="https://x.example/f"), notify_new_episodes=True
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         created = deliveries_for_new_episode(episode_id=episode.pk)
@@ -337,7 +342,9 @@ def test_without_redis_the_regeneration_runs_in_the_request(premium, episode, ma
     assert len(mailoutbox) == 1
 
 
-def test_sweep_puts_a_crashed_delivery_back_and_reuses_its_summary(premium, episode, mailoutbox, django_capture_on_commit_callbacks):
+def test_sweep_puts_a_crashed_delivery_back_and_reuses_its_summary(
+    premium, episode, mailoutbox, django_capture_on_commit_callbacks
+):
     from datetime import timedelta
 
     from django.utils import timezone

@@ -1,17 +1,16 @@
 """Real workers: two racing one delivery send one email (PostgreSQL, real threads), and a
 real RQ worker on a real Redis runs an enqueued regeneration end to end."""
 
-
 import pytest
 
 from podcasts.models import Episode, Profile, Transcript
 from summaries.deliveries import delivery_run
 from summaries.models import Delivery, Summary
 from summaries.regeneration import regeneration_request
-from tests.fakes.smtp_server import FakeSMTP
-from tests.support.concurrency import run_at_once
-from tests.fakes.transcripts import short_transcript
 from tests.factories import make_podcast, make_summary, make_user
+from tests.fakes.smtp_server import FakeSMTP
+from tests.fakes.transcripts import short_transcript
+from tests.support.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,9 +14,8 @@ from podcasts.models import Episode, Profile, Transcript
 from summaries.deliveries import delivery_run
 from summaries.models import Delivery
 from summaries.regeneration import regeneration_request
+from tests.factories import make_podcast, make_summary, make_user
 from tests.fakes.transcripts import short_transcript
-from tests.factories import make_summary
-from tests.factories import make_podcast, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,9 @@ from curation.services import curators_group_ensure
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_enqueue, pipeline_sweep
 from summaries.models import Delivery
+from tests.factories import SEGMENTS, make_episode, make_summary
 from tests.support.pipeline import FIXTURES, queue_jobs
 from tests.support.workers import run_worker, start_worker, wait_for
-from tests.factories import SEGMENTS, make_summary
-from tests.factories import make_episode
 
 Status = Episode.PipelineStatus
 
@@ -111,7 +110,9 @@ def test_retranscribe_through_the_admin_writes_one_curator_action(curator, redis
 
 
 @pytest.mark.django_db
-def test_resummarize_through_the_admin_writes_one_curator_action(curator, redis_queues, django_capture_on_commit_callbacks, podcast):
+def test_resummarize_through_the_admin_writes_one_curator_action(
+    curator, redis_queues, django_capture_on_commit_callbacks, podcast
+):
     failed = make_episode(podcast, pipeline_status=Status.FAILED, last_error="Malformed reply")
     _transcript(failed)
     summarized = make_episode(podcast, pipeline_status=Status.SUMMARIZED)
@@ -159,7 +160,9 @@ def test_cancel_stops_a_queued_episode_and_the_sweeper_leaves_it_alone(curator, 
     assert queued.pipeline_status == Status.CANCELLED
     assert queued.attempts == 0 and queued.enqueued_at is None
     assert queued.pk not in report["enqueued"] and queue_jobs("downloads") == []
-    assert list(CuratorAction.objects.values_list("action", "from_state", "to_state")) == [("pipeline_cancel", "new", "cancelled")]
+    assert list(CuratorAction.objects.values_list("action", "from_state", "to_state")) == [
+        ("pipeline_cancel", "new", "cancelled")
+    ]
 
     _steer(_client(curator), queued, "retry")
 
@@ -183,7 +186,9 @@ def test_cancel_stops_a_running_whisper_job_at_its_next_window(curator, redis_qu
     worker = start_worker(redis_queues, "transcription", whisper=True, burst=False, log=log)
     try:
         seen = wait_for(
-            lambda: Episode.objects.filter(pk=episode.pk, progress__gt=0, progress__lt=0.8).values_list("progress", flat=True).first(),
+            lambda: (
+                Episode.objects.filter(pk=episode.pk, progress__gt=0, progress__lt=0.8).values_list("progress", flat=True).first()
+            ),
             timeout=240,
             what="progress written by the worker while it transcribes",
         )

@@ -129,7 +129,10 @@ def test_human_output_names_the_dry_run(library):
     assert "Alpha" in text and "By current prompt version:" in text
 
 
-@pytest.mark.parametrize("args, message", [(["--podcast", "999999"], "No podcast with id 999999."), (["--episode", "999999"], "No episode with id 999999.")])
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--podcast", "999999"], "No podcast with id 999999."), (["--episode", "999999"], "No episode with id 999999.")],
+)
 def test_bad_ids_are_one_line_errors(db, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("regenerate_summaries", *args)

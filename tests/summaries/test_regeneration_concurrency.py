@@ -39,9 +39,7 @@ def _burst(cookies, path: str, n: int, headers: dict) -> list:
     return results
 
 
-def test_fifty_concurrent_posts_from_one_user_make_exactly_one_delivery(
-    redis_queues
-):
+def test_fifty_concurrent_posts_from_one_user_make_exactly_one_delivery(redis_queues):
     import django_rq
 
     user = make_user(plan=Profile.Plan.PREMIUM)

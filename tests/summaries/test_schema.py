@@ -13,7 +13,9 @@ VALID = {
 
 
 def test_valid_summary_is_normalized_and_unknown_keys_dropped():
-    content = summary_validate({**VALID, "tldr": "  Two hosts   talk about compost. They disagree about worms. ", "mood": "happy"})
+    content = summary_validate(
+        {**VALID, "tldr": "  Two hosts   talk about compost. They disagree about worms. ", "mood": "happy"}
+    )
 
     assert content["tldr"] == "Two hosts talk about compost. They disagree about worms."
     assert "mood" not in content
@@ -52,7 +54,13 @@ def test_decimal_points_and_abbreviations_are_not_sentence_breaks():
 
 @pytest.mark.parametrize(
     "text",
-    ['{"a": 1}', '```json\n{"a": 1}\n```', 'Sure! ```\n{"a": 1}\n``` Hope that helps.', 'Result: {"a": 1} (done)', 'x [1] then {"a": 1}'],
+    [
+        '{"a": 1}',
+        '```json\n{"a": 1}\n```',
+        'Sure! ```\n{"a": 1}\n``` Hope that helps.',
+        'Result: {"a": 1} (done)',
+        'x [1] then {"a": 1}',
+    ],
 )
 def test_layered_parser_finds_the_object(text):
     assert json_parse_layered(text) == {"a": 1}
@@ -65,7 +73,9 @@ def test_layered_parser_refuses_text_without_json(text):
 
 
 def test_clock_times_are_read_as_seconds():
-    content = summary_validate({**VALID, "chapters": [{"title": "Intro", "start": "0:00"}, {"title": "Later", "start": "1:02:03"}]})
+    content = summary_validate(
+        {**VALID, "chapters": [{"title": "Intro", "start": "0:00"}, {"title": "Later", "start": "1:02:03"}]}
+    )
 
     assert [c["start"] for c in content["chapters"]] == [0.0, 3723.0]
 

@@ -333,7 +333,9 @@ def test_budget_item_links_to_a_read_only_usage_page(fake_anthropic, settings, a
 def test_transcript_too_short_to_summarize_skips_the_episode_without_a_failure_item(extractive, db):
     """An 11-second clip cannot fill 3 key points: the episode is skipped with the reason, nobody is paged."""
     clip = {
-        "segments": [{"start": 0.0, "end": 11.0, "text": "And so my fellow Americans, ask not what your country can do for you."}],
+        "segments": [
+            {"start": 0.0, "end": 11.0, "text": "And so my fellow Americans, ask not what your country can do for you."}
+        ],
         "text": "And so my fellow Americans, ask not what your country can do for you.",
     }
     episode = make_transcribed_episode(transcript=clip)

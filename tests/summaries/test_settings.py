@@ -19,7 +19,10 @@ def load_settings(**env) -> subprocess.CompletedProcess:
 
 
 def test_defaults_keep_llm_time_below_the_job_timeout():
-    worst = settings.ANTHROPIC_TIMEOUT * (settings.ANTHROPIC_MAX_RETRIES + 1) + settings.ANTHROPIC_RETRY_AFTER_MAX * settings.ANTHROPIC_MAX_RETRIES
+    worst = (
+        settings.ANTHROPIC_TIMEOUT * (settings.ANTHROPIC_MAX_RETRIES + 1)
+        + settings.ANTHROPIC_RETRY_AFTER_MAX * settings.ANTHROPIC_MAX_RETRIES
+    )
     assert worst < settings.SUMMARIES_JOB_TIMEOUT == settings.RQ_QUEUES["summaries"]["DEFAULT_TIMEOUT"]
     assert load_settings().returncode == 0
 
@@ -43,7 +46,9 @@ def test_extractive_is_the_default_without_an_api_key_and_anthropic_with_one():
     code = "import django; django.setup(); from django.conf import settings; print(settings.SUMMARY_PROVIDER)"
     base = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "config.settings"}
     outputs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **extra}, cwd=settings.BASE_DIR).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env={**base, **extra}, cwd=settings.BASE_DIR
+        ).stdout.strip()
         for extra in ({}, {"ANTHROPIC_API_KEY": "sk-x"})
     ]
 
@@ -96,6 +101,8 @@ def test_a_model_on_a_local_server_costs_nothing_and_the_reply_gets_a_quarter_of
         "print(s.LLM_PRICES_USD_PER_MTOK['llama3.2:3b'], s.OPENAI_MAX_OUTPUT_TOKENS, s.OPENAI_API_KEY == '')"
     )
     base = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **OPENAI_LOCAL}, cwd=settings.BASE_DIR)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**base, **OPENAI_LOCAL}, cwd=settings.BASE_DIR
+    )
 
     assert completed.stdout.split("\n")[0] == "{'input': 0.0, 'output': 0.0} 2048 True"

@@ -39,7 +39,9 @@ def _ids(sql: str) -> set[int]:
 
 
 def test_episode_visible_sql_is_episode_visible(every_state):
-    by_sql = _ids(f"SELECT e.id FROM podcasts_episode e JOIN podcasts_podcast p ON p.id = e.podcast_id WHERE {EPISODE_VISIBLE_SQL}")
+    by_sql = _ids(
+        f"SELECT e.id FROM podcasts_episode e JOIN podcasts_podcast p ON p.id = e.podcast_id WHERE {EPISODE_VISIBLE_SQL}"
+    )
 
     assert by_sql == set(episodes_visible().values_list("pk", flat=True))
     assert len(by_sql) == 1  # active and not hidden: the matrix holds exactly one
@@ -70,9 +72,10 @@ def test_card_sql_lists_exactly_the_visible_episodes(every_state):
     ids = [episode.pk for episode in every_state]
 
     assert {card.pk for card in selectors.cards_by_id(ids)} == set(episodes_visible().values_list("pk", flat=True))
-    assert len(selectors.podcast_episodes(podcast=every_state[0].podcast)) == episodes_visible().filter(
-        podcast=every_state[0].podcast
-    ).count()
+    assert (
+        len(selectors.podcast_episodes(podcast=every_state[0].podcast))
+        == episodes_visible().filter(podcast=every_state[0].podcast).count()
+    )
 
 
 @pytest.mark.postgres_only

@@ -25,8 +25,17 @@ def test_extractive_prints_one_json_object(transcript_file, extractive, capsys):
     output = run_json(str(transcript_file), "--provider", "extractive", capsys=capsys)
 
     assert set(output) == {
-        "summary", "ads", "dropped_ads", "provider", "model", "prompt_version",
-        "input_tokens", "output_tokens", "cost_usd", "requests", "warnings",
+        "summary",
+        "ads",
+        "dropped_ads",
+        "provider",
+        "model",
+        "prompt_version",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "requests",
+        "warnings",
     }
     assert (output["provider"], output["prompt_version"], output["cost_usd"], output["ads"]) == ("extractive", "v3", 0, [])
     assert len(output["summary"]["key_points"]) >= 3
@@ -79,7 +88,9 @@ def test_input_ads_are_left_out_and_printed_next_to_the_summary(tmp_path, extrac
     segments = short_transcript()["segments"]
     ad = segments[2]  # "The biggest mistake people make is treating compost like rubbish ..."
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"segments": segments, "title": "Compost", "ads": [{"start": ad["start"], "end": ad["end"], "label": "X"}]}))
+    path.write_text(
+        json.dumps({"segments": segments, "title": "Compost", "ads": [{"start": ad["start"], "end": ad["end"], "label": "X"}]})
+    )
 
     output = run_json(str(path), "--provider", "extractive", capsys=capsys)
 
@@ -99,9 +110,18 @@ def run_manage(*args):
     from django.conf import settings
 
     # An unreachable database: the command must not need one.
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "x", "SUMMARY_PROVIDER": "extractive", "DATABASE_URL": "sqlite:////nonexistent/dir/db.sqlite3"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SECRET_KEY": "x",
+        "SUMMARY_PROVIDER": "extractive",
+        "DATABASE_URL": "sqlite:////nonexistent/dir/db.sqlite3",
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", "summarize_transcript", *args], capture_output=True, text=True, env=env, cwd=settings.BASE_DIR
+        [sys.executable, "manage.py", "summarize_transcript", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=settings.BASE_DIR,
     )
 
 

@@ -62,9 +62,9 @@ def test_concurrent_jobs_for_one_episode_make_one_summary(extractive):
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reservations_never_overshoot_the_daily_budget(settings):
+    from summaries.generation import DailyBudget
     from summaries.llm import BudgetExceeded
     from summaries.models import LLMUsage
-    from summaries.generation import DailyBudget
 
     settings.LLM_DAILY_TOKEN_BUDGET = 10_000
     granted = []

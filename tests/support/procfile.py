@@ -33,7 +33,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def procfile_env(*, database_url: str, redis_url: str, port: int, media_root: Path, static_root: Path, **extra: str) -> dict[str, str]:
+def procfile_env(
+    *, database_url: str, redis_url: str, port: int, media_root: Path, static_root: Path, **extra: str
+) -> dict[str, str]:
     """Production settings (DJANGO_DEBUG off) on loopback, plain http."""
     env = {
         key: value
@@ -63,9 +65,7 @@ def procfile_env(*, database_url: str, redis_url: str, port: int, media_root: Pa
 
 
 def collectstatic(env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
-    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
 
 
 @dataclass
@@ -86,11 +86,23 @@ class ProcfileRun:
 
     def start(self) -> ProcfileRun:
         # honcho sets each process's PORT from -p (the first process, web, gets it as is).
-        cmd = [str(VENV_BIN / "honcho"), "start", "--no-colour", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "-p", self.env["PORT"]]
+        cmd = [
+            str(VENV_BIN / "honcho"),
+            "start",
+            "--no-colour",
+            "-f",
+            str(ROOT / "Procfile"),
+            "-d",
+            str(ROOT),
+            "-p",
+            self.env["PORT"],
+        ]
         if self.formation:
             cmd += ["-c", self.formation]
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     def base_url(self) -> str:

@@ -68,7 +68,9 @@ def worker_command(*queues: str, whisper: bool = False, burst: bool = True) -> l
     return cmd
 
 
-def start_worker(redis_url: str, *queues: str, whisper: bool = False, burst: bool = True, log: Path | None = None) -> subprocess.Popen:
+def start_worker(
+    redis_url: str, *queues: str, whisper: bool = False, burst: bool = True, log: Path | None = None
+) -> subprocess.Popen:
     out = open(log, "wb") if log else subprocess.DEVNULL
     return subprocess.Popen(
         worker_command(*queues, whisper=whisper, burst=burst),

@@ -1,22 +1,25 @@
 """Browser tests: headless Chromium (Debian's package) driven by Playwright against live_server."""
 
-
 import pytest
 from django.db import connection
 
 from podcasts.models import Episode, Profile, Transcript
 from summaries.models import Delivery
-from tests.fakes.transcripts import short_transcript
 from tests.factories import make_podcast, make_summary, make_user
+from tests.fakes.transcripts import short_transcript
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
 
 @pytest.fixture
 def premium_episode(db, site):
     user = make_user("premium", plan=Profile.Plan.PREMIUM)
     data = short_transcript()
     episode = Episode.objects.create(
-        podcast=make_podcast("Garden Talk"), guid="b-1", title="Compost corner", pipeline_status="summarized",
+        podcast=make_podcast("Garden Talk"),
+        guid="b-1",
+        title="Compost corner",
+        pipeline_status="summarized",
         enclosure_url=f"{site.url}/static/missing-audio.mp3",  # loopback only: no outside traffic
     )
     Transcript.objects.create(episode=episode, source="whisper", segments=data["segments"], text=data["text"])

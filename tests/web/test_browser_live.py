@@ -7,9 +7,8 @@ from django.db import connection
 from podcasts.models import Episode, Profile, Transcript
 from podcasts.pipeline import episode_progress_record, transcript_store
 from summaries.models import Delivery, Summary
+from tests.factories import make_podcast, make_summary, make_user
 from tests.fakes.transcripts import short_transcript
-from tests.factories import make_summary
-from tests.factories import make_podcast, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,8 +38,11 @@ def _not_reloaded(page) -> bool:
 def test_the_episode_page_moves_from_transcribing_to_the_summary_without_a_reload(browser, site):
     data = short_transcript()
     episode = Episode.objects.create(
-        podcast=make_podcast("Garden Talk"), guid="live-1", title="Compost corner",
-        pipeline_status=Status.TRANSCRIBING, audio_duration=300.0,
+        podcast=make_podcast("Garden Talk"),
+        guid="live-1",
+        title="Compost corner",
+        pipeline_status=Status.TRANSCRIBING,
+        audio_duration=300.0,
     )
     episode_progress_record(episode_id=episode.pk, share=0.2)
     page = browser.new_page()
@@ -56,8 +58,12 @@ def test_the_episode_page_moves_from_transcribing_to_the_summary_without_a_reloa
 
     # The whisper job commits its transcript; the summarize job waits on the summaries queue.
     assert transcript_store(
-        episode_id=episode.pk, from_status=Status.TRANSCRIBING, source="whisper",
-        segments=data["segments"], language="en", duration=300.0,
+        episode_id=episode.pk,
+        from_status=Status.TRANSCRIBING,
+        source="whisper",
+        segments=data["segments"],
+        language="en",
+        duration=300.0,
     )
     page.get_by_text("Queued").wait_for(timeout=WAIT_MS)
     _run_worker("summaries")
@@ -76,7 +82,10 @@ def test_regenerate_swaps_in_the_new_summary_without_a_reload(browser, site):
     user = make_user("premium", plan=Profile.Plan.PREMIUM)
     data = short_transcript()
     episode = Episode.objects.create(
-        podcast=make_podcast("Garden Talk"), guid="live-2", title="Compost corner", pipeline_status=Status.SUMMARIZED,
+        podcast=make_podcast("Garden Talk"),
+        guid="live-2",
+        title="Compost corner",
+        pipeline_status=Status.SUMMARIZED,
     )
     Transcript.objects.create(episode=episode, source="whisper", segments=data["segments"], text=data["text"])
     make_summary(episode, prompt_version="v1", tldr="The old v1 summary.")
@@ -106,7 +115,10 @@ def test_regenerate_swaps_in_the_new_summary_without_a_reload(browser, site):
 
 def test_without_javascript_the_page_shows_the_status_as_of_its_load(browser, site):
     episode = Episode.objects.create(
-        podcast=make_podcast("Garden Talk"), guid="live-3", title="Compost corner", pipeline_status=Status.DOWNLOADING,
+        podcast=make_podcast("Garden Talk"),
+        guid="live-3",
+        title="Compost corner",
+        pipeline_status=Status.DOWNLOADING,
     )
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

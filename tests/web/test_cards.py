@@ -1,6 +1,6 @@
 """List pages read episode cards through SQL: it must agree with the ORM's visibility rules."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.test import Client
@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from podcasts import selectors as podcast_selectors
-from summaries import selectors
 from podcasts.models import Episode, Podcast
+from summaries import selectors
 from summaries.models import Delivery, Summary
 from tests.factories import csrf_client, make_podcast, make_subscription, make_summarized_episode, make_summary, make_user
 
@@ -154,12 +154,12 @@ def test_transcript_items_link_each_line_like_seek_link_and_escape_its_text(audi
     from podcasts.selectors import TranscriptLine
     from podcasts.templatetags.castnotes import seek_link, transcript_items
 
-    lines = [TranscriptLine(start=75.4, text="A <b>bold</b> & \"quoted\" claim"), TranscriptLine(start=3725, text="Later.")]
+    lines = [TranscriptLine(start=75.4, text='A <b>bold</b> & "quoted" claim'), TranscriptLine(start=3725, text="Later.")]
 
     html = transcript_items(audio_url, lines)
 
     assert html == (
-        f'<li>{seek_link(audio_url, 75.4)} <span>A &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; claim</span></li>\n'
+        f"<li>{seek_link(audio_url, 75.4)} <span>A &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; claim</span></li>\n"
         f"<li>{seek_link(audio_url, 3725)} <span>Later.</span></li>"
     )
 
@@ -265,11 +265,10 @@ def test_route_tag_matches_reverse_and_follows_the_script_prefix(episode):
 
 def test_published_shows_the_day_in_the_current_time_zone():
     from datetime import datetime
-    from datetime import timezone as dt_timezone
 
     from podcasts.templatetags.castnotes import published
 
-    late_utc = datetime(2025, 3, 4, 23, 30, tzinfo=dt_timezone.utc)
+    late_utc = datetime(2025, 3, 4, 23, 30, tzinfo=UTC)
 
     assert published(late_utc) == '<time datetime="2025-03-04T23:30:00+00:00">4 Mar 2025</time>'
     with timezone.override("Europe/Paris"):

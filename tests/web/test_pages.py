@@ -5,7 +5,15 @@ from django.test import Client
 
 from curation.models import CurationItem
 from podcasts.models import Episode, Podcast, Profile, Subscription
-from tests.factories import csrf_client, csrf_post, make_podcast, make_subscription, make_summarized_episode, make_summary, make_user
+from tests.factories import (
+    csrf_client,
+    csrf_post,
+    make_podcast,
+    make_subscription,
+    make_summarized_episode,
+    make_summary,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -161,8 +169,8 @@ def test_episode_page_shows_summary_with_seekable_timestamps_and_collapsed_trans
     # Quotes and chapters link to the audio at that second and carry data-seek for the player.
     assert f'href="{episode.enclosure_url}#t=75" data-seek="75">1:15</a>' in body
     assert '<audio id="player"' in body
-    assert '<details class="transcript">' in body and "<details class=\"transcript\" open" not in body
-    assert "Prompt <span class=\"prompt-version\">v1</span> · extractive" in body
+    assert '<details class="transcript">' in body and '<details class="transcript" open' not in body
+    assert 'Prompt <span class="prompt-version">v1</span> · extractive' in body
 
 
 def test_export_links_are_for_signed_in_users():

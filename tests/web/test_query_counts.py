@@ -47,7 +47,9 @@ def test_every_page_keeps_a_constant_number_of_queries(world, django_assert_max_
     anonymous = csrf_client()
     urls = ["/", "/podcasts/", podcast.get_absolute_url(), episode.get_absolute_url(), "/search/?q=counting", "/podcasts/submit/"]
     before = {url: _count(client, url) for url in urls}
-    before_anonymous = {url: _count(anonymous, url) for url in ("/", "/podcasts/", episode.get_absolute_url(), "/search/?q=counting")}
+    before_anonymous = {
+        url: _count(anonymous, url) for url in ("/", "/podcasts/", episode.get_absolute_url(), "/search/?q=counting")
+    }
 
     grow(25)
 

@@ -178,9 +178,14 @@ def test_snippet_window_is_cut_at_whole_words_and_marks_stems_and_typed_words():
     from summaries.selectors import _marked_window
     from summaries.templatetags.cards import _snippet_html
 
-    snippet = _snippet_html(_marked_window(
-        "bines spin <slowly> while Turbines hum and the tides turn again and aga",
-        words=["tides"], stems=["turbin"], cut_start=True, cut_end=True,
-    ))
+    snippet = _snippet_html(
+        _marked_window(
+            "bines spin <slowly> while Turbines hum and the tides turn again and aga",
+            words=["tides"],
+            stems=["turbin"],
+            cut_start=True,
+            cut_end=True,
+        )
+    )
 
     assert str(snippet) == "… spin &lt;slowly&gt; while <mark>Turbines</mark> hum and the <mark>tides</mark> turn again and …"

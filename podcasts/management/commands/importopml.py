@@ -27,4 +27,6 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({"added": len(report.added), "existing": report.existing, "invalid": report.invalid}))
         else:
-            self.stdout.write(f"{len(report.added)} feeds added, {report.existing} already present, {len(report.invalid)} invalid.")
+            self.stdout.write(
+                f"{len(report.added)} feeds added, {report.existing} already present, {len(report.invalid)} invalid."
+            )

@@ -17,8 +17,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps([report.as_json() for report in reports]))
         else:
             for report in reports:
-                state = f"failed: {report.error}" if report.error else (
-                    "not modified" if report.not_modified else f"{report.created} new, {report.updated} updated"
+                state = (
+                    f"failed: {report.error}"
+                    if report.error
+                    else ("not modified" if report.not_modified else f"{report.created} new, {report.updated} updated")
                 )
                 self.stdout.write(f"podcast {report.podcast_id} {report.title!r}: {state}")
         failed = sum(1 for report in reports if report.error)

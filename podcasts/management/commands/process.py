@@ -13,7 +13,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--episode", type=int, action="append", dest="episodes", metavar="ID", help="only this episode (repeatable); ignores backoff")
+        parser.add_argument(
+            "--episode",
+            type=int,
+            action="append",
+            dest="episodes",
+            metavar="ID",
+            help="only this episode (repeatable); ignores backoff",
+        )
         parser.add_argument("--limit", type=int, help="at most N episodes")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -37,5 +44,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
         counts = ", ".join(f"{n} {status}" for status, n in sorted(report["counts"].items())) or "nothing pending"
         waiting = f"; {len(report['waiting'])} waiting for their retry time" if report["waiting"] else ""
-        errors = f"; stage errors (see the log) for episode(s) {', '.join(map(str, report['errors']))}" if report["errors"] else ""
+        errors = (
+            f"; stage errors (see the log) for episode(s) {', '.join(map(str, report['errors']))}" if report["errors"] else ""
+        )
         self.stdout.write(f"Processed {report['processed']} episode(s): {counts}{waiting}{errors}.")

@@ -52,7 +52,11 @@ class Command(BaseCommand):
                 except Exception as exc:  # one failing command must not stop the others
                     logger.error(
                         "scheduled_command_failed",
-                        extra={"event": "scheduled_command_failed", "command": name, "error": f"{type(exc).__name__}: {exc}"[:300]},
+                        extra={
+                            "event": "scheduled_command_failed",
+                            "command": name,
+                            "error": f"{type(exc).__name__}: {exc}"[:300],
+                        },
                     )
             for queue_name, path in periodic_jobs():
                 try:

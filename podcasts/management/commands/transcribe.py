@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="path to an audio file (MP3, M4A, FLAC, WAV, ...)")
-        parser.add_argument("--model", default=None, help="whisper model: tiny.en, base, or a CTranslate2 folder (default: WHISPER_MODEL)")
+        parser.add_argument(
+            "--model", default=None, help="whisper model: tiny.en, base, or a CTranslate2 folder (default: WHISPER_MODEL)"
+        )
         parser.add_argument("--language", default="", help="language of the speech, e.g. en or fr-FR (default: detected)")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -16,7 +16,9 @@ def _ad_spans_for(segments: list, data: dict) -> list:
     when it has one (e.g. corrected by hand), else what the offline sponsor detector finds,
     as the pipeline does after storing a transcript."""
     if "ads" not in data:
-        detected = detect_ad_spans(segments_clean(segments), title=_text_field(data, "title"), description=_text_field(data, "description"))
+        detected = detect_ad_spans(
+            segments_clean(segments), title=_text_field(data, "title"), description=_text_field(data, "description")
+        )
         return [{"start": span.start, "end": span.end, "label": span.label} for span in detected]
     ads = data.get("ads") or []
     if not isinstance(ads, list):
@@ -105,7 +107,7 @@ class Command(BaseCommand):
         if content["quotes"]:
             self.stdout.write("\nQuotes:")
             for quote in content["quotes"]:
-                self.stdout.write(f"  [{quote['start']:.0f}s] \"{quote['text']}\"")
+                self.stdout.write(f'  [{quote["start"]:.0f}s] "{quote["text"]}"')
         self.stdout.write("\nChapters:")
         for chapter in content["chapters"]:
             self.stdout.write(f"  [{chapter['start']:.0f}s] {chapter['title']}")
