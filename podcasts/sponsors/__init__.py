@@ -33,13 +33,21 @@ def detect_ad_spans(
     return spans_from_input(episode_input(segments, title=title, description=description), model or load_model())
 
 
+# A span covering more than this share of the episode is the detector misreading it, not an
+# ad: the context features of a very short episode put every sentence near the same cues.
+MAX_EPISODE_SHARE = 0.5
+
+
 def spans_from_input(data: EpisodeInput, model: Model, params: SpanParams = PARAMS) -> list[DetectedAdSpan]:
     if not data.units:
         return []
     probs = unit_probabilities(model, data)
+    length = data.units[-1].end - data.units[0].start
     spans = []
     for first, last, confidence in assemble(data.units, probs, params):
         units = data.units[first : last + 1]
+        if units[-1].end - units[0].start > MAX_EPISODE_SHARE * length:
+            continue
         spans.append(
             DetectedAdSpan(
                 start=round(units[0].start, 2),

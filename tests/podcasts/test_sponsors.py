@@ -113,3 +113,24 @@ start: 1:01:00
 end: 61:30.25
 """
     assert parse_truth(text) == [(62.5, 90.0), (3660.0, 3690.25)]
+
+
+def test_a_span_covering_most_of_a_short_episode_is_not_an_ad():
+    """A one-minute episode with one sponsor read: the context features put every sentence
+    near its cues, and a span over most of the episode would hide the whole transcript."""
+    from podcasts.sponsors import MAX_EPISODE_SHARE, detect_ad_spans
+
+    lines = [
+        "This is Field Notes.",
+        "This week we look back at the history of the bicycle.",
+        "The first machine, built in Germany in 1817, had no pedals at all.",
+        "This episode is brought to you by Hillside Coffee.",
+        "Go to hillsidecoffee.com slash field notes and use promo code field for 20% off.",
+        "The safety bicycle of the 1880s changed everything.",
+        "Suddenly cheap and reliable transport was available to millions of workers.",
+    ]
+    segments = [{"start": 8.0 * n, "end": 8.0 * n + 7.0, "text": text} for n, text in enumerate(lines)]
+
+    spans = detect_ad_spans(segments, title="A short history of the bicycle")
+
+    assert all(span.end - span.start <= MAX_EPISODE_SHARE * 55.0 for span in spans)
