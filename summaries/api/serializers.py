@@ -78,10 +78,22 @@ class SummarySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class LiveStatusSerializer(serializers.Serializer):
+    """The object GET /episodes/<id>/status answers (docs/web.md)."""
+
+    stage = serializers.CharField()
+    progress = serializers.FloatField(allow_null=True)
+    detail = serializers.CharField(help_text="The status in words, e.g. 'Transcribing 1:12:00 of 2:48:00'.")
+    updated_at = serializers.DateTimeField(allow_null=True)
+    summary_ready = serializers.BooleanField()
+    regeneration_pending = serializers.BooleanField()
+
+
 class PipelineSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PipelineStatus.choices)
     status_changed_at = serializers.DateTimeField()
     attempts = serializers.IntegerField()
+    live = LiveStatusSerializer(help_text="The same object as GET /episodes/<id>/status.")
 
 
 class SponsorSpanSerializer(serializers.Serializer):

@@ -31,6 +31,7 @@ from summaries.api import serializers as s
 from summaries.chapters import chapters_document, episode_chapters, sponsor_spans
 from summaries.regeneration import RegenerationRefused, regeneration_request
 from summaries.selectors import (
+    episode_live_state,
     episode_search,
     regeneration_pending,
     search_snippets,
@@ -226,6 +227,7 @@ class EpisodeDetail(APIView):
                 "status": episode.pipeline_status,
                 "status_changed_at": episode.status_changed_at,
                 "attempts": episode.attempts,
+                "live": episode_live_state(episode_id=episode.pk, user=request.user).as_json(),
             },
             "transcript_available": Transcript.objects.filter(episode_id=episode.pk).exists(),
             "regeneration": {

@@ -249,8 +249,11 @@ def test_episode_detail_has_summary_chapters_sponsor_spans_and_pipeline(api_for,
     assert body["summary"]["outdated"] is True  # made with v1; the setting is v2
     assert body["chapters"] == [{"startTime": 0.0, "title": "Intro"}, {"startTime": 75.0, "title": "Bearings"}]
     assert body["chapters_url"] == f"{site.url}/episodes/{tides.pk}/chapters.json"
-    assert body["sponsor_spans"] == []  # until podcasts.AdSpan exists
+    assert body["sponsor_spans"] == []  # none detected or marked
     assert body["pipeline"]["status"] == "summarized" and body["pipeline"]["attempts"] == 0
+    live = body["pipeline"]["live"]  # the same object as GET /episodes/<id>/status
+    assert set(live) == {"stage", "progress", "detail", "updated_at", "summary_ready", "regeneration_pending"}
+    assert live["summary_ready"] is True and live["regeneration_pending"] is False
     assert body["transcript_available"] is True
     assert body["regeneration"] == {"may_regenerate": False, "pending_delivery_id": None}  # a free user
 
