@@ -51,7 +51,9 @@ def test_jfk_is_transcribed_with_segments_and_a_low_word_error_rate(whisper_mode
     assert [w["word"].strip() for w in result.segments[0]["words"]][:4] == ["And", "so", "my", "fellow"]
     assert result.avg_logprob > -1.0 and result.no_speech_ratio == 0.0
     assert not result.low_confidence
-    assert get_model() is get_model()  # cached, not reloaded (the session fixture may predate a cache reset by the fallback tests)
+    assert (
+        get_model() is get_model()
+    )  # cached, not reloaded (the session fixture may predate a cache reset by the fallback tests)
 
 
 def test_transcribe_command_prints_the_documented_json(whisper_model, capsys):
