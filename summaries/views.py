@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.ratelimits import limit
 from config.urlcache import reverse_pk
+from podcasts.ad_spans import transcript_ad_ranges
 from podcasts.forms import SearchForm
 from podcasts.selectors import transcript_lines
 from podcasts.subscribers import user_may_regenerate
@@ -58,9 +59,13 @@ def _episode_context(request: HttpRequest, episode) -> dict:
         audio_url = reverse_pk("podcasts:episode_audio", episode.pk) if episode.audio_path else episode.enclosure_url
     pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
     status = episode_status_of(episode, staff=request.user.is_staff)
+    transcript = getattr(episode, "transcript", None)
+    ad_ranges = transcript_ad_ranges(transcript_id=transcript.pk) if transcript is not None else []
     return {
         "episode": episode,
         "audio_url": audio_url,
+        "ad_ranges": ad_ranges,
+        "ad_spans": [{"start": ad.start, "end": ad.end, "label": ad.label} for ad in ad_ranges],
         "summary": summary,
         "content": summary.content if summary else {},
         "outdated": outdated,

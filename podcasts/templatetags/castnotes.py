@@ -80,16 +80,46 @@ def published(value) -> str:
     return mark_safe(time_html(value)) if value else ""
 
 
+def _ad_title(ad) -> str:
+    return f"Sponsor: {ad.label}" if ad.label else "Sponsor"
+
+
 @register.simple_tag
-def transcript_items(audio_url: str, lines) -> str:
+def transcript_items(audio_url: str, lines, ad_ranges=()) -> str:
     """The transcript's <li>s, each a seek link and its text: an hour of speech is a
-    thousand lines, too many for a template loop."""
+    thousand lines, too many for a template loop. Lines inside an ad span
+    (podcasts.ad_spans.AdRange) are folded into one collapsed, labelled item
+    ("Sponsor: Acme · 1:52")."""
     # Raw values in, each escaped once here, not through a format_html per line: for a
     # thousand lines the lazy-string checks of format_html cost more than the text.
     href = html.escape(audio_url) if audio_url else ""
-    return mark_safe(
-        "\n".join(f"<li>{_seek_html(href, line.start)} <span>{html.escape(line.text)}</span></li>" for line in lines)
-    )
+    ads = list(ad_ranges)
+    items: list[str] = []
+    folded: list[str] = []
+    current = None
+
+    def close() -> None:
+        if current is not None:
+            title = html.escape(_ad_title(current))
+            items.append(
+                f'<li class="ad-span" data-ad-start="{seconds(current.start)}" data-ad-end="{seconds(current.end)}">'
+                f"<details><summary>{title} · {_seek_html(href, current.start)}</summary>"
+                f"<ol>{''.join(folded)}</ol></details></li>"
+            )
+
+    for line in lines:
+        line_html = f"<li>{_seek_html(href, line.start)} <span>{html.escape(line.text)}</span></li>"
+        ad = next((ad for ad in ads if ad.start <= line.start < ad.end), None)
+        if ad is not current:
+            close()
+            folded = []
+            current = ad
+        if current is None:
+            items.append(line_html)
+        else:
+            folded.append(line_html)
+    close()
+    return mark_safe("\n".join(items))
 
 
 @register.simple_tag

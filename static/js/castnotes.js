@@ -58,4 +58,31 @@
       form.submit();  // network trouble: fall back to the plain form post
     });
   });
+
+  // "Skip sponsor": shown while the player is inside an ad span, jumps to its end.
+  // The spans come from a JSON script element (json_script), never from inline code.
+  var adData = document.getElementById("ad-spans");
+  var skip = document.getElementById("skip-ad");
+  var player = document.getElementById("player");
+  if (adData && skip && player) {
+    var spans = [];
+    try { spans = JSON.parse(adData.textContent) || []; } catch (error) { spans = []; }
+    var inside = function () {
+      var t = player.currentTime;
+      for (var i = 0; i < spans.length; i++) {
+        if (t >= spans[i].start && t < spans[i].end - 0.5) return spans[i];
+      }
+      return null;
+    };
+    player.addEventListener("timeupdate", function () {
+      var span = inside();
+      skip.hidden = !span;
+      if (span) skip.textContent = span.label ? "Skip sponsor (" + span.label + ")" : "Skip sponsor";
+    });
+    skip.addEventListener("click", function () {
+      var span = inside();
+      if (span) player.currentTime = span.end;
+      skip.hidden = true;
+    });
+  }
 })();
