@@ -424,8 +424,8 @@ def proposed_action_target(item: CurationItem, model_label: str):
 # --- The Curators group ----------------------------------------------------------------
 
 CURATORS_GROUP = "Curators"
-# Kept equal to the frozen lists of migrations 0004_curators_group and
-# 0009_curators_steer_pipeline (a test checks both).
+# Kept equal to the frozen lists of migrations 0004_curators_group,
+# 0009_curators_steer_pipeline and 0010_curators_correct_ad_spans (a test checks them).
 CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("curation", "view_curationitem"),
     ("curation", "change_curationitem"),
@@ -436,6 +436,9 @@ CURATOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("podcasts", "view_episode"),
     ("podcasts", "view_transcript"),
     ("podcasts", "steer_pipeline"),
+    ("podcasts", "view_adspan"),
+    ("podcasts", "add_adspan"),
+    ("podcasts", "change_adspan"),
 )
 
 

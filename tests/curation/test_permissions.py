@@ -51,19 +51,23 @@ def test_curators_group_has_exactly_the_permissions_curators_need(db):
         "podcasts.view_episode",
         "podcasts.view_transcript",
         "podcasts.steer_pipeline",
+        "podcasts.view_adspan",
+        "podcasts.add_adspan",
+        "podcasts.change_adspan",
     }
 
 
 def test_curators_group_ensure_matches_the_migration(db):
     migration = import_module("curation.migrations.0004_curators_group")
     added = import_module("curation.migrations.0009_curators_steer_pipeline")
+    ad_spans = import_module("curation.migrations.0010_curators_correct_ad_spans")
     group = Group.objects.get(name="Curators")
     group.permissions.clear()
 
     again = curators_group_ensure()
 
     assert again.pk == group.pk
-    assert list(CURATOR_PERMISSIONS) == migration.CURATOR_PERMISSIONS + added.ADDED_PERMISSIONS
+    assert list(CURATOR_PERMISSIONS) == migration.CURATOR_PERMISSIONS + added.ADDED_PERMISSIONS + ad_spans.ADDED_PERMISSIONS
     assert again.permissions.count() == len(CURATOR_PERMISSIONS)
 
 
