@@ -559,31 +559,11 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
         limit = stuck_threshold(status=status, audio_duration=duration, stuck_after=stuck_after)
         if changed_at > now - timedelta(seconds=limit):
             continue
-        if status == Status.TRANSCRIBING and _transcribe_fallback_applies(whisper_model):
-            # A whisper worker that vanished mid-job was most likely killed for memory.
-            if episode_transcribe_fallback(
-                episode_id=episode_id,
-                failed_model=whisper_model or model_default(),
-                why=f"Stuck in transcribing for over {limit} s (worker killed?)",
-            ):
-                report["stuck"].append(episode_id)
-            continue
-        new_status = episode_record_failure(
-            episode_id=episode_id,
-            working_status=status,
-            error=f"Stuck in {status} for over {limit} s (worker lost?); retrying.",
-            permanent=False,
-            backoff=False,
-        )
-        if new_status is not None:
-            report["stuck"].append(episode_id)
-            if new_status == Status.FAILED:
-                report["failed"].append(episode_id)
+        _sweep_row(report, episode_id, "stuck", _sweep_stuck, report, episode_id, status, limit, whisper_model)
 
     exhausted = Episode.objects.filter(pipeline_status__in=ready_states(), attempts__gte=settings.MAX_ATTEMPTS)
     for episode_id, status in exhausted.values_list("pk", "pipeline_status"):
-        if _episode_give_up(episode_id=episode_id, from_status=status):
-            report["failed"].append(episode_id)
+        _sweep_row(report, episode_id, "exhausted", _sweep_exhausted, report, episode_id, status)
 
     ready = list(ready_states())
     lost_before = now - timedelta(seconds=settings.PIPELINE_LOST_JOB_SECONDS)
@@ -595,17 +575,59 @@ def pipeline_sweep(*, stuck_after: int | None = None) -> dict[str, list[int]]:
         .values_list("pk", "pipeline_status", "enqueued_at")
     )
     for episode_id, status, enqueued_at in pending:
-        # Only the sweeper that still sees the row unenqueued hands it over.
-        if not Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=enqueued_at).exists():
-            continue
-        episode_enqueue(episode_id=episode_id, on_commit=False)
-        still = Episode.objects.filter(pk=episode_id).values_list("pipeline_status", "enqueued_at").first()
-        if still is not None and still[0] == status and still[1] is None:
-            report["enqueue_failed"].append(episode_id)
-        else:
-            report["enqueued"].append(episode_id)
+        _sweep_row(report, episode_id, "enqueue", _sweep_pending, report, episode_id, status, enqueued_at)
     logger.info("sweep_done", extra={"event": "sweep_done", **{key: len(ids) for key, ids in report.items()}})
     return report
+
+
+def _sweep_row(report: dict[str, list[int]], episode_id: int, step: str, work, *args) -> None:
+    """One row's recovery: a bad row is logged and reported under "errors" (present only
+    when there are some), and the sweep goes on."""
+    try:
+        work(*args)
+    except Exception:
+        logger.exception("sweep_row_failed", extra={"event": "sweep_row_failed", "episode_id": episode_id, "step": step})
+        report.setdefault("errors", []).append(episode_id)
+
+
+def _sweep_stuck(report: dict[str, list[int]], episode_id: int, status: str, limit: int, whisper_model: str) -> None:
+    if status == Status.TRANSCRIBING and _transcribe_fallback_applies(whisper_model):
+        # A whisper worker that vanished mid-job was most likely killed for memory.
+        if episode_transcribe_fallback(
+            episode_id=episode_id,
+            failed_model=whisper_model or model_default(),
+            why=f"Stuck in transcribing for over {limit} s (worker killed?)",
+        ):
+            report["stuck"].append(episode_id)
+        return
+    new_status = episode_record_failure(
+        episode_id=episode_id,
+        working_status=status,
+        error=f"Stuck in {status} for over {limit} s (worker lost?); retrying.",
+        permanent=False,
+        backoff=False,
+    )
+    if new_status is not None:
+        report["stuck"].append(episode_id)
+        if new_status == Status.FAILED:
+            report["failed"].append(episode_id)
+
+
+def _sweep_exhausted(report: dict[str, list[int]], episode_id: int, status: str) -> None:
+    if _episode_give_up(episode_id=episode_id, from_status=status):
+        report["failed"].append(episode_id)
+
+
+def _sweep_pending(report: dict[str, list[int]], episode_id: int, status: str, enqueued_at) -> None:
+    # Only the sweeper that still sees the row unenqueued hands it over.
+    if not Episode.objects.filter(pk=episode_id, pipeline_status=status, enqueued_at=enqueued_at).exists():
+        return
+    episode_enqueue(episode_id=episode_id, on_commit=False)
+    still = Episode.objects.filter(pk=episode_id).values_list("pipeline_status", "enqueued_at").first()
+    if still is not None and still[0] == status and still[1] is None:
+        report["enqueue_failed"].append(episode_id)
+    else:
+        report["enqueued"].append(episode_id)
 
 
 def _transcribe_fallback_applies(whisper_model: str) -> bool:

@@ -235,3 +235,25 @@ def test_sweep_command_also_recovers_a_delivery_left_processing_by_a_dead_worker
     assert second["deliveries"] == {"reset": 0, "enqueued": 0}
     assert Delivery.objects.get().status == Delivery.Status.PENDING
     assert queue_jobs("deliveries") == [("summaries.tasks_deliveries.run_delivery", [delivery.pk])]
+
+
+def test_a_row_that_breaks_the_sweep_is_reported_and_the_rows_after_it_are_still_swept(podcast, redis_queues, monkeypatch):
+    """Issue 17: one bad row must never stop a loop over the others."""
+    from podcasts import pipeline
+    from tests.factories import make_episode
+
+    first = make_episode(podcast, pipeline_status=Status.NEW)
+    second = make_episode(podcast, pipeline_status=Status.NEW)
+    real_enqueue = pipeline.episode_enqueue
+
+    def enqueue_breaking_on_first(*, episode_id, on_commit=True):
+        if episode_id == first.pk:
+            raise RuntimeError("a row the sweeper cannot handle")
+        return real_enqueue(episode_id=episode_id, on_commit=on_commit)
+
+    monkeypatch.setattr(pipeline, "episode_enqueue", enqueue_breaking_on_first)
+
+    report = pipeline_sweep()
+
+    assert report["errors"] == [first.pk]
+    assert report["enqueued"] == [second.pk]
