@@ -85,7 +85,7 @@ def transcript_summarize(
     `ads`: the transcript's ad spans (dicts, tuples or detector spans); `context`: what
     the feed says about the episode (titles, show notes, hosts)."""
     prompt = prompt_get(prompt_version)
-    context = context or EpisodeContext()
+    context = context if context is not None else EpisodeContext()
     given = transcript_input(segments, ads=ads, language=context.language)
     if provider not in PROVIDER_MODULES:
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")

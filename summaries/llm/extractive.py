@@ -458,7 +458,7 @@ def summarize(
     segments: list[dict], *, prompt: PromptTemplate, budget=None, context: EpisodeContext | None = None
 ) -> ProviderOutput:
     # The prompt version does not change extractive output; it is recorded for the source hash.
-    context = context or EpisodeContext()
+    context = context if context is not None else EpisodeContext()
     lang = language_get(context.language)
     timed = TimedText(segments)
     sentences = _sentences(timed, lang)

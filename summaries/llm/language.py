@@ -400,13 +400,36 @@ def _english() -> Language:
 
 # Builders by ISO 639-1 code; add a language by adding its word lists and a builder here.
 LANGUAGES = {"en": _english}
+_NEVER = re.compile(r"(?!x)x")
+_CONJUNCTIONS = {"fr": "et", "es": "y", "de": "und", "it": "e", "pt": "e", "nl": "en", "sv": "och", "da": "og", "no": "og"}
+
+
+def _stopwordsiso(code: str) -> Language:
+    """Another language: its stop words from stopwordsiso (no English lists, no English
+    part-of-speech lexicon), so a French transcript is not read with English stop words."""
+    import stopwordsiso  # on first use, like the other word lists
+
+    return Language(
+        code=code,
+        stop_words=frozenset(stopwordsiso.stopwords(code)),
+        housekeeping=_NEVER,
+        hallucinations=frozenset(),
+        conjunction=_CONJUNCTIONS.get(code, "&"),
+    )
 
 
 @cache
 def language_get(code: str | None = None) -> Language:
-    """The language's word lists; an unknown code falls back to English."""
-    builder = LANGUAGES.get((code or DEFAULT_LANGUAGE).split("-")[0].lower(), LANGUAGES[DEFAULT_LANGUAGE])
-    return builder()
+    """The language's word lists: its own builder, else stopwordsiso's stop words for it;
+    a code neither knows falls back to English."""
+    code = (code or DEFAULT_LANGUAGE).split("-")[0].lower()
+    if code in LANGUAGES:
+        return LANGUAGES[code]()
+    import stopwordsiso
+
+    if stopwordsiso.has_lang(code):
+        return _stopwordsiso(code)
+    return LANGUAGES[DEFAULT_LANGUAGE]()
 
 
 @lru_cache(maxsize=65536)

@@ -261,11 +261,13 @@ FRENCH = (
 
 
 def test_the_extractive_summary_of_a_french_transcript_ignores_french_stop_words():
+    from summaries.llm.prepare import EpisodeContext
+
     sentences = re.split(r"(?<=\.)\s+", FRENCH)
     segments = [{"start": i * 5.0, "end": i * 5.0 + 5.0, "text": s} for i, s in enumerate(sentences)]
     spoken = set(re.findall(r"\w+", FRENCH.lower()))
 
-    french = transcript_summarize(segments, provider="extractive", prompt_version="v2", language="fr")
+    french = transcript_summarize(segments, provider="extractive", prompt_version="v2", context=EpisodeContext(language="fr"))
     as_english = transcript_summarize(segments, provider="extractive", prompt_version="v2")
 
     topics = french.content["topics"]

@@ -45,7 +45,7 @@ def _premium(name: str, email: str | None = None):
 
 def test_an_untitled_episode_whose_guid_has_a_newline_still_gets_its_email(mailoutbox):
     """A row stored before guids were normalised: the subject falls back to the guid and stays one line."""
-    user = _premium(make_user, "prem")
+    user = _premium("prem")
     episode = _outdated_episode(make_podcast("Show"), guid=HOSTILE_GUID)
     delivery = regeneration_request(episode_id=episode.pk, user=user)
 
@@ -61,7 +61,7 @@ def test_an_untitled_episode_whose_guid_has_a_newline_still_gets_its_email(mailo
 
 def test_an_address_the_mail_layer_refuses_fails_the_delivery_with_an_item(mailoutbox):
     """BadHeaderError / ValueError from building the message fail this delivery; they are not a crash."""
-    user = _premium(make_user, "bad", email="bad@example.com\nBcc: victim@example.com")
+    user = _premium("bad", email="bad@example.com\nBcc: victim@example.com")
     episode = _outdated_episode(make_podcast("Show"), guid="fine-1", title="Fine")
     delivery = regeneration_request(episode_id=episode.pk, user=user)
 
@@ -76,7 +76,7 @@ def test_an_address_the_mail_layer_refuses_fails_the_delivery_with_an_item(mailo
 
 
 def test_a_delivery_past_max_attempts_is_failed_instead_of_claimed_again(settings, mailoutbox):
-    user = _premium(make_user, "prem")
+    user = _premium("prem")
     episode = _outdated_episode(make_podcast("Show"), guid="g-1", title="Ep")
     delivery = regeneration_request(episode_id=episode.pk, user=user)
     Delivery.objects.filter(pk=delivery.pk).update(attempts=settings.MAX_ATTEMPTS)
@@ -96,8 +96,8 @@ def test_sweep_survives_a_crashing_delivery_and_runs_the_ones_after_it(settings,
     """Without Redis the sweep runs each delivery inline: the crash of one is logged, the next still runs."""
     settings.EMAIL_BACKEND = "tests.fakes.email_backends.ExplodingBackend"
     podcast = make_podcast("Show")
-    bad_user = _premium(make_user, "boom", email="explode@example.com")
-    good_user = _premium(make_user, "good")
+    bad_user = _premium("boom", email="explode@example.com")
+    good_user = _premium("good")
     hostile = _outdated_episode(podcast, guid=HOSTILE_GUID)
     plain = _outdated_episode(podcast, guid="plain-1", title="Plain")
     stuck = [
