@@ -121,13 +121,14 @@ def make_summarized_episode(
     days_ago: int = 0,
 ) -> Episode:
     """What a reader sees: a summarized episode with SEGMENTS as its transcript and one summary
-    (`summary_version=None`: none). Each one is published a minute before the previous one."""
+    (`summary_version=None`: none). Each one is published a second before the previous one
+    (seconds, not minutes: the counter runs across the whole suite, and `days_ago` must hold)."""
     n = next(_counter)
     episode = make_episode(
         podcast,
         title=title,
         enclosure_url=f"https://media.example.com/{n}.mp3",
-        published_at=timezone.now() - timedelta(days=days_ago, minutes=n),
+        published_at=timezone.now() - timedelta(days=days_ago, seconds=n),
         pipeline_status=Episode.PipelineStatus.SUMMARIZED,
     )
     if transcript:
