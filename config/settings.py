@@ -202,6 +202,9 @@ WHISPER_MODEL = env.str("WHISPER_MODEL", default="")  # empty: the bundled tiny.
 WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
 WHISPER_THREADS = env.int("WHISPER_THREADS", default=0)  # 0: CTranslate2 picks
 WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)  # 1: ~40% faster than 5 on CPU
+# Decoding temperatures whisper falls back through when a window decodes badly (faster-whisper's
+# default); "0" alone decodes greedily, the same words every run.
+WHISPER_TEMPERATURES = [float(t) for t in env.list("WHISPER_TEMPERATURES", default=["0", "0.2", "0.4", "0.6", "0.8", "1"])]
 # Audio is transcribed in windows of this length (cut in a pause), so memory does not grow with the episode.
 WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=600.0)
 # Windows overlap by this much so a word at a cut is heard whole (then kept once).

@@ -396,6 +396,7 @@ def _window_segments(
         audio,
         language=language,
         beam_size=settings.WHISPER_BEAM_SIZE,
+        temperature=settings.WHISPER_TEMPERATURES,
         vad_filter=True,
         condition_on_previous_text=False,
         word_timestamps=word_timestamps,
