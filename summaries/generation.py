@@ -175,10 +175,12 @@ def _flag_budget(*, episode: Episode, retry_at: datetime) -> CurationItem:
     )
 
 
-def _flag_unverified_quotes(*, summary: Summary, dropped: list[dict[str, Any]]) -> CurationItem:
+def _flag_unverified(*, summary: Summary, flag_class: str, dropped_key: str, dropped: list[dict[str, Any]]) -> CurationItem:
+    """What the model returned that does not match the transcript (quotes, ad spans): dropped,
+    and shown to a curator."""
     return enqueue_for_review(
         target=summary,
-        flag_class=CurationItem.FlagClass.UNVERIFIED_QUOTE,
+        flag_class=flag_class,
         severity=CurationItem.Severity.P2,
         proposed_by=f"summaries:{summary.provider}",
         evidence={
@@ -186,29 +188,12 @@ def _flag_unverified_quotes(*, summary: Summary, dropped: list[dict[str, Any]]) 
             "summary_id": summary.pk,
             "prompt_version": summary.prompt_version,
             "model": summary.model,
-            "dropped_quotes": dropped,
+            dropped_key: dropped,
         },
     )
 
 
 # --- Generating and storing --------------------------------------------------------------
-
-
-def _flag_unverified_ad_spans(*, summary: Summary, dropped: list[dict[str, Any]]) -> CurationItem:
-    """The model reported ad spans that do not match the transcript: dropped, and shown to a curator."""
-    return enqueue_for_review(
-        target=summary,
-        flag_class=CurationItem.FlagClass.UNVERIFIED_AD_SPAN,
-        severity=CurationItem.Severity.P2,
-        proposed_by=f"summaries:{summary.provider}",
-        evidence={
-            "episode_id": summary.episode_id,
-            "summary_id": summary.pk,
-            "prompt_version": summary.prompt_version,
-            "model": summary.model,
-            "dropped_ad_spans": dropped,
-        },
-    )
 
 
 def transcript_for(episode: Episode) -> Transcript:
@@ -326,9 +311,19 @@ def summary_store(*, episode: Episode, result: SummaryResult, hash_: str, supers
         warnings=result.warnings,
     )
     if result.dropped_quotes:
-        _flag_unverified_quotes(summary=summary, dropped=result.dropped_quotes)
+        _flag_unverified(
+            summary=summary,
+            flag_class=CurationItem.FlagClass.UNVERIFIED_QUOTE,
+            dropped_key="dropped_quotes",
+            dropped=result.dropped_quotes,
+        )
     if result.dropped_ads:
-        _flag_unverified_ad_spans(summary=summary, dropped=result.dropped_ads)
+        _flag_unverified(
+            summary=summary,
+            flag_class=CurationItem.FlagClass.UNVERIFIED_AD_SPAN,
+            dropped_key="dropped_ad_spans",
+            dropped=result.dropped_ads,
+        )
     reason = summary_blocked_reason(summary)
     if reason:
         logger.info("summary_held", extra={"event": "summary_held", "summary_id": summary.pk, "reason": reason})
