@@ -354,15 +354,16 @@ def test_pollfeeds_service_refreshes_only_active_feeds(http_server):
 
 
 @pytest.mark.django_db
-def test_thousands_of_items_ingest_in_bounded_time_and_unchanged_items_cost_no_queries(http_server, settings):
-    """5,000 items: bulk writes; re-ingesting unchanged items costs the same few queries as 50 would."""
+def test_thousands_of_items_ingest_in_batches_and_unchanged_items_cost_no_queries(http_server, settings):
+    """5,000 items: bulk writes; re-ingesting unchanged items costs the same few queries as 50 would.
+
+    Its speed is measured in bench/ingest.py, not asserted here (wall time depends on the machine's load).
+    """
     settings.FEED_MAX_ITEMS = 10_000  # above the default cap of 2,000 (tests/podcasts/test_feeds.py: the cap)
     big = [item(n) for n in range(5000)]
     http_server.routes["/feed"] = Route(feed(big))
-    started = time.monotonic()
     with CaptureQueriesContext(connection) as first_queries:
         report = podcast_add(feed_url=http_server.url("/feed"))
-    elapsed = time.monotonic() - started
     podcast = Podcast.objects.get(pk=report.podcast_id)
     small = Podcast.objects.create(feed_url="https://example.com/small.xml")
 
@@ -374,7 +375,6 @@ def test_thousands_of_items_ingest_in_bounded_time_and_unchanged_items_cost_no_q
         podcast_ingest_bytes(podcast=small, body=feed(big[:50], extra_channel="<lastBuildDate>later</lastBuildDate>"))
 
     assert (report.created, report.total) == (5000, 5000)
-    assert elapsed < 60
     # Batched writes: SQLite's parameter limit allows ~30 rows per INSERT, PostgreSQL 500; never one per item.
     assert len(first_queries.captured_queries) < report.created / 20
     assert (again.created, again.updated, again.unchanged) == (0, 0, 5000)

@@ -1,7 +1,6 @@
 """The offline extractive summarizer: valid, verbatim, deterministic, fast on hours of talk."""
 
 import json
-import time
 
 import pytest
 
@@ -45,16 +44,12 @@ def test_short_episode_summary_is_valid_and_its_points_and_quotes_verbatim():
     assert (result.provider, result.usage.requests, result.usage.cost_usd) == ("extractive", 0, 0)
 
 
-def test_three_hour_episode_is_valid_chaptered_and_fast():
+def test_three_hour_episode_is_valid_and_chaptered():
+    # Its speed is bench/quality_summaries.py's extractive_3h_s, not asserted here.
     transcript = long_transcript(3)
     starts = {s["start"] for s in transcript["segments"]}
-    run(short_transcript())  # import scikit-learn outside the timing
-
-    started = time.perf_counter()
     result = run(transcript)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 10
     content = result.content
     assert summary_validate(content) == content
     assert len(content["key_points"]) == 7
