@@ -15,8 +15,8 @@ Also:
   memory curve: peak RSS (the child's ru_maxrss, from wait4) of `manage.py
       transcribe FILE --json` on 10, 60 and 180 minutes of synthesized speech (a
       clip repeated by sox into MP3, cached in /tmp/castnotes-bench-audio); the
-      three processes start first and run beside the timing rounds (peak RSS is
-      per process; the 3-hour one takes longest by far);
+      three processes run side by side after the timing rounds (peak RSS is per
+      process), so they do not skew the ratio;
   words_cost: wall time of (a) with word timestamps / without, on the same clips.
 
 Prints the per-round numbers and one line:
@@ -294,28 +294,6 @@ def main() -> int:
             f"{len(clips)} clips, {seconds:.1f} s of audio in all ({seconds / len(clips):.1f} s each); "
             f"model {model_source()}, {settings.WHISPER_COMPUTE_TYPE}, threads={args.threads or 'auto'}, beam={settings.WHISPER_BEAM_SIZE}"
         )
-        # Memory curve first, in the background: one transcribe process per length, started now so
-        # the 3-hour one (the slowest part by far) overlaps the timing rounds. Peak RSS is per process,
-        # so running them side by side does not change it (the timing rounds share the CPU, both sides alike).
-        minutes_list = [int(m) for m in args.minutes.split(",") if m]
-        memory: dict[int, tuple[float, float, float]] = {}
-        memory_errors: list[BaseException] = []
-
-        def measure(minutes: int, audio: Path) -> None:
-            try:
-                memory[minutes] = peak, duration, wall = transcribe_peak_rss(audio, dict(os.environ))
-                # Printed as soon as known too: the 3-hour run can outlast everything else by an hour.
-                print(f"(memory: {minutes} min done, peak RSS {peak:.0f} MB, {duration / wall:.1f}x real time)", flush=True)
-            except BaseException as exc:  # reported after the timing rounds
-                memory_errors.append(exc)
-
-        memory_threads = []
-        for minutes in sorted(minutes_list, reverse=True):
-            audio = long_audio(minutes, clips[0], Path(args.audio_cache))
-            thread = threading.Thread(target=measure, args=(minutes, audio), daemon=True)
-            thread.start()
-            memory_threads.append(thread)
-
         bare, real, rss = [], [], []
         for round_no in range(1, args.rounds + 1):
             # Alternate which side goes first (a b, b a, …) so drift in machine load cancels out.
@@ -364,6 +342,27 @@ def main() -> int:
                 pair.append(f"{'with' if words else 'without'} words {wall:.2f} s")
             print(f"words round {round_no}: " + ", ".join(pair))
         words_cost = min(with_words) / min(without_words)
+
+        # Memory curve last, once the timing rounds are done: running the three long transcriptions
+        # beside the rounds made the ratio depend on when each of them finished. Peak RSS is per
+        # process, so the three run side by side.
+        minutes_list = [int(m) for m in args.minutes.split(",") if m]
+        memory: dict[int, tuple[float, float, float]] = {}
+        memory_errors: list[BaseException] = []
+
+        def measure(minutes: int, audio: Path) -> None:
+            try:
+                memory[minutes] = peak, duration, wall = transcribe_peak_rss(audio, dict(os.environ))
+                print(f"(memory: {minutes} min done, peak RSS {peak:.0f} MB, {duration / wall:.1f}x real time)", flush=True)
+            except BaseException as exc:  # reported below
+                memory_errors.append(exc)
+
+        memory_threads = []
+        for minutes in sorted(minutes_list, reverse=True):
+            audio = long_audio(minutes, clips[0], Path(args.audio_cache))
+            thread = threading.Thread(target=measure, args=(minutes, audio), daemon=True)
+            thread.start()
+            memory_threads.append(thread)
 
         for thread in memory_threads:
             thread.join()

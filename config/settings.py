@@ -206,7 +206,7 @@ WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)  # 1: ~40% faster th
 # default); "0" alone decodes greedily, the same words every run.
 WHISPER_TEMPERATURES = [float(t) for t in env.list("WHISPER_TEMPERATURES", default=["0", "0.2", "0.4", "0.6", "0.8", "1"])]
 # Audio is transcribed in windows of this length (cut in a pause), so memory does not grow with the episode.
-WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=600.0)
+WHISPER_WINDOW_SECONDS = env.float("WHISPER_WINDOW_SECONDS", default=300.0)
 # Windows overlap by this much so a word at a cut is heard whole (then kept once).
 WHISPER_WINDOW_OVERLAP_SECONDS = env.float("WHISPER_WINDOW_OVERLAP_SECONDS", default=3.0)
 # Smaller models to retry with, in order, when transcription runs out of memory.

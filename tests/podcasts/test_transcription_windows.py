@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from podcasts.models import Episode
 from podcasts.pipeline import episode_transcribe
-from podcasts.transcription import transcribe_file
+from podcasts.transcription import malloc_tune, transcribe_file
 from tests.factories import make_episode
 from tests.podcasts.test_transcription import word_error_rate, words
 from tests.support.pipeline import DEMO_AUDIO, FIXTURES, JFK_REFERENCE, copy_audio
@@ -70,10 +70,10 @@ def test_windows_agree_with_the_whole_file_on_the_words(whole_and_windowed, spee
     whole_wer, windowed_wer = word_error_rate(reference, whole.text), word_error_rate(reference, windowed.text)
     print(f"WER whole {whole_wer:.3f}, windowed {windowed_wer:.3f} ({windowed.windows} windows)")
     assert whole.windows == 1 and windowed.windows >= 4  # three seams or more
-    # tiny.en on synthetic speech varies by about ±1.5 points between identical runs on a loaded
-    # machine (seen: 0.115 and 0.128 for the same whole-file run), so the 1-point bar is held on
-    # jfk.flac below, where it hears every word; here no more than that run-to-run noise.
-    assert abs(windowed_wer - whole_wer) <= 0.03
+    # Decoded greedily both ways (the fixture), so only the seams differ: seen 0.153 whole and
+    # 0.145 windowed. The 1-point bar is held on jfk.flac below, where tiny.en hears every
+    # word; here 2 points (~7 of 360 words) leaves room for a CPU whose float rounding differs.
+    assert abs(windowed_wer - whole_wer) <= 0.02
     assert windowed.duration == pytest.approx(whole.duration, abs=0.01)
 
 
@@ -179,3 +179,10 @@ def test_progress_writes_are_throttled(
 
     writes = [q for q in queries.captured_queries if 'SET "progress" =' in q["sql"]]
     assert len(writes) == 2  # the first callback and the last (100 %)
+
+
+def test_glibc_malloc_is_tuned_once_a_model_is_loaded(whisper_model):
+    # Without a fixed mmap threshold and capped arenas, peak RSS grew with the number of
+    # windows (789 MB at 10 minutes, 960 MB at 30); bench/transcribe.py measures the curve.
+    assert malloc_tune.cache_info().currsize == 1
+    assert malloc_tune() is True
