@@ -317,9 +317,14 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
         except Exception as exc:  # no transcript any more, a price missing: flagged, old summary stays
             delivery_fail(delivery, step="batch", error=f"{type(exc).__name__}: {exc}", evidence=evidence)
             return delivery.status
-        hash_ = summary_source_hash(transcript=transcript, prompt_version=delivery.target_prompt_version, provider="anthropic")
+        # The spans as they stand now (the request was built without those of submit time;
+        # a correction in between shows as outdated once this summary is stored).
+        ads = transcript_ad_spans(transcript)
+        hash_ = summary_source_hash(
+            transcript=transcript, prompt_version=delivery.target_prompt_version, provider="anthropic", ads=ads
+        )
         with transaction.atomic():
-            new = summary_store(episode=delivery.episode, result=result, hash_=hash_, supersede=False)
+            new = summary_store(episode=delivery.episode, result=result, hash_=hash_, ads=ads, supersede=False)
             delivery_set_status(delivery, Delivery.Status.PROCESSING, summary=new)
             # In the same transaction as the summary: a result is counted exactly once.
             _ledger(result.usage)

@@ -23,6 +23,20 @@ def episode_context(episode: Episode) -> EpisodeContext:
     )
 
 
+def ad_spans_key(ads) -> list[list[float]]:
+    """Spans as a summary records and hashes them: [start, end] in seconds to 0.01, in order;
+    labels left out (a renamed sponsor changes nothing the summary was made from)."""
+    return sorted([round(float(start), 2), round(float(end), 2)] for start, end, *_ in ads)
+
+
+def episode_ad_spans_key(*, episode_id: int) -> list[list[float]]:
+    """ad_spans_key of the episode's transcript as it stands ([] without a transcript)."""
+    transcript_id = Transcript.objects.filter(episode_id=episode_id).values_list("pk", flat=True).first()
+    if transcript_id is None:
+        return []
+    return ad_spans_key((r.start, r.end) for r in transcript_ad_ranges(transcript_id=transcript_id))
+
+
 def transcript_ad_spans(transcript: Transcript) -> list[tuple[float, float, str]]:
     """The transcript's ad spans as (start, end, label): every active span (detector, LLM or
     curator), overlaps joined, a curator's "not an ad" left out (podcasts.ad_spans)."""

@@ -21,7 +21,7 @@ from django.utils import timezone
 from curation.models import OPEN_STATUSES, CurationItem
 from curation.services import IllegalTransition, editorial_transition, enqueue_for_review
 from podcasts.models import Episode, Transcript
-from summaries.context import episode_context, transcript_ad_spans
+from summaries.context import ad_spans_key, episode_context, transcript_ad_spans
 from summaries.llm import (
     BudgetExceeded,
     MalformedReply,
@@ -204,10 +204,16 @@ def transcript_for(episode: Episode) -> Transcript:
         raise SummaryGenerationError(f"episode {episode.pk} has no transcript") from None
 
 
-def summary_source_hash(*, transcript: Transcript, prompt_version: str, provider: str) -> str:
-    """Hash of transcript text + prompt version + model: the same hash means the same summary."""
+AdSpans = list[tuple[float, float, str]]
+
+
+def summary_source_hash(*, transcript: Transcript, prompt_version: str, provider: str, ads: AdSpans) -> str:
+    """Hash of transcript text + the ad spans it is summarized without + prompt version + model:
+    the same hash means the same summary. `ads` is transcript_ad_spans(transcript), read once by
+    the caller so the hash and the summary see the same spans; a curator's correction of a span
+    changes the hash, so the next summarize or regeneration makes a new summary."""
     text = transcript.text or " ".join(str(s.get("text", "")) for s in transcript.segments or [])
-    return source_hash(text=text, prompt_version=prompt_version, model=provider_model(provider))
+    return source_hash(text=text, prompt_version=prompt_version, model=provider_model(provider), ads=ad_spans_key(ads))
 
 
 def summary_reusable(*, episode: Episode, hash_: str) -> Summary | None:
@@ -220,8 +226,10 @@ def summary_reusable(*, episode: Episode, hash_: str) -> Summary | None:
     )
 
 
-def summary_produce(*, episode: Episode, transcript: Transcript, prompt_version: str, provider: str) -> SummaryResult:
-    """The LLM work, outside any transaction; failures are flagged and become domain errors."""
+def summary_produce(
+    *, episode: Episode, transcript: Transcript, prompt_version: str, provider: str, ads: AdSpans
+) -> SummaryResult:
+    """The LLM work, outside any transaction, without the `ads` spans; failures are flagged and become domain errors."""
     segments = transcript.segments or [{"start": 0.0, "end": transcript.duration or 0.0, "text": transcript.text}]
     try:
         return transcript_summarize(
@@ -229,7 +237,7 @@ def summary_produce(*, episode: Episode, transcript: Transcript, prompt_version:
             provider=provider,
             prompt_version=prompt_version,
             budget=DailyBudget(),
-            ads=transcript_ad_spans(transcript),
+            ads=ads,
             context=episode_context(episode),
         )
     except MalformedReply as exc:
@@ -295,8 +303,9 @@ def summary_supersede_older(*, summary: Summary) -> list[int]:
     return retired
 
 
-def summary_store(*, episode: Episode, result: SummaryResult, hash_: str, supersede: bool) -> Summary:
-    """Create the candidate, flag dropped quotes, publish it when nothing blocks it. Call inside atomic()."""
+def summary_store(*, episode: Episode, result: SummaryResult, hash_: str, ads: AdSpans, supersede: bool) -> Summary:
+    """Create the candidate (recording the `ads` it was made without), flag dropped quotes,
+    publish it when nothing blocks it. Call inside atomic()."""
     summary = Summary.objects.create(
         episode=episode,
         content=result.content,
@@ -308,6 +317,7 @@ def summary_store(*, episode: Episode, result: SummaryResult, hash_: str, supers
         cost_usd=result.usage.cost_usd or Decimal("0"),
         requests=result.usage.requests,
         source_hash=hash_,
+        ad_spans=ad_spans_key(ads),
         warnings=result.warnings,
     )
     if result.dropped_quotes:
@@ -364,11 +374,12 @@ def summary_generate(*, episode: Episode, prompt_version: str, force: bool = Fal
     """
     provider = provider or provider_default()
     transcript = transcript_for(episode)
-    hash_ = summary_source_hash(transcript=transcript, prompt_version=prompt_version, provider=provider)
+    ads = transcript_ad_spans(transcript)
+    hash_ = summary_source_hash(transcript=transcript, prompt_version=prompt_version, provider=provider, ads=ads)
     if not force:
         existing = summary_reusable(episode=episode, hash_=hash_)
         if existing is not None:
             return existing
-    result = summary_produce(episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider)
+    result = summary_produce(episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider, ads=ads)
     with transaction.atomic():
-        return summary_store(episode=episode, result=result, hash_=hash_, supersede=False)
+        return summary_store(episode=episode, result=result, hash_=hash_, ads=ads, supersede=False)

@@ -27,7 +27,14 @@ class Summary(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
-    source_hash = models.CharField(max_length=64, db_index=True, help_text="sha256(transcript text, prompt version, model).")
+    source_hash = models.CharField(
+        max_length=64, db_index=True, help_text="sha256(transcript text, ad spans left out, prompt version, model)."
+    )
+    ad_spans = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The ad spans the summary was made without, [[start, end], …]; null when not recorded (older summaries).",
+    )
     warnings = models.JSONField(default=list, blank=True)
     requests = models.PositiveIntegerField(default=0, help_text="LLM requests made to produce it.")
     editorial_status = models.CharField(max_length=20, choices=EditorialStatus.choices, default=EditorialStatus.CANDIDATE)

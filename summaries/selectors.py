@@ -25,6 +25,7 @@ from config.urlcache import reverse_pk
 from podcasts.models import Episode, Podcast, Subscription, Transcript
 from podcasts.selectors import EPISODE_VISIBLE_SQL, PODCAST_VISIBLE_SQL, episodes_visible
 from podcasts.stages import ready_states, working_states
+from summaries.context import episode_ad_spans_key
 from summaries.models import Delivery, EditorialStatus, Summary
 from summaries.status import STATUS_COLUMNS_SQL, STATUS_FIELDS, EpisodeStatus, episode_status
 
@@ -347,14 +348,26 @@ def episode_live_state(*, episode_id: int, user: AbstractBaseUser) -> EpisodeLiv
     return EpisodeLiveState(status=status, summary_ready=bool(row[columns]), regeneration_pending=bool(row[columns + 1]))
 
 
-def summary_is_outdated(summary: Summary | None) -> bool:
-    """Outdated: made with another prompt version than the current setting (server-side only)."""
-    return summary is not None and summary.prompt_version != settings.SUMMARY_PROMPT_VERSION
+def summary_is_outdated(summary: Summary | None, *, current_ads: list[list[float]] | None = None) -> bool:
+    """Outdated (server-side only): made with another prompt version than the current setting,
+    or without other ad spans than the transcript has now (a curator corrected one, or
+    detection found others). A summary that did not record its spans (made before they were
+    recorded) is judged by its prompt version alone. `current_ads`: the transcript's
+    ad_spans_key when the caller has read it already."""
+    if summary is None:
+        return False
+    if summary.prompt_version != settings.SUMMARY_PROMPT_VERSION:
+        return True
+    if summary.ad_spans is None:
+        return False
+    if current_ads is None:
+        current_ads = episode_ad_spans_key(episode_id=summary.episode_id)
+    return summary.ad_spans != current_ads
 
 
-def summary_is_regenerable(summary: Summary | None) -> bool:
+def summary_is_regenerable(summary: Summary | None, *, current_ads: list[list[float]] | None = None) -> bool:
     """Outdated and not featured: a curator's featured pick is sticky, regeneration never replaces it."""
-    return summary_is_outdated(summary) and summary.editorial_status != EditorialStatus.FEATURED
+    return summary_is_outdated(summary, current_ads=current_ads) and summary.editorial_status != EditorialStatus.FEATURED
 
 
 # --- Search -------------------------------------------------------------------------

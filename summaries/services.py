@@ -15,6 +15,7 @@ from django.utils import timezone
 from curation.services import editorial_transition
 from podcasts.models import Episode, Transcript
 from podcasts.pipeline import episode_advance, episode_claim, episode_defer, episode_enqueue, episode_record_failure
+from summaries.context import transcript_ad_spans
 from summaries.deliveries import deliveries_for_new_episode
 from summaries.generation import (
     BUDGET_WAIT_REASON,
@@ -71,13 +72,16 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
 
     try:
         transcript = transcript_for(episode)
-        hash_ = summary_source_hash(transcript=transcript, prompt_version=prompt_version, provider=provider)
+        ads = transcript_ad_spans(transcript)
+        hash_ = summary_source_hash(transcript=transcript, prompt_version=prompt_version, provider=provider, ads=ads)
         existing = summary_reusable(episode=episode, hash_=hash_)
         if existing is not None:
             with transaction.atomic():
                 episode_advance(episode_id=episode_id, from_status=Status.SUMMARIZING, to_status=Status.SUMMARIZED)
             return existing
-        result = summary_produce(episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider)
+        result = summary_produce(
+            episode=episode, transcript=transcript, prompt_version=prompt_version, provider=provider, ads=ads
+        )
     except SummaryBudgetExhausted as exc:
         episode_defer(episode_id=episode_id, working_status=Status.SUMMARIZING, until=exc.retry_at, reason=BUDGET_WAIT_REASON)
         return None
@@ -109,7 +113,7 @@ def episode_summarize(*, episode_id: int, prompt_version: str | None = None) -> 
             # Cancelled while the LLM worked: the late commit changes nothing, and nothing is shown.
             logger.info("summary_discarded", extra={"event": "summary_discarded", "episode_id": episode_id})
             return None
-        summary = summary_store(episode=episode, result=result, hash_=hash_, supersede=True)
+        summary = summary_store(episode=episode, result=result, hash_=hash_, ads=ads, supersede=True)
         if advanced and summary.editorial_status in (EditorialStatus.PUBLISHED, EditorialStatus.FEATURED):
             # Subscribers who opted in hear about the episode once it has a summary to show.
             transaction.on_commit(lambda: deliveries_for_new_episode(episode_id=episode_id))

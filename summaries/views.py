@@ -22,6 +22,7 @@ from podcasts.selectors import transcript_lines
 from podcasts.subscribers import user_may_regenerate
 from podcasts.views import SeeOther, page_of
 from summaries import selectors
+from summaries.context import ad_spans_key
 from summaries.regeneration import RegenerationRefused, regeneration_request
 from summaries.status import episode_status_of
 
@@ -52,15 +53,16 @@ def podcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _episode_context(request: HttpRequest, episode) -> dict:
     """What the episode page and its live fragment show of the summary and the pipeline."""
     summary = selectors.summary_current(episode_id=episode.pk)
-    outdated = selectors.summary_is_outdated(summary)
-    may_regenerate = selectors.summary_is_regenerable(summary) and user_may_regenerate(user=request.user)
+    transcript = getattr(episode, "transcript", None)
+    ad_ranges = transcript_ad_ranges(transcript_id=transcript.pk) if transcript is not None else []
+    current_ads = ad_spans_key((ad.start, ad.end) for ad in ad_ranges)
+    outdated = selectors.summary_is_outdated(summary, current_ads=current_ads)
+    may_regenerate = selectors.summary_is_regenerable(summary, current_ads=current_ads) and user_may_regenerate(user=request.user)
     audio_url = ""
     if episode.enclosure_url:
         audio_url = reverse_pk("podcasts:episode_audio", episode.pk) if episode.audio_path else episode.enclosure_url
     pending = selectors.regeneration_pending(episode_id=episode.pk, user=request.user) if may_regenerate else None
     status = episode_status_of(episode, staff=request.user.is_staff)
-    transcript = getattr(episode, "transcript", None)
-    ad_ranges = transcript_ad_ranges(transcript_id=transcript.pk) if transcript is not None else []
     return {
         "episode": episode,
         "audio_url": audio_url,

@@ -34,7 +34,7 @@ def detect_ad_spans(
 
 
 # A span covering more than this share of the episode is the detector misreading it, not an
-# ad: the context features of a very short episode put every sentence near the same cues.
+# ad: a show that is mostly one long ad is rarer than a talk full of addresses and offers.
 MAX_EPISODE_SHARE = 0.5
 
 
@@ -44,7 +44,7 @@ def spans_from_input(data: EpisodeInput, model: Model, params: SpanParams = PARA
     probs = unit_probabilities(model, data)
     length = data.units[-1].end - data.units[0].start
     spans = []
-    for first, last, confidence in assemble(data.units, probs, params):
+    for first, last, confidence in assemble(data.units, probs, params, scale=data.scale):
         units = data.units[first : last + 1]
         if units[-1].end - units[0].start > MAX_EPISODE_SHARE * length:
             continue

@@ -23,6 +23,12 @@ MAX_UNIT_SECONDS = 20.0
 CONTEXT_SECONDS = 30.0
 WIDE_SECONDS = 90.0  # an ad break's cues (lead-in, addresses, codes) lie within about this of each other
 REPEAT_MIN_DISTANCE = 120.0
+# The windows above are for episodes of this length or longer; a shorter episode scales
+# them down (window_scale). Otherwise a two-minute episode is one neighbourhood, and
+# every sentence in it sees the ad's addresses and codes as its own context. The
+# corpus's shortest episode (16 min) is past it, so the fitted model never saw a
+# scaled window.
+FULL_WINDOWS_SECONDS = 600.0
 TAG = re.compile(r"<[^>]+>")
 
 # Generic shapes of ad copy, not fitted to any episode: web addresses said or
@@ -173,6 +179,13 @@ def sponsor_terms(description: str, title: str = "") -> set[str]:
     return {t for t in terms if t not in title_words and len(t) >= 4}
 
 
+def window_scale(units: list[Unit]) -> float:
+    """The share of the full context windows an episode this long uses: 1 from FULL_WINDOWS_SECONDS on."""
+    if not units:
+        return 1.0
+    return min(1.0, max(units[-1].end - units[0].start, 0.0) / FULL_WINDOWS_SECONDS)
+
+
 def _window_indices(starts: np.ndarray, ends: np.ndarray, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """For each unit, the range [lo, hi) of units whose time lies within `seconds` of it."""
     lo = np.searchsorted(ends, starts - seconds, side="left")
@@ -227,15 +240,16 @@ def dense_features(
     after,
     description: str,
     title: str = "",
+    scale: float = 1.0,
 ) -> np.ndarray:
-    """One row per unit, columns DENSE_NAMES."""
+    """One row per unit, columns DENSE_NAMES; `scale` shrinks the wide and repeat windows (window_scale)."""
     n = len(units)
     if n == 0:
         return np.zeros((0, len(DENSE_NAMES)))
     starts = np.array([u.start for u in units])
     ends = np.array([u.end for u in units])
     cues = np.array([[1.0 if pattern.search(u.text) else 0.0 for pattern in CUES.values()] for u in units])
-    wide_before, wide_after = context_matrices(units, WIDE_SECONDS)
+    wide_before, wide_after = context_matrices(units, WIDE_SECONDS * scale)
     window = before + after
     sizes = np.asarray(window.sum(axis=1)).ravel() + 1
     any_cue = (cues.sum(axis=1) > 0).astype(float)
@@ -252,7 +266,7 @@ def dense_features(
     for first in range(0, n, 512):
         # Row blocks keep memory flat on a four-hour episode.
         block = (unit_vectors[first : first + 512] @ unit_vectors.T).toarray()
-        near = np.abs(centers[first : first + 512, None] - centers[None, :]) < REPEAT_MIN_DISTANCE
+        near = np.abs(centers[first : first + 512, None] - centers[None, :]) < REPEAT_MIN_DISTANCE * scale
         block[near] = 0.0
         block[:, short] = 0.0
         repeat[first : first + 512] = block.max(axis=1)

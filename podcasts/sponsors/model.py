@@ -16,7 +16,15 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MaxAbsScaler, normalize
 
-from podcasts.sponsors.features import DENSE_NAMES, Unit, context_matrices, dense_features, transcript_units
+from podcasts.sponsors.features import (
+    CONTEXT_SECONDS,
+    DENSE_NAMES,
+    Unit,
+    context_matrices,
+    dense_features,
+    transcript_units,
+    window_scale,
+)
 
 ARTIFACT_PATH = Path(__file__).resolve().parent / "model.json"
 FORMAT = 1
@@ -94,17 +102,20 @@ class EpisodeInput:
     before: sparse.csr_matrix
     after: sparse.csr_matrix
     dense: np.ndarray
+    scale: float = 1.0  # window_scale: how much of the full time windows this episode uses
 
 
 def episode_input(segments: list[dict], *, title: str = "", description: str = "") -> EpisodeInput:
     units = transcript_units(segments)
-    before, after = context_matrices(units)
+    scale = window_scale(units)
+    before, after = context_matrices(units, CONTEXT_SECONDS * scale)
     return EpisodeInput(
         units=units,
         texts=[u.text for u in units],
         before=before,
         after=after,
-        dense=dense_features(units, before=before, after=after, description=description, title=title),
+        dense=dense_features(units, before=before, after=after, description=description, title=title, scale=scale),
+        scale=scale,
     )
 
 

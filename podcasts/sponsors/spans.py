@@ -44,11 +44,12 @@ def _is_closing(unit: Unit) -> bool:
     return bool(CUES["url"].search(unit.text) or CUES["code"].search(unit.text) or CUES["slash"].search(unit.text))
 
 
-def assemble(units: list[Unit], probs: np.ndarray, params: SpanParams) -> list[tuple[int, int, float]]:
-    """Runs of units as (first, last, confidence), ascending and non-overlapping."""
+def assemble(units: list[Unit], probs: np.ndarray, params: SpanParams, *, scale: float = 1.0) -> list[tuple[int, int, float]]:
+    """Runs of units as (first, last, confidence), ascending and non-overlapping; `scale`
+    shrinks the smoothing window for a short episode as it shrinks the features' (window_scale)."""
     if not units:
         return []
-    smoothed = smooth(units, probs, params.smooth_seconds)
+    smoothed = smooth(units, probs, params.smooth_seconds * scale)
     runs: list[list[int]] = []
     i, n = 0, len(units)
     while i < n:

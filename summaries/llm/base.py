@@ -161,9 +161,15 @@ def provider_model(provider: str) -> str:
     raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
 
 
-def source_hash(*, text: str, prompt_version: str, model: str) -> str:
+def source_hash(*, text: str, prompt_version: str, model: str, ads: list[list[float]] | None = None) -> str:
+    """sha256 of what a summary is made from. `ads` (the spans it is made without, as
+    [start, end] pairs) is hashed only when there are some, so a transcript without ads
+    keeps the hash it had before spans existed."""
     digest = hashlib.sha256()
-    for part in (text, prompt_version, model):
+    parts = [text, prompt_version, model]
+    if ads:
+        parts.append(";".join(f"{start:.2f}-{end:.2f}" for start, end in ads))
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\x00")
     return digest.hexdigest()

@@ -45,7 +45,7 @@ _JOINERS = {"of", "the"}
 MAX_PHRASE_WORDS = 4
 # How much more a phrase weighs when the episode title / the show notes name it too.
 TITLE_BOOST = 2.5
-NOTES_BOOST = 3.0  # chosen leave-one-podcast-out by bench/quality_summaries.py
+NOTES_BOOST = 3.0  # chosen leave-one-podcast-out by bench/quality.py
 DISTINCT_POOL = 400
 # Words as the stop lists spell them (with apostrophes: "don't" stays one token).
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w']*\b"

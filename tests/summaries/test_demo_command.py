@@ -4,11 +4,10 @@ import re
 import pytest
 from django.core.management import call_command
 
-from podcasts.models import Episode
+from podcasts.models import AdSpan, Episode
 from podcasts.services import DEMO_TITLE
 from summaries.selectors import summary_current
 from tests.factories import make_transcribed_episode
-from tests.support.pipeline import DEMO_AUDIO
 
 
 @pytest.mark.django_db
@@ -27,25 +26,31 @@ def test_demo_command_shows_summaries_at_both_prompt_versions(extractive, capsys
     assert titles == {"Episode 1: Urban beekeeping", "Episode 2: A short history of the bicycle", "Episode 3: Sleep and memory"}
 
 
-def test_demo_episode_with_a_sponsor_read_is_summarized_without_it(tmp_path, capsys):
-    """The bundled episode 2 carries a synthesized sponsor read; given its span (as sponsor
-    detection or a curator marks it), nothing of it reaches the summary."""
-    call_command("transcribe", str(DEMO_AUDIO / "episode-2.mp3"), "--json")
-    transcript = json.loads(capsys.readouterr().out)
-    segments = transcript["segments"]
-    read = [s for s in segments if re.search(r"brought to you|coffee|promo code", s["text"], re.IGNORECASE)]
+@pytest.mark.django_db
+def test_demo_episode_sponsor_read_is_detected_collapsed_and_left_out_of_its_summary(extractive, capsys, media_root):
+    """The bundled episode 2 (55 s) carries a synthesized sponsor read: the offline detector
+    finds it in the demo's own pipeline, the page folds it, and its summary says nothing of it."""
+    from django.test import Client
+
+    call_command("demo")
+
+    episode = Episode.objects.get(podcast__title=DEMO_TITLE, guid="castnotes-demo-episode-2")
+    transcript = episode.transcript
+    read = [s for s in transcript.segments if re.search(r"brought to you|coffee|promo code", s["text"], re.IGNORECASE)]
     assert len(read) >= 3  # the read was transcribed
-    span = {"start": read[0]["start"], "end": read[-1]["end"], "label": "Hillside Coffee"}
-    path = tmp_path / "episode-2.json"
-    path.write_text(json.dumps({"segments": segments, "title": "Episode 2: A short history of the bicycle", "ads": [span]}))
-
-    call_command("summarize_transcript", str(path), "--provider", "extractive", "--json")
-
-    output = json.loads(capsys.readouterr().out)
-    summary = json.dumps(output["summary"]).lower()
-    assert "coffee" not in summary and "promo" not in summary and "field notes" not in summary
-    assert "bicycle" in output["summary"]["tldr"]
-    assert output["ads"][0]["label"] == "Hillside Coffee"
+    spans = list(transcript.ad_spans.filter(status=AdSpan.Status.ACTIVE, origin=AdSpan.Origin.DETECTOR))
+    assert len(spans) == 1
+    span = spans[0]
+    # It covers the read (each line's middle) and not the talk about bicycles around it.
+    assert all(span.start <= (s["start"] + s["end"]) / 2 < span.end for s in read)
+    talk = [s for s in transcript.segments if re.search(r"bicycle|pedal|wheel", s["text"], re.IGNORECASE)]
+    assert talk and not any(span.start <= (s["start"] + s["end"]) / 2 < span.end for s in talk)
+    summary = summary_current(episode_id=episode.pk)
+    text = json.dumps(summary.content).lower()
+    assert "coffee" not in text and "promo" not in text and "brought to you" not in text
+    assert "bicycle" in summary.content["tldr"].lower()
+    page = Client().get(episode.get_absolute_url()).content.decode()
+    assert page.count('class="ad-span"') == 1 and 'id="skip-ad"' in page
 
 
 @pytest.mark.django_db

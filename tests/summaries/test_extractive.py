@@ -45,7 +45,7 @@ def test_short_episode_summary_is_valid_and_its_points_and_quotes_verbatim():
 
 
 def test_three_hour_episode_is_valid_and_chaptered():
-    # Its speed is bench/quality_summaries.py's extractive_3h_s, not asserted here.
+    # Its speed is bench/quality.py's extractive_3h_s, not asserted here.
     transcript = long_transcript(3)
     starts = {s["start"] for s in transcript["segments"]}
     result = run(transcript)
