@@ -9,6 +9,7 @@ points and chapters; these are model output, not transcript) before merging.
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from summaries.llm.base import ProviderRejected, estimate_tokens
@@ -85,29 +86,67 @@ def _merge_groups(partials: list[dict[str, Any]], *, token_limit: int) -> list[l
     return [lines[i : i + 2] for i in range(0, len(lines), 2)]
 
 
+def one_request_user(
+    segments: list[dict],
+    *,
+    prompt: PromptTemplate,
+    token_limit: int,
+    overhead: int,
+    context: EpisodeContext | None = None,
+) -> str | None:
+    """The user message that summarizes `segments` in one request, or None when the transcript
+    does not fit `token_limit` with `overhead` and must go in parts."""
+    lines = transcript_lines(segments, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
+    transcript = "\n".join(lines)
+    if overhead + estimate_tokens(transcript) > token_limit:
+        return None
+    return prompt.fill(prompt.user, context=context, transcript=transcript, duration=duration_label(segments))
+
+
+@dataclass
+class Summarized:
+    content: dict[str, Any]  # the validated summary of the whole transcript
+    warnings: list[str]
+    # The raw ad spans of the whole-transcript or part replies (merges repeat none); None when
+    # the prompt version asks for none. Checked against the transcript later (output_verify).
+    ads: list[Any] | None
+
+
+# One request: the user message in, (validated summary, its raw ad spans or None) out.
+Ask = Callable[[str], tuple[dict[str, Any], list[Any] | None]]
+
+
 def summarize_in_parts(
     segments: list[dict],
     *,
     prompt: PromptTemplate,
     token_limit: int,
     overhead: int,
-    ask: Callable[[str], dict[str, Any]],
+    ask: Ask,
     context: EpisodeContext | None = None,
-) -> tuple[dict[str, Any], list[str]]:
-    """The validated summary of `segments` and warnings. `ask(user_message)` returns one validated
-    reply; `token_limit` bounds a request's estimated input, `overhead` is what every request
+) -> Summarized:
+    """The summary of `segments`, in one request when it fits, else in parts and merges.
+    `token_limit` bounds a request's estimated input, `overhead` is what every request
     spends besides the transcript (system prompt, template, schema)."""
-    duration = duration_label(segments)
-    lines = transcript_lines(segments, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
-    transcript = "\n".join(lines)
-    if overhead + estimate_tokens(transcript) <= token_limit:
-        return ask(prompt.fill(prompt.user, context=context, transcript=transcript, duration=duration)), []
+    ads: list[Any] | None = [] if prompt.returns_ads else None
+
+    def ask_collecting(user: str) -> dict[str, Any]:
+        content, reply_ads = ask(user)
+        if ads is not None and reply_ads:
+            ads.extend(reply_ads)
+        return content
+
+    user = one_request_user(segments, prompt=prompt, token_limit=token_limit, overhead=overhead, context=context)
+    if user is not None:
+        return Summarized(content=ask_collecting(user), warnings=[], ads=ads)
     room = token_limit - overhead
     if room < MIN_PART_TOKENS:
         raise ProviderRejected(f"the input limit ({token_limit} tokens) leaves no room for the transcript")
+    duration = duration_label(segments)
+    lines = transcript_lines(segments, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
     parts = chunks(lines, token_limit=room)
     partials = [
-        ask(
+        ask_collecting(
             prompt.fill(
                 prompt.chunk_for(i + 1),
                 context=context,
@@ -121,7 +160,8 @@ def summarize_in_parts(
     ]
     while len(partials) > 1:
         groups = _merge_groups(partials, token_limit=room)
+        # A merge is told to return no ads: the parts' spans are already collected.
         partials = [
-            ask(prompt.fill(prompt.merge, context=context, transcript="\n".join(group), duration=duration)) for group in groups
+            ask(prompt.fill(prompt.merge, context=context, transcript="\n".join(group), duration=duration))[0] for group in groups
         ]
-    return partials[0], [f"long transcript summarized in {len(parts)} parts and merged"]
+    return Summarized(content=partials[0], warnings=[f"long transcript summarized in {len(parts)} parts and merged"], ads=ads)

@@ -34,7 +34,7 @@ from summaries.llm.base import (
 from summaries.llm.chunking import summarize_in_parts
 from summaries.llm.parsing import json_parse_layered
 from summaries.llm.prepare import EpisodeContext
-from summaries.llm.session import Failure, RequestSession, status_failure
+from summaries.llm.session import RequestSession, sdk_classify
 from summaries.prompts import PromptTemplate, context_block
 from summaries.schema import (
     CHAPTERS_MAX,
@@ -50,7 +50,6 @@ from summaries.schema import (
 PROVIDER = "openai"
 MODES = ("json_schema", "json_object", "text")
 RAW_MAX_CHARS = 20_000
-RETRYABLE_STATUS = {408, 409, 429}
 # Chat-template tokens around the message (role markers, turn separators), generously.
 TEMPLATE_TOKENS = 64
 # No common tokenizer averages more characters per token on prose than this: a server that
@@ -88,13 +87,17 @@ def _remember(key: tuple[str, str], mode: str) -> None:
         _accepted[key] = mode
 
 
-@lru_cache(maxsize=8)
-def _client(base_url: str, api_key: str):
-    # Imported here: the SDK is only needed when this provider is configured.
+def _sdk():
+    # Imported on first use: the SDK is only needed when this provider is configured.
     import openai
 
+    return openai
+
+
+@lru_cache(maxsize=8)
+def _client(base_url: str, api_key: str):
     # The SDK insists on a key; local servers ignore the header.
-    return openai.OpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0)
+    return _sdk().OpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0)
 
 
 # Reply shapes from roomy to compact: (tldr chars, key points, point chars, quotes, quote chars,
@@ -146,18 +149,6 @@ def _refuses_format(exc: Any) -> bool:
         return True
     text = f"{exc.message} {exc.body}".lower()
     return exc.status_code >= 500 and any(word in text for word in _FORMAT_WORDS)
-
-
-def _classify(exc: Exception) -> Failure | None:
-    import openai  # already imported by _client; a cheap module lookup
-
-    if isinstance(exc, openai.APIStatusError):
-        return status_failure(exc, retryable_status=RETRYABLE_STATUS)
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError and refused connections
-        return Failure(retryable=True, status=None)
-    if isinstance(exc, openai.APIError):
-        return Failure(retryable=False, status=None)
-    return None
 
 
 def system_prompt(prompt: PromptTemplate) -> str:
@@ -233,18 +224,12 @@ class _Session:
             raise ProviderRejected(f"OPENAI_MODEL {self.model!r} has no price in LLM_PRICES_USD_PER_MTOK")
         self.key = (self.base_url.rstrip("/"), self.model)
         self.client = _client(self.base_url, settings.OPENAI_API_KEY)
-        self.requests = RequestSession(
-            budget=budget,
-            max_retries=settings.OPENAI_MAX_RETRIES,
-            timeout=settings.OPENAI_TIMEOUT,
-            backoff=settings.OPENAI_RETRY_BACKOFF,
-            retry_after_max=settings.OPENAI_RETRY_AFTER_MAX,
-        )
+        self.requests = RequestSession.from_settings(budget=budget, prefix="OPENAI")
         self.usage = self.requests.usage
         self.warnings: list[str] = []
 
     def _send(self, *, messages: list[dict], mode: str):
-        import openai  # already imported by _client
+        openai = _sdk()
 
         params: dict[str, Any] = {
             "model": self.model,
@@ -298,7 +283,7 @@ class _Session:
                     self._send(messages=messages, mode=mode),
                     reserve_tokens=estimated + settings.OPENAI_MAX_OUTPUT_TOKENS,
                     usage_of=lambda c: self._usage_of(c, estimated=estimated),
-                    classify=lambda exc: None if isinstance(exc, _FormatRefused) else _classify(exc),
+                    classify=lambda exc: None if isinstance(exc, _FormatRefused) else sdk_classify(_sdk(), exc),
                 )
             except _FormatRefused:
                 mode = MODES[MODES.index(mode) + 1]
@@ -312,13 +297,13 @@ class _Session:
 def summarize(segments: list[dict], *, prompt: PromptTemplate, budget, context: EpisodeContext | None = None) -> ProviderOutput:
     session = _Session(budget=budget)
     system = system_prompt(prompt)
-    content, warnings = summarize_in_parts(
+    done = summarize_in_parts(
         segments,
         prompt=prompt,
         token_limit=input_limit(),
         overhead=overhead(prompt, context),
-        ask=lambda user: session.ask(system=system, user=user),
+        ask=lambda user: (session.ask(system=system, user=user), None),
         context=context,
     )
-    warnings = sorted(set(session.warnings)) + warnings
-    return ProviderOutput(content=content, provider=PROVIDER, model=session.model, usage=session.usage, warnings=warnings)
+    warnings = sorted(set(session.warnings)) + done.warnings
+    return ProviderOutput(content=done.content, provider=PROVIDER, model=session.model, usage=session.usage, warnings=warnings)

@@ -39,6 +39,18 @@ class RequestSession:
         self.deadline = time.monotonic() + settings.SUMMARY_DEADLINE_SECONDS
         self.usage = Usage()
 
+    @classmethod
+    def from_settings(cls, *, budget: Budget, prefix: str) -> "RequestSession":
+        """A session bounded by a provider's settings: `<prefix>_MAX_RETRIES`, `_TIMEOUT`,
+        `_RETRY_BACKOFF` and `_RETRY_AFTER_MAX` (ANTHROPIC_..., OPENAI_...)."""
+        return cls(
+            budget=budget,
+            max_retries=getattr(settings, f"{prefix}_MAX_RETRIES"),
+            timeout=getattr(settings, f"{prefix}_TIMEOUT"),
+            backoff=getattr(settings, f"{prefix}_RETRY_BACKOFF"),
+            retry_after_max=getattr(settings, f"{prefix}_RETRY_AFTER_MAX"),
+        )
+
     def call(
         self,
         send: Callable[[float], T],
@@ -103,9 +115,25 @@ def retry_after(exc: Exception) -> float | None:
     return None
 
 
-def status_failure(exc: Any, *, retryable_status: set[int]) -> Failure:
+def status_failure(exc: Any, *, retryable_status: frozenset[int]) -> Failure:
     """An SDK status error: retryable on `retryable_status` and 5xx unless `x-should-retry: false`."""
     status = exc.status_code
     if exc.response.headers.get("x-should-retry") == "false":
         return Failure(retryable=False, status=status)
     return Failure(retryable=status in retryable_status or status >= 500, status=status, retry_after=retry_after(exc))
+
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+def sdk_classify(sdk: Any, exc: Exception) -> Failure | None:
+    """A failure of the `anthropic` or `openai` SDK (both have the same error classes): status
+    errors as status_failure, connection errors and timeouts retryable, other SDK errors
+    permanent; None for an exception that is not the SDK's."""
+    if isinstance(exc, sdk.APIStatusError):
+        return status_failure(exc, retryable_status=RETRYABLE_STATUS)
+    if isinstance(exc, sdk.APIConnectionError):  # includes APITimeoutError and refused connections
+        return Failure(retryable=True, status=None)
+    if isinstance(exc, sdk.APIError):
+        return Failure(retryable=False, status=None)
+    return None
