@@ -26,11 +26,11 @@ from summaries.llm.base import (
     price_for,
 )
 from summaries.llm.chunking import one_request_user, summarize_in_parts
-from summaries.llm.parsing import json_parse_layered
+from summaries.llm.parsing import reply_summary
 from summaries.llm.prepare import EpisodeContext
 from summaries.llm.session import RequestSession, sdk_classify
 from summaries.prompts import PromptTemplate, context_block
-from summaries.schema import SUMMARY_JSON_SCHEMA, SummaryInvalid, summary_validate
+from summaries.schema import SUMMARY_JSON_SCHEMA
 
 TOOL_NAME = "record_summary"
 TOOL = {
@@ -149,20 +149,11 @@ def reply_parts(message: Any, *, usage: Usage | None = None) -> tuple[dict[str, 
     blocks = message.content or []
     tool_inputs = [b.input for b in blocks if getattr(b, "type", "") == "tool_use" and b.name == TOOL_NAME]
     if tool_inputs:
-        data = tool_inputs[0]
-    else:
-        text = "".join(getattr(b, "text", "") for b in blocks if getattr(b, "type", "") == "text")
-        if not text.strip():
-            raise MalformedReply("empty", "the reply had no tool call and no text", raw=raw, usage=usage)
-        try:
-            data = json_parse_layered(text)
-        except ValueError as exc:
-            raise MalformedReply("unparseable", str(exc), raw=raw, usage=usage) from None
-    ads = data.get("ads") if isinstance(data, dict) else None
-    try:
-        return summary_validate(data), (ads if isinstance(ads, list) else None)
-    except SummaryInvalid as exc:
-        raise MalformedReply("schema_invalid", str(exc), raw=raw, usage=usage) from None
+        return reply_summary(tool_inputs[0], raw=raw, usage=usage)
+    text = "".join(getattr(b, "text", "") for b in blocks if getattr(b, "type", "") == "text")
+    if not text.strip():
+        raise MalformedReply("empty", "the reply had no tool call and no text", raw=raw, usage=usage)
+    return reply_summary(text=text, raw=raw, usage=usage)
 
 
 def _overhead(prompt: PromptTemplate, context: EpisodeContext | None = None) -> int:

@@ -32,7 +32,7 @@ from summaries.llm.base import (
     price_for,
 )
 from summaries.llm.chunking import summarize_in_parts
-from summaries.llm.parsing import json_parse_layered
+from summaries.llm.parsing import reply_summary
 from summaries.llm.prepare import EpisodeContext
 from summaries.llm.session import RequestSession, sdk_classify
 from summaries.prompts import PromptTemplate, context_block
@@ -43,8 +43,6 @@ from summaries.schema import (
     QUOTES_MAX,
     SUMMARY_JSON_SCHEMA,
     TOPICS_MAX,
-    SummaryInvalid,
-    summary_validate,
 )
 
 PROVIDER = "openai"
@@ -58,7 +56,7 @@ TRUNCATION_CHARS_PER_TOKEN = 6.0
 # The prompts' system text asks for a tool call (Claude's path); here the JSON is the answer.
 SYSTEM_SUFFIX = (
     "\n\nThere is no tool in this conversation: answer with only the JSON object record_summary would "
-    "take (the keys tldr, key_points, quotes, chapters and topics, as described above), no prose."
+    "take (the keys {keys}, as described above), no prose."
 )
 # Words in an error body that say the server refused the response_format, not the request.
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "input should be")
@@ -101,30 +99,57 @@ def _client(base_url: str, api_key: str):
 
 
 # Reply shapes from roomy to compact: (tldr chars, key points, point chars, quotes, quote chars,
-# chapters, title chars, topics, topic chars). The roomiest is the validation limits.
+# chapters, title chars, topics, topic chars, ad spans, ad label chars). The roomiest is the
+# validation limits (ad spans have none: 10 is more ad breaks than an episode has).
 _SHAPES = (
-    (800, KEY_POINTS_MAX, 400, QUOTES_MAX, 600, CHAPTERS_MAX, 150, TOPICS_MAX, 60),
-    (300, 5, 150, 2, 200, 4, 60, 4, 30),
+    (800, KEY_POINTS_MAX, 400, QUOTES_MAX, 600, CHAPTERS_MAX, 150, TOPICS_MAX, 60, 10, 200),
+    (300, 5, 150, 2, 200, 4, 60, 4, 30, 4, 60),
     # One chapter and one topic: a small model repeats itself, and repeats fail validation.
-    (150, KEY_POINTS_MIN, 70, 0, 0, 1, 40, 1, 25),
+    (150, KEY_POINTS_MIN, 70, 0, 0, 1, 40, 1, 25, 2, 30),
 )
 # Characters of JSON per reply token, low on purpose: the worst-case reply must fit.
 _REPLY_CHARS_PER_TOKEN = 3.0
 
 
-def _worst_case_chars(shape: tuple[int, ...]) -> int:
-    tldr, points, point, quotes, quote, chapters, title, topics, topic = shape
-    return 100 + tldr + points * (point + 4) + quotes * (quote + 30) + chapters * (title + 30) + topics * (topic + 4)
+def _worst_case_chars(shape: tuple[int, ...], *, with_ads: bool) -> int:
+    tldr, points, point, quotes, quote, chapters, title, topics, topic, ads, label = shape
+    chars = 100 + tldr + points * (point + 4) + quotes * (quote + 30) + chapters * (title + 30) + topics * (topic + 4)
+    return chars + (ads * (label + 50) if with_ads else 0)
 
 
-def response_schema(max_output_tokens: int) -> dict[str, Any]:
-    """The summary schema with length and count limits a grammar-constrained server enforces: the
-    roomiest shape whose longest possible reply fits in `max_output_tokens` (always validated after)."""
+def _grammar_patterns(node: Any) -> None:
+    r"""Every `pattern` rewritten for grammar-constrained servers: `\d` as `[0-9]` (llama-cpp-python's
+    converter reads `\d` as a literal, the grammar fails to parse and its server dies on the
+    request), and `\d+` as at most two digits (the clock's hours: under a grammar a small model
+    otherwise writes digits until max_tokens)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            node["pattern"] = node["pattern"].replace(r"\d+", "[0-9]{1,2}").replace(r"\d", "[0-9]")
+        for value in node.values():
+            _grammar_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _grammar_patterns(value)
+
+
+def schema_for(prompt: PromptTemplate) -> dict[str, Any]:
+    """The prompt version's reply schema (v3's asks for ad spans too), as Claude's tool has it."""
+    return prompt.tool_schema or SUMMARY_JSON_SCHEMA
+
+
+def response_schema(max_output_tokens: int, *, base: dict[str, Any] = SUMMARY_JSON_SCHEMA) -> dict[str, Any]:
+    """`base` with length and count limits a grammar-constrained server enforces: the roomiest
+    shape whose longest possible reply fits in `max_output_tokens` (always validated after)."""
     budget = max_output_tokens * _REPLY_CHARS_PER_TOKEN
-    shape = next((s for s in _SHAPES if _worst_case_chars(s) <= budget), _SHAPES[-1])
-    tldr, points, point, quotes, quote, chapters, title, topics, topic = shape
-    schema = copy.deepcopy(SUMMARY_JSON_SCHEMA)
+    with_ads = "ads" in base["properties"]
+    shape = next((s for s in _SHAPES if _worst_case_chars(s, with_ads=with_ads) <= budget), _SHAPES[-1])
+    tldr, points, point, quotes, quote, chapters, title, topics, topic, ads, label = shape
+    schema = copy.deepcopy(base)
+    _grammar_patterns(schema)
     props = schema["properties"]
+    if with_ads:
+        props["ads"]["maxItems"] = ads
+        props["ads"]["items"]["properties"]["label"]["maxLength"] = label
     props["tldr"]["maxLength"] = tldr
     props["key_points"].update(maxItems=points, items={"type": "string", "minLength": 1, "maxLength": point})
     props["quotes"]["maxItems"] = quotes
@@ -135,8 +160,8 @@ def response_schema(max_output_tokens: int) -> dict[str, Any]:
     return schema
 
 
-def response_format(mode: str, *, max_output_tokens: int) -> dict[str, Any] | None:
-    schema = response_schema(max_output_tokens)
+def response_format(mode: str, *, max_output_tokens: int, base: dict[str, Any] = SUMMARY_JSON_SCHEMA) -> dict[str, Any] | None:
+    schema = response_schema(max_output_tokens, base=base)
     if mode == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": "record_summary", "schema": schema}}
     if mode == "json_object":
@@ -152,7 +177,8 @@ def _refuses_format(exc: Any) -> bool:
 
 
 def system_prompt(prompt: PromptTemplate) -> str:
-    return prompt.system + SYSTEM_SUFFIX
+    keys = schema_for(prompt)["required"]
+    return prompt.system + SYSTEM_SUFFIX.format(keys=", ".join(keys[:-1]) + " and " + keys[-1])
 
 
 def overhead(prompt: PromptTemplate, context: EpisodeContext | None = None) -> int:
@@ -175,8 +201,8 @@ def _raw(completion: Any) -> str:
     return raw[:RAW_MAX_CHARS]
 
 
-def reply_content(completion: Any, *, sent_floor: int, usage: Usage | None = None) -> dict[str, Any]:
-    """The validated summary in a chat completion; MalformedReply otherwise.
+def reply_parts(completion: Any, *, sent_floor: int, usage: Usage | None = None) -> tuple[dict[str, Any], list[Any] | None]:
+    """(validated summary, the reply's raw `ads` list or None) of a chat completion; MalformedReply otherwise.
 
     `sent_floor` is the fewest prompt tokens the server can have read if it read everything.
     """
@@ -199,23 +225,16 @@ def reply_content(completion: Any, *, sent_floor: int, usage: Usage | None = Non
     message = choice.message
     if getattr(message, "refusal", None) or choice.finish_reason == "content_filter":
         raise MalformedReply("refusal", "the model refused to answer", raw=raw, usage=usage)
-    text = message.content or ""
-    if not text.strip():
-        raise MalformedReply("empty", "the reply had no text", raw=raw, usage=usage)
-    try:
-        data = json_parse_layered(text)
-    except ValueError as exc:
-        raise MalformedReply("unparseable", str(exc), raw=raw, usage=usage) from None
-    try:
-        return summary_validate(data)
-    except SummaryInvalid as exc:
-        raise MalformedReply("schema_invalid", str(exc), raw=raw, usage=usage) from None
+    return reply_summary(text=message.content or "", raw=raw, usage=usage)
 
 
-class _Session:
-    """One summary's requests to one server (retries and deadline: summaries.llm.session)."""
+class Session:
+    """One summary's requests to one server for one prompt version (retries and deadline:
+    summaries.llm.session); `ask` is what summaries.llm.chunking calls for each request."""
 
-    def __init__(self, *, budget):
+    def __init__(self, *, budget, prompt: PromptTemplate):
+        self.system = system_prompt(prompt)
+        self.schema = schema_for(prompt)
         self.base_url = settings.OPENAI_BASE_URL
         self.model = settings.OPENAI_MODEL
         if not self.base_url:
@@ -237,7 +256,7 @@ class _Session:
             "max_tokens": settings.OPENAI_MAX_OUTPUT_TOKENS,
             "temperature": 0,
         }
-        fmt = response_format(mode, max_output_tokens=settings.OPENAI_MAX_OUTPUT_TOKENS)
+        fmt = response_format(mode, max_output_tokens=settings.OPENAI_MAX_OUTPUT_TOKENS, base=self.schema)
         if mode == "json_schema":
             params["response_format"] = fmt
         elif mode == "json_object":
@@ -265,7 +284,8 @@ class _Session:
             cost_usd=cost_usd(self.model, input_tokens=input_tokens, output_tokens=output_tokens),
         )
 
-    def ask(self, *, system: str, user: str) -> dict[str, Any]:
+    def ask(self, user: str) -> tuple[dict[str, Any], list[Any] | None]:
+        system = self.system
         estimated = estimate_tokens(system) + estimate_tokens(user) + TEMPLATE_TOKENS
         if estimated > input_limit():
             raise ProviderRejected(
@@ -291,19 +311,20 @@ class _Session:
             _remember(self.key, mode)
             if completion.usage is None or getattr(completion.usage, "prompt_tokens", None) is None:
                 self.warnings.append("the server reported no prompt_tokens: truncation could not be checked")
-            return reply_content(completion, sent_floor=sent_floor, usage=self.usage)
+            return reply_parts(completion, sent_floor=sent_floor, usage=self.usage)
 
 
 def summarize(segments: list[dict], *, prompt: PromptTemplate, budget, context: EpisodeContext | None = None) -> ProviderOutput:
-    session = _Session(budget=budget)
-    system = system_prompt(prompt)
+    session = Session(budget=budget, prompt=prompt)
     done = summarize_in_parts(
         segments,
         prompt=prompt,
         token_limit=input_limit(),
         overhead=overhead(prompt, context),
-        ask=lambda user: (session.ask(system=system, user=user), None),
+        ask=session.ask,
         context=context,
     )
     warnings = sorted(set(session.warnings)) + done.warnings
-    return ProviderOutput(content=done.content, provider=PROVIDER, model=session.model, usage=session.usage, warnings=warnings)
+    return ProviderOutput(
+        content=done.content, provider=PROVIDER, model=session.model, usage=session.usage, warnings=warnings, ads=done.ads
+    )

@@ -15,9 +15,10 @@ from summaries.llm import (
     transcript_summarize,
 )
 from summaries.llm.openai import accepted_mode
-from tests.fakes.anthropic_server import Reply, summary_from_lines, transcript_lines_sent
+from tests.fakes.anthropic_server import Reply, summary_from_lines, summary_of_request, transcript_lines_sent
 from tests.fakes.openai_server import completion, error_reply, format_type, json_reply, text_reply
 from tests.fakes.transcripts import CLOSING_LINE, long_transcript, short_transcript
+from tests.support.corpus import fixture_episode
 
 SEGMENTS = short_transcript()["segments"]
 
@@ -283,3 +284,77 @@ def test_a_raw_newline_inside_a_json_string_is_read(fake_openai):
     )
 
     assert summarize().content["tldr"] == "A gardener explains how compost feeds the soil."
+
+
+GIST = "ep-daily-gist-chicago-70a82fe93a5c"
+
+
+def v3_summary(**overrides):
+    """A valid v3 reply (h:mm:ss times, ad spans) for the Daily Gist fixture episode."""
+    v3 = {
+        "quotes": [],
+        "chapters": [{"title": "Suburban apartment deals", "start": "0:00:00"}, {"title": "Headlines", "start": "0:09:03"}],
+        "ads": [],
+    }
+    return valid_summary(**{**v3, **overrides})
+
+
+def test_v3_asks_for_ad_spans_and_keeps_the_one_the_transcript_bears_out(fake_openai):
+    corpus = fixture_episode(GIST)
+    fake_openai.script(
+        json_reply(
+            v3_summary(
+                ads=[
+                    {"start": "0:00:54", "end": "0:01:05", "label": "Old National Bank"},  # said there
+                    {"start": "0:05:00", "end": "0:06:00", "label": "Squarespace"},  # never said there
+                ],
+                quotes=[{"text": "Because when you succeed, they succeed.", "start": "0:00:54"}],
+            )
+        )
+    )
+
+    result = transcript_summarize(corpus.segments, provider="openai", prompt_version="v3")
+
+    body = fake_openai.requests[0]
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert "ads" in schema["required"]
+    assert set(schema["properties"]["ads"]["items"]["required"]) == {"start", "end", "label"}
+    # Written for grammar converters that read \d as a literal (llama-cpp-python's).
+    assert schema["properties"]["ads"]["items"]["properties"]["start"]["pattern"] == "^[0-9]{1,2}:[0-5][0-9]:[0-5][0-9]$"
+    assert "chapters, topics and ads" in body["messages"][0]["content"]
+    assert result.model_ads == [{"start": 54.0, "end": 65.0, "label": "Old National Bank"}]
+    assert [(d["span"]["label"], d["reason"]) for d in result.dropped_ads] == [
+        ("Squarespace", "its label is not said in the span")
+    ]
+    assert any("unverified ad span dropped" in w for w in result.warnings)
+    assert result.content["quotes"] == []  # the quote sat inside the model's own ad span
+
+
+def test_ad_spans_of_every_part_are_collected_and_merges_add_none(fake_openai, settings):
+    corpus = fixture_episode(GIST)
+    settings.OPENAI_CONTEXT_TOKENS = 2048  # the 10-minute episode goes in parts
+    settings.OPENAI_MAX_OUTPUT_TOKENS = 320
+    bank = {"start": "0:00:54", "end": "0:01:05", "label": "Old National Bank"}
+    # Parts answer with the bank's span (the first part's is the true one); a merge's span is ignored.
+    fake_openai.default = lambda body: json_reply(
+        {**summary_of_request(body), "ads": [bank]}
+        if "<part_summaries>" not in body["messages"][0]["content"]
+        else {**summary_of_request(body), "ads": [{"start": "0:05:00", "end": "0:06:00", "label": "Squarespace"}]}
+    )(body)
+
+    result = transcript_summarize(corpus.segments, provider="openai", prompt_version="v3")
+
+    merges = [b for b in fake_openai.requests if "<part_summaries>" in b["messages"][0]["content"]]
+    parts = len(fake_openai.requests) - len(merges)
+    assert parts >= 2 and merges
+    assert result.model_ads == [{"start": 54.0, "end": 65.0, "label": "Old National Bank"}]  # one span, said once
+    assert not any(d["span"]["label"] == "Squarespace" for d in result.dropped_ads)
+
+
+def test_v2_asks_for_no_ad_spans(fake_openai):
+    fake_openai.script(json_reply(valid_summary(ads=[{"start": 1, "end": 5, "label": "Hillside Coffee"}])))
+
+    result = summarize()
+
+    assert "ads" not in fake_openai.requests[0]["response_format"]["json_schema"]["schema"]["properties"]
+    assert (result.model_ads, result.dropped_ads) == ([], [])

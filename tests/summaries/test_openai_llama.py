@@ -80,6 +80,11 @@ def test_pipeline_stores_the_real_servers_summary_the_page_shows_it_and_regenera
         "published",
     )
     assert first.editorial_status == "retired"
+    # v3 asks the real server for ad spans too: its grammar took the schema (the server did not die
+    # on it) and every answer carries an `ads` list, checked like Claude's.
+    v3_answers = [r for q, r in llama_openai.answered if "ads" in q["response_format"]["schema"]["required"]]
+    assert v3_answers
+    assert all(isinstance(json.loads(r["choices"][0]["message"]["content"], strict=False)["ads"], list) for r in v3_answers)
     page = Client().get(episode.get_absolute_url()).content.decode()
     assert escape(second.content["tldr"]) in page
     assert Summary.objects.filter(episode=episode).count() == 2

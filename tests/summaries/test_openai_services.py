@@ -8,11 +8,14 @@ from django.utils import timezone
 
 from curation.models import CurationItem
 from podcasts.models import Episode
+from summaries.generation import summary_generate
 from summaries.models import LLMUsage, Summary
 from summaries.services import episode_summarize
 from tests.factories import make_transcribed_episode
+from tests.fakes.anthropic_server import summary_of_request
 from tests.fakes.openai_server import error_reply, json_reply, text_reply
 from tests.fakes.transcripts import long_transcript
+from tests.support.corpus import fixture_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +100,35 @@ def test_json_object_only_server_summarizes_through_the_pipeline(fake_openai, ep
 
     assert summary.editorial_status == "published" and summary.requests == 2
     assert refreshed(episode).pipeline_status == Status.SUMMARIZED
+
+
+def test_an_ad_span_the_transcript_does_not_bear_out_is_dropped_and_flagged_the_true_one_kept(fake_openai):
+    corpus = fixture_episode("ep-daily-gist-chicago-70a82fe93a5c")
+    episode = make_transcribed_episode(
+        transcript={"segments": corpus.segments, "text": " ".join(s["text"] for s in corpus.segments)}, title=corpus.title
+    )
+    fake_openai.script(
+        lambda body: json_reply(
+            {
+                **summary_of_request(body),
+                "quotes": [{"text": "Because when you succeed, they succeed.", "start": "0:00:54"}],
+                "ads": [
+                    {"start": "0:00:54", "end": "0:01:05", "label": "Old National Bank"},
+                    {"start": "0:05:00", "end": "0:06:00", "label": "Squarespace"},
+                ],
+            }
+        )(body)
+    )
+
+    summary = summary_generate(episode=episode, prompt_version="v3")
+
+    item = CurationItem.objects.get(flag_class=CurationItem.FlagClass.UNVERIFIED_AD_SPAN)
+    assert item.object_id == str(summary.pk) and item.severity == CurationItem.Severity.P2
+    assert item.proposed_by == "summaries:openai"
+    assert [(d["span"]["label"], d["reason"]) for d in item.evidence["dropped_ad_spans"]] == [
+        ("Squarespace", "its label is not said in the span")
+    ]
+    # The kept span still shapes the summary: the quote inside it is dropped, and publication is not held.
+    assert summary.content["quotes"] == []
+    assert summary.editorial_status == "published"
+    assert "Squarespace" not in json.dumps(summary.content)
