@@ -52,7 +52,7 @@ from summaries.llm.language import fold, language_get, zipf  # noqa: E402
 from summaries.llm.prepare import EpisodeContext  # noqa: E402
 from tests.support.corpus import SHARED, CorpusEpisode, episode_load, summary_leaks  # noqa: E402
 
-Spans = list[tuple[float, float, str]]
+Spans = list[tuple]  # (start, end, label[, uncertain]) as summaries.llm takes them
 
 # --- Sponsor detection -----------------------------------------------------------------
 
@@ -234,7 +234,7 @@ def notes_boost_cross_validated(episodes: list[CorpusEpisode], detected: dict[st
 
 
 def summaries_section(corpus: Path, folds: list[FoldResult]) -> dict[str, str]:
-    detected = {r.episode.name: [(p.start, p.end, p.label) for p in r.predicted] for r in folds}
+    detected = {r.episode.name: [(p.start, p.end, p.label, p.uncertain) for p in r.predicted] for r in folds}
     episodes = [episode_load(corpus / name) for name in sorted(detected)]
     print("## Extractive summaries made with the detected spans (leave-one-podcast-out)\n")
     print(f"| {'episode':<44} |  min | ads | leaks | leaks, labelled spans | recall | no notes | wall s | reference terms")

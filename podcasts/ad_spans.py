@@ -244,24 +244,27 @@ class AdRange:
     start: float
     end: float
     label: str
+    # The detector's edges are estimates; a curator's or the LLM's are where they say.
+    uncertain: bool = False
 
 
 def _joined(spans) -> list[AdRange]:
-    """(start, end, label) rows by start → ranges with overlaps joined."""
+    """(start, end, label, origin) rows by start → ranges with overlaps joined."""
     ranges: list[AdRange] = []
-    for start, end, label in spans:
+    for start, end, label, origin in spans:
+        uncertain = origin == AdSpan.Origin.DETECTOR
         if ranges and start < ranges[-1].end:
             last = ranges[-1]
-            ranges[-1] = AdRange(last.start, max(last.end, end), last.label or label)
+            ranges[-1] = AdRange(last.start, max(last.end, end), last.label or label, last.uncertain or uncertain)
         else:
-            ranges.append(AdRange(start, end, label))
+            ranges.append(AdRange(start, end, label, uncertain))
     return ranges
 
 
 def transcript_ad_ranges(*, transcript_id: int) -> list[AdRange]:
     """The transcript's ads as readers and summarizers see them: active spans of every origin, overlaps joined."""
     spans = AdSpan.objects.filter(transcript_id=transcript_id, status=AdSpan.Status.ACTIVE).order_by("start", "id")
-    return _joined(spans.values_list("start", "end", "label"))
+    return _joined(spans.values_list("start", "end", "label", "origin"))
 
 
 def episodes_ad_ranges(*, episode_ids: list[int]) -> dict[int, list[AdRange]]:
@@ -269,9 +272,9 @@ def episodes_ad_ranges(*, episode_ids: list[int]) -> dict[int, list[AdRange]]:
     rows = (
         AdSpan.objects.filter(transcript__episode_id__in=episode_ids, status=AdSpan.Status.ACTIVE)
         .order_by("transcript__episode_id", "start", "id")
-        .values_list("transcript__episode_id", "start", "end", "label")
+        .values_list("transcript__episode_id", "start", "end", "label", "origin")
     )
-    by_episode: dict[int, list[tuple[float, float, str]]] = {}
-    for episode_id, start, end, label in rows:
-        by_episode.setdefault(episode_id, []).append((start, end, label))
+    by_episode: dict[int, list[tuple[float, float, str, str]]] = {}
+    for episode_id, *span in rows:
+        by_episode.setdefault(episode_id, []).append(tuple(span))
     return {episode_id: _joined(spans) for episode_id, spans in by_episode.items()}

@@ -302,6 +302,7 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
                 prompt_version=delivery.target_prompt_version,
                 full_segments=given.full,
                 ads=given.ads,
+                avoid=given.avoid,
             )
         except MalformedReply as exc:
             with transaction.atomic():  # the tokens were spent: counted once, with the failure

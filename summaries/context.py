@@ -37,7 +37,8 @@ def episode_ad_spans_key(*, episode_id: int) -> list[list[float]]:
     return ad_spans_key((r.start, r.end) for r in transcript_ad_ranges(transcript_id=transcript_id))
 
 
-def transcript_ad_spans(transcript: Transcript) -> list[tuple[float, float, str]]:
-    """The transcript's ad spans as (start, end, label): every active span (detector, LLM or
-    curator), overlaps joined, a curator's "not an ad" left out (podcasts.ad_spans)."""
-    return [(span.start, span.end, span.label) for span in transcript_ad_ranges(transcript_id=transcript.pk)]
+def transcript_ad_spans(transcript: Transcript) -> list[tuple[float, float, str, bool]]:
+    """The transcript's ad spans as (start, end, label, uncertain): every active span (detector,
+    LLM or curator), overlaps joined, a curator's "not an ad" left out (podcasts.ad_spans);
+    `uncertain` where the detector's edges are in it (summaries keep a margin around those)."""
+    return [(span.start, span.end, span.label, span.uncertain) for span in transcript_ad_ranges(transcript_id=transcript.pk)]

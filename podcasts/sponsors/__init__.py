@@ -20,6 +20,7 @@ class DetectedAdSpan:
     end: float
     label: str
     confidence: float
+    uncertain: bool = True  # edges estimated (summaries keep a margin around them)
 
 
 def detect_ad_spans(

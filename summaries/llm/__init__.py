@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
+from podcasts.sponsors.guard import summary_avoid_spans
 from summaries.llm.base import (
     BATCH_PRICE_FACTOR,
     CHARS_PER_TOKEN,
@@ -51,11 +52,14 @@ PROVIDER_MODULES = {
 @dataclass
 class TranscriptInput:
     """A transcript as the providers get it: `prepared` (ads and filler out) for summarizing,
-    `full` for checking a model's ad spans, `ads` the spans that were taken out."""
+    `full` for checking a model's ad spans, `ads` the transcript's ad spans (stored with the
+    summary), `avoid` what was taken out: the spans widened and the ad copy they missed
+    (podcasts/sponsors/guard.py)."""
 
     full: list[dict[str, Any]]
     prepared: list[dict[str, Any]]
     ads: list[Span]
+    avoid: list[Span]
 
 
 def transcript_input(segments: Any, *, ads: Any = None, language: str = "en") -> TranscriptInput:
@@ -65,10 +69,23 @@ def transcript_input(segments: Any, *, ads: Any = None, language: str = "en") ->
     if not full:
         raise ValueError("the transcript has no text")
     spans = ad_spans_normalize(ads)
-    prepared = transcript_prepare(full, ads=spans, language=language)
+    duration = max(s["end"] for s in full)
+    avoid = ad_spans_normalize(
+        summary_avoid_spans(
+            full,
+            exact=[(s.start, s.end) for s in spans if not s.uncertain],
+            uncertain=[(s.start, s.end) for s in spans if s.uncertain],
+            duration=duration,
+        )
+    )
+    prepared = transcript_prepare(full, ads=avoid, language=language)
+    if not prepared:
+        # The guard is a precaution; a transcript it empties still gets summarized without it.
+        avoid = spans
+        prepared = transcript_prepare(full, ads=avoid, language=language)
     if not prepared:
         raise TranscriptTooShort("nothing but ads and filler in the transcript")
-    return TranscriptInput(full=full, prepared=prepared, ads=spans)
+    return TranscriptInput(full=full, prepared=prepared, ads=spans, avoid=avoid)
 
 
 def transcript_summarize(
@@ -91,7 +108,14 @@ def transcript_summarize(
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     summarize = import_module(PROVIDER_MODULES[provider]).summarize
     output = summarize(given.prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
-    return output_verify(output, segments=given.prepared, prompt_version=prompt.version, full_segments=given.full, ads=given.ads)
+    return output_verify(
+        output,
+        segments=given.prepared,
+        prompt_version=prompt.version,
+        full_segments=given.full,
+        ads=given.ads,
+        avoid=given.avoid,
+    )
 
 
 def output_verify(
@@ -101,11 +125,13 @@ def output_verify(
     prompt_version: str,
     full_segments: list[dict[str, Any]] | None = None,
     ads: list[Span] | None = None,
+    avoid: list[Span] | None = None,
 ) -> SummaryResult:
     """The last step every provider output takes: the model's ad spans checked against the
     full transcript; quotes found in the prepared transcript (so none from an ad or filler),
     starting at their first word, and none inside an ad span; chapters checked against the
-    transcript and the duration, none starting inside an ad span."""
+    transcript and the duration, none starting inside an ad span. `avoid` (default `ads`): the
+    stretches quotes and chapter starts keep out of; `ads` and the model's spans are stored."""
     full_segments = full_segments or segments
     duration = max(s["end"] for s in full_segments)
     given = list(ads or [])
@@ -113,13 +139,14 @@ def output_verify(
         ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
     )
     spans = ad_spans_normalize([*given, *model_ads])
+    kept_out = ad_spans_normalize([*(given if avoid is None else avoid), *model_ads])
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)
-    in_ads = [q for q in verified if _in_spans(q["start"], spans)]
+    in_ads = [q for q in verified if _in_spans(q["start"], kept_out)]
     verified = [q for q in verified if q not in in_ads]
     dropped += [{**q, "reason": "inside an ad span"} for q in in_ads]
     content["quotes"] = verified
-    chapters, chapter_warnings = chapters_check(content["chapters"], segments=segments, ads=spans, duration=duration)
+    chapters, chapter_warnings = chapters_check(content["chapters"], segments=segments, ads=kept_out, duration=duration)
     content["chapters"] = chapters
     warnings = list(output.warnings) + chapter_warnings
     warnings += [f"unverified quote dropped: {q['text'][:120]!r}" for q in dropped]

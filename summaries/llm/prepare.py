@@ -40,6 +40,7 @@ class Span:
     start: float
     end: float
     label: str = ""
+    uncertain: bool = False  # estimated edges (the detector's): summaries keep a margin around it
 
     def contains(self, t: float) -> bool:
         return self.start <= t < self.end
@@ -87,28 +88,31 @@ def _float(value: Any) -> float:
 
 
 def ad_spans_normalize(spans: Any) -> list[Span]:
-    """Ad spans given as dicts, (start, end[, label]) tuples or objects with start/end/label,
-    sorted, overlapping ones merged; ValueError on a bad shape."""
+    """Ad spans given as dicts, (start, end[, label[, uncertain]]) tuples or objects with
+    start/end/label[/uncertain], sorted, overlapping ones merged; ValueError on a bad shape."""
     result: list[Span] = []
     for index, span in enumerate(spans or []):
         try:
             if isinstance(span, dict):
                 start, end, label = span["start"], span["end"], span.get("label", "")
+                uncertain = span.get("uncertain", False)
             elif isinstance(span, (list, tuple)):
                 start, end, label = span[0], span[1], span[2] if len(span) > 2 else ""
+                uncertain = span[3] if len(span) > 3 else False
             else:
                 start, end, label = span.start, span.end, getattr(span, "label", "")
+                uncertain = getattr(span, "uncertain", False)
             start, end = _float(start), _float(end)
         except (KeyError, IndexError, AttributeError, TypeError, ValueError):
             raise ValueError(f"ad span {index} needs a numeric start and end") from None
         if end > start >= 0:
-            result.append(Span(start, end, str(label or "")[:200]))
+            result.append(Span(start, end, str(label or "")[:200], uncertain is True))
     result.sort(key=lambda s: (s.start, s.end))
     merged: list[Span] = []
     for span in result:
         if merged and span.start <= merged[-1].end:
             last = merged[-1]
-            merged[-1] = Span(last.start, max(last.end, span.end), last.label or span.label)
+            merged[-1] = Span(last.start, max(last.end, span.end), last.label or span.label, last.uncertain or span.uncertain)
         else:
             merged.append(span)
     return merged

@@ -118,7 +118,7 @@ def summary_from_lines(lines: list[tuple[float, str]]) -> dict:
         "key_points": [
             f"{n + 1}. The discussion covers this: {first_sentence(text)[:220]}" for n, (_, text) in enumerate(picks[:6])
         ],
-        "quotes": [{"text": first_sentence(text), "start": start} for start, text in picks[1:6]],
+        "quotes": [{"text": first_sentence(text)[:300], "start": start} for start, text in picks[1:6]],
         "chapters": chapters,
         "topics": ["practical advice", "science", "habits", "community", "history"],
     }

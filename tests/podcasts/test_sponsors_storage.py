@@ -16,6 +16,7 @@ from podcasts.ad_spans import (
 from podcasts.models import AdSpan, PipelineStatus, Transcript
 from podcasts.pipeline import transcript_store
 from podcasts.sponsors import DETECTOR_VERSION
+from summaries.context import transcript_ad_spans
 from tests.factories import make_episode, make_podcast
 
 TOSH = "ep-tosh-show-5f6894439bb6"
@@ -203,3 +204,14 @@ def test_admin_marks_not_an_ad_and_adds_a_span_through_the_services(stored, admi
     response = admin_client.post("/admin/podcasts/adspan/add/", {"transcript": stored.pk, "start": "9000", "end": "9010"})
     assert response.status_code == 200  # the form again, with the error
     assert b"outside the transcript" in response.content
+
+
+@pytest.mark.django_db
+def test_summaries_read_the_detector_s_edges_as_estimates_and_a_curator_s_as_exact(stored, curator):
+    ad_span_add(transcript_id=stored.pk, start=300.0, end=345.5, label="Mug", actor=curator, reason="missed")
+
+    spans = transcript_ad_spans(stored)
+
+    assert (300.0, 345.5, "Mug", False) in spans
+    detector = [s for s in spans if s[:2] != (300.0, 345.5)]
+    assert detector and all(uncertain for *_, uncertain in detector)
