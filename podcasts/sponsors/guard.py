@@ -109,10 +109,25 @@ def summary_avoid_spans(
             continue
         if any(start <= c <= end + read for c, _ in closings):
             intervals.append((start - margin, end + read))
+    widened = [*exact, *(_snapped(interval, segments) for interval in widened[len(exact) :])]
+    intervals = [*widened, *(_snapped(interval, segments) for interval in intervals[len(spans) :])]
     guarded = _clipped(_joined(intervals), duration)
     if sum(end - start for start, end in guarded) > MAX_GUARDED_SHARE * duration + sum(e - s for s, e in spans):
         return _clipped(_joined(widened), duration)
     return guarded
+
+
+def _snapped(interval: Interval, segments: list[dict]) -> Interval:
+    """Out to the edges of the lines the interval's ends fall in: a margin that cut a line
+    would glue its two halves to whatever is left ("a giant ... everything")."""
+    start, end = interval
+    for segment in segments:
+        a, b = float(segment["start"]), float(segment["end"])
+        if a <= start < b:
+            start = a
+        if a < end <= b:
+            end = b
+    return start, end
 
 
 def _clipped(intervals: list[Interval], duration: float) -> list[Interval]:

@@ -54,7 +54,8 @@ def test_small_print_alone_keeps_a_margin_around_it():
 
     avoid = summary_avoid_spans(segments, exact=[], uncertain=[], duration=1200.0)
 
-    assert avoid == [(300 - EDGE_MARGIN_SECONDS, 304 + EDGE_MARGIN_SECONDS)]
+    # Out to the edges of the lines the margin ends in (300 - 30 starts a line; 334 is inside 330-338).
+    assert avoid == [(300 - EDGE_MARGIN_SECONDS, 338.0)]
 
 
 def test_copy_inside_a_curator_span_does_not_widen_it():
@@ -69,7 +70,8 @@ def test_a_short_episode_gets_a_narrower_margin():
     avoid = summary_avoid_spans(segments, exact=[], uncertain=[(20.0, 40.0)], duration=120.0)
 
     margin = EDGE_MARGIN_SECONDS * 120.0 / 600.0
-    assert avoid == [(pytest.approx(20.0 - margin), pytest.approx(40.0 + margin))]
+    assert margin == 6.0
+    assert avoid == [(10.0, 48.0)]  # 14 and 46, out to the lines they fall in (10-18, 40-48)
 
 
 def test_an_episode_full_of_offer_codes_is_not_guarded_away():
@@ -79,3 +81,18 @@ def test_an_episode_full_of_offer_codes_is_not_guarded_away():
     avoid = summary_avoid_spans(segments, exact=[], uncertain=[(100.0, 150.0)], duration=HOUR)
 
     assert avoid == [(100.0 - EDGE_MARGIN_SECONDS, 150.0 + EDGE_MARGIN_SECONDS)]
+
+
+def test_a_margin_never_cuts_a_line_in_two():
+    # The demo's episode 2: a margin ending mid-line once glued "a giant" to "everything."
+    segments = [
+        _line(11.0, "Later came the high wheeler, with a giant front wheel that made every fall dangerous.", 5.0),
+        _line(16.0, "This episode is brought to you by Hillside Coffee.", 3.0),
+        _line(24.0, "Go to hillsidecoffee.com slash notes for 20% off.", 11.0),
+        _line(35.5, "The safety bicycle of the 80s changed everything.", 3.0),
+        _line(40.0, "Suddenly cheap and reliable transport was available.", 8.0),
+    ]
+
+    avoid = summary_avoid_spans(segments, exact=[], uncertain=[(16.0, 35.0)], duration=50.0)
+
+    assert avoid == [(11.0, 38.5)]
