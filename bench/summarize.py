@@ -148,7 +148,8 @@ def openai_run(segments, *, context_tokens: int) -> dict:
         settings.LLM_PRICES_USD_PER_MTOK = {**settings.LLM_PRICES_USD_PER_MTOK, MODEL_NAME: {"input": 0.0, "output": 0.0}}
         openai_provider.accepted_modes_forget()
         prompt = prompt_get(settings.SUMMARY_PROMPT_VERSION)
-        prepared = transcript_input(segments).prepared
+        given = transcript_input(segments)
+        prepared = given.prepared
         lines = transcript_lines(prepared, block_seconds=prompt.block_seconds, hours_always=prompt.clock_hours)
         session = openai_provider.Session(budget=NoBudget(), prompt=prompt)
         invalid: list[str] = []
@@ -170,7 +171,7 @@ def openai_run(segments, *, context_tokens: int) -> dict:
         result = None
         if not invalid:  # what production would store: the same checks as transcript_summarize's last step
             output = ProviderOutput(content=done.content, provider="openai", model=MODEL_NAME, usage=session.usage, ads=done.ads)
-            result = output_verify(output, segments=prepared, prompt_version=prompt.version)
+            result = output_verify(output, given=given, prompt_version=prompt.version)
         return {
             "context": context_tokens,
             "load": load,

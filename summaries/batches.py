@@ -296,14 +296,7 @@ def _store_result(delivery: Delivery, *, entry: Any, batch_id: str) -> str:
             transcript = transcript_for(delivery.episode)
             output = _sdk()[1].output_from_message(entry.result.message, model=model, price_factor=BATCH_PRICE_FACTOR)
             given = _input(delivery.episode)
-            result = output_verify(
-                output,
-                segments=given.prepared,
-                prompt_version=delivery.target_prompt_version,
-                full_segments=given.full,
-                ads=given.ads,
-                avoid=given.avoid,
-            )
+            result = output_verify(output, given=given, prompt_version=delivery.target_prompt_version)
         except MalformedReply as exc:
             with transaction.atomic():  # the tokens were spent: counted once, with the failure
                 _ledger(exc.usage)

@@ -40,16 +40,10 @@ LEAD_IN = re.compile(
 # What ends a read. A bare address is often a sign-off or the show's own site, so it
 # counts only after a lead-in; an offer code, small print, a release notice or an address
 # to go to ("visit example.com") is never talk.
-ADDRESS = (
-    re.compile(r"\b[a-z0-9-]+\.(?:com|net|org|io|co|fm|ai|ly|app|tv)\b|\bdot (?:com|net|org|co|io|ai|fm)\b|\bwww\.", re.I),
-    CUES["slash"],
-)
+WEB_ADDRESS = r"(?:\b[a-z0-9-]+\.(?:com|net|org|io|co|fm|ai|ly|app|tv)\b|\bdot (?:com|net|org|co|io|ai|fm)\b)"
+ADDRESS = (re.compile(rf"{WEB_ADDRESS}|\bwww\.", re.I), CUES["slash"])
 SMALL_PRINT = (
-    re.compile(
-        r"\b(?:visit|go to|head (?:over )?to|check out|sign up at|download)\b[^.?!]{0,60}?"
-        r"(?:\b[a-z0-9-]+\.(?:com|net|org|io|co|fm|ai|ly|app|tv)\b|\bdot (?:com|net|org|co|io|ai|fm)\b)",
-        re.I,
-    ),
+    re.compile(rf"\b(?:visit|go to|head (?:over )?to|check out|sign up at|download)\b[^.?!]{{0,60}}?{WEB_ADDRESS}", re.I),
     CUES["code"],
     CUES["legal"],
     # Small print and release wording the detector's features lack (adding them as
@@ -82,9 +76,7 @@ def summary_avoid_spans(
     ({start, end, text}); joined, ascending, clipped to [0, duration]."""
     scale = min(1.0, max(duration, 0.0) / FULL_WINDOWS_SECONDS)
     margin, read = EDGE_MARGIN_SECONDS * scale, READ_SECONDS * scale
-    spans = [*exact, *uncertain]
-    widened = [*exact, *((start - margin, end + margin) for start, end in uncertain)]
-    intervals = list(widened)
+    cues: list[Interval] = []
 
     def within_exact(start: float, end: float) -> bool:
         return any(a <= (start + end) / 2 < b for a, b in exact)
@@ -100,7 +92,7 @@ def summary_avoid_spans(
 
     small_print = times(SMALL_PRINT)
     closings = sorted(small_print + times(ADDRESS))
-    intervals += [(start - margin, end + margin) for start, end in small_print]
+    cues += [(start - margin, end + margin) for start, end in small_print]
     for segment in segments:
         start, end = float(segment["start"]), float(segment["end"])
         # A lead-in without closing copy after it is a credit ("a series brought to you
@@ -108,11 +100,10 @@ def summary_avoid_spans(
         if within_exact(start, end) or not LEAD_IN.search(str(segment.get("text", ""))):
             continue
         if any(start <= c <= end + read for c, _ in closings):
-            intervals.append((start - margin, end + read))
-    widened = [*exact, *(_snapped(interval, segments) for interval in widened[len(exact) :])]
-    intervals = [*widened, *(_snapped(interval, segments) for interval in intervals[len(spans) :])]
-    guarded = _clipped(_joined(intervals), duration)
-    if sum(end - start for start, end in guarded) > MAX_GUARDED_SHARE * duration + sum(e - s for s, e in spans):
+            cues.append((start - margin, end + read))
+    widened = [*exact, *(_snapped((start - margin, end + margin), segments) for start, end in uncertain)]
+    guarded = _clipped(_joined([*widened, *(_snapped(cue, segments) for cue in cues)]), duration)
+    if sum(end - start for start, end in guarded) > MAX_GUARDED_SHARE * duration + sum(e - s for s, e in [*exact, *uncertain]):
         return _clipped(_joined(widened), duration)
     return guarded
 

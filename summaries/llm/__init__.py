@@ -108,38 +108,23 @@ def transcript_summarize(
         raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     summarize = import_module(PROVIDER_MODULES[provider]).summarize
     output = summarize(given.prepared, prompt=prompt, budget=budget or NoBudget(), context=context)
-    return output_verify(
-        output,
-        segments=given.prepared,
-        prompt_version=prompt.version,
-        full_segments=given.full,
-        ads=given.ads,
-        avoid=given.avoid,
-    )
+    return output_verify(output, given=given, prompt_version=prompt.version)
 
 
-def output_verify(
-    output: ProviderOutput,
-    *,
-    segments: list[dict[str, Any]],
-    prompt_version: str,
-    full_segments: list[dict[str, Any]] | None = None,
-    ads: list[Span] | None = None,
-    avoid: list[Span] | None = None,
-) -> SummaryResult:
-    """The last step every provider output takes: the model's ad spans checked against the
-    full transcript; quotes found in the prepared transcript (so none from an ad or filler),
-    starting at their first word, and none inside an ad span; chapters checked against the
-    transcript and the duration, none starting inside an ad span. `avoid` (default `ads`): the
-    stretches quotes and chapter starts keep out of; `ads` and the model's spans are stored."""
-    full_segments = full_segments or segments
+def output_verify(output: ProviderOutput, *, given: TranscriptInput, prompt_version: str) -> SummaryResult:
+    """The last step every provider output takes, against the transcript it was given
+    (transcript_input): the model's ad spans checked against the full transcript; quotes found
+    in the prepared transcript (so none from an ad or filler), starting at their first word,
+    and none inside what was taken out (`given.avoid`); chapters checked against the
+    transcript and the duration, none starting there either. The given and the model's
+    spans are stored."""
+    segments, full_segments = given.prepared, given.full
     duration = max(s["end"] for s in full_segments)
-    given = list(ads or [])
     model_ads, dropped_ads = (
         ad_spans_verify(output.ads, segments=full_segments, duration=duration) if output.ads is not None else ([], [])
     )
-    spans = ad_spans_normalize([*given, *model_ads])
-    kept_out = ad_spans_normalize([*(given if avoid is None else avoid), *model_ads])
+    spans = ad_spans_normalize([*given.ads, *model_ads])
+    kept_out = ad_spans_normalize([*given.avoid, *model_ads])
     content = dict(output.content)
     verified, dropped = quotes_verify(content["quotes"], segments)
     in_ads = [q for q in verified if _in_spans(q["start"], kept_out)]
